@@ -1,0 +1,125 @@
+//! The document shell, the routes, and the dashboard's frame.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
+use leptos_router::StaticSegment;
+
+use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
+use crate::error::AppError;
+
+/// The whole HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/clariva.css"/>
+        <Title text="Clariva Care"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("") view=Home/>
+                <Route path=StaticSegment("signup") view=SignupPage/>
+                <Route path=StaticSegment("login") view=LoginPage/>
+                <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
+                    <Route path=StaticSegment("") view=Overview/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    view! {
+        <main class="home">
+            <h1>"Clariva Care"</h1>
+            <p>"The receptionist in your Instagram DMs: it answers patients, books them into your free times, collects the fee and hands over to your team when asked."</p>
+            <p class="actions">
+                <a class="button primary" href="/signup">"Create an account"</a>
+                <a class="button" href="/login">"Log in"</a>
+            </p>
+        </main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="home">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to Clariva Care"</a></p>
+        </main>
+    }
+}
+
+/// The signed-in doctor, loaded once for every dashboard page.
+type DoctorResource = Resource<Result<SignedInDoctor, AppError>>;
+
+/// The frame of every dashboard page: the bar with the doctor's name and "Log out".
+#[component]
+fn Dashboard() -> impl IntoView {
+    let doctor: DoctorResource = Resource::new(|| (), |()| current_doctor());
+    provide_context(doctor);
+    view! {
+        <header class="topbar">
+            <A href="/dashboard" attr:class="brand">"Clariva Care"</A>
+            <nav aria-label="Dashboard">
+                <A href="/dashboard" exact=true>"Overview"</A>
+            </nav>
+            <Transition fallback=|| ()>
+                {move || doctor.get().and_then(Result::ok).map(|d| view! { <span class="who">{d.full_name}</span> })}
+            </Transition>
+            <LogoutButton/>
+        </header>
+        <main class="dashboard">
+            <Outlet/>
+        </main>
+    }
+}
+
+#[component]
+fn Overview() -> impl IntoView {
+    let doctor = expect_context::<DoctorResource>();
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || doctor.get().map(|result| match result {
+                Ok(doctor) => view! {
+                    <h1>"Welcome, " {doctor.full_name}</h1>
+                    <section class="panel" aria-labelledby="setup-title">
+                        <h2 id="setup-title">"Set up your practice"</h2>
+                        <ol class="checklist">
+                            <li class="done">"Create your Clariva account" <span class="status">"Done"</span></li>
+                        </ol>
+                        <p class="hint">"Your profile, hours, fees, services and Instagram connection come next; each step appears here as it becomes available."</p>
+                    </section>
+                }.into_any(),
+                Err(AppError::Unauthorized) => view! {
+                    <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard">"Log in again"</a></p>
+                }.into_any(),
+                Err(error) => view! { <p class="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,188 @@
+//! Doctor accounts: the sign-up and log-in pages, log-out, and who is signed in.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::ui::{FormAlert, FormField};
+
+/// The signed-in doctor, as the dashboard shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInDoctor {
+    pub full_name: String,
+}
+
+#[server(endpoint = "create_account")]
+pub async fn create_account(
+    full_name: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::domain::account::SignUp;
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let form = SignUp::parse(&full_name, &email, &password).map_err(AppError::Invalid)?;
+            let session = ssr::create_account(&state, form).await?;
+            set_session_cookie(ssr::session::set_cookie(
+                &session,
+                state.config.cookies_secure(),
+            ));
+            leptos_axum::redirect("/dashboard");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "log_in")]
+pub async fn log_in(email: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::domain::account::local_redirect_target;
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let client = ssr::client_address(&state)?;
+            // A session id the browser had before is dropped: log-in always starts afresh.
+            ssr::log_out(&state, ssr::signed_in()).await?;
+            let session = ssr::log_in(&state, &email, password, client).await?;
+            set_session_cookie(ssr::session::set_cookie(
+                &session,
+                state.config.cookies_secure(),
+            ));
+            leptos_axum::redirect(local_redirect_target(&next).unwrap_or("/dashboard"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            ssr::log_out(&state, ssr::signed_in()).await?;
+            set_session_cookie(ssr::session::clear_cookie(state.config.cookies_secure()));
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "current_doctor")]
+pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = ssr::require_doctor()?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let profile = crate::db::doctors::profile(&mut tx)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            tx.commit().await?;
+            Ok(SignedInDoctor {
+                full_name: profile.full_name,
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn set_session_cookie(cookie: http::HeaderValue) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(http::header::SET_COOKIE, cookie);
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let action = ServerAction::<CreateAccount>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <AuthCard title="Create your Clariva account">
+            <ActionForm action=action>
+                <FormAlert error=error/>
+                <FormField label="Full name" name="full_name" input_type="text" autocomplete="name" error=error/>
+                <FormField label="Email" name="email" input_type="email" autocomplete="email" error=error/>
+                <FormField
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 10 characters."
+                    error=error
+                />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p class="switch">"Already have an account? " <a href="/login">"Log in"</a></p>
+        </AuthCard>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <AuthCard title="Log in to Clariva">
+            <ActionForm action=action>
+                <FormAlert error=error/>
+                <input type="hidden" name="next" prop:value=next/>
+                <FormField label="Email" name="email" input_type="email" autocomplete="username" error=error/>
+                <FormField
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="current-password"
+                    error=error
+                />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </ActionForm>
+            <p class="switch">"New to Clariva? " <a href="/signup">"Create an account"</a></p>
+        </AuthCard>
+    }
+}
+
+#[component]
+fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth">
+            <div class="card">
+                <p class="brand">"Clariva Care"</p>
+                <h1>{title}</h1>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
+/// The dashboard's "Log out" button.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let action = ServerAction::<LogOut>::new();
+    view! {
+        <ActionForm action=action attr:class="logout">
+            <button type="submit" disabled=move || action.pending().get()>"Log out"</button>
+        </ActionForm>
+    }
+}

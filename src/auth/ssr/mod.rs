@@ -1,0 +1,110 @@
+//! Server side of accounts: the plain functions the server functions call (and tests can).
+
+pub mod password;
+pub mod session;
+pub mod throttle;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use http::request::Parts;
+use leptos::prelude::use_context;
+
+use crate::db::{self, DoctorId};
+use crate::domain::account::{Email, SignUp};
+use crate::domain::FieldErrors;
+use crate::error::AppError;
+use crate::server::AppState;
+pub use session::{NewSession, SignedIn};
+
+/// Creates the account and its first session.
+pub async fn create_account(state: &AppState, form: SignUp) -> Result<NewSession, AppError> {
+    let SignUp {
+        full_name,
+        email,
+        password,
+    } = form;
+    let hash = password::hash(password).await?;
+    let doctor = db::doctors::insert(&state.db, &full_name, &email, &hash)
+        .await?
+        .ok_or_else(|| {
+            AppError::Invalid(FieldErrors::single(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ))
+        })?;
+    tracing::info!(doctor_id = %doctor, "account created");
+    session::start(state, &doctor).await
+}
+
+/// Checks the credentials under the throttle and starts a new session.
+pub async fn log_in(
+    state: &AppState,
+    email_input: &str,
+    password: String,
+    client: IpAddr,
+) -> Result<NewSession, AppError> {
+    // A malformed email cannot have an account; it still gets the same answer and cost.
+    let email = Email::parse(email_input).ok();
+    let identifier = email.as_ref().map_or(email_input.trim(), Email::as_str);
+    let attempt = throttle::Attempt::new(&state.config, identifier, client);
+    attempt.admit(state).await?;
+    let found = match &email {
+        Some(email) => db::doctors::credentials(&state.db, email).await?,
+        None => None,
+    };
+    let (doctor, stored) = match found {
+        Some(found) => (Some(found.doctor_id), Some(found.password_hash)),
+        None => (None, None),
+    };
+    let matches = password::verify(password, stored).await?;
+    match doctor.filter(|_| matches) {
+        Some(doctor) => {
+            attempt.succeeded(state).await?;
+            tracing::info!(doctor_id = %doctor, "logged in");
+            session::start(state, &doctor).await
+        }
+        None => {
+            tracing::info!(%client, "log-in failed");
+            Err(attempt.failed(state).await)
+        }
+    }
+}
+
+/// Ends the current session, if any.
+pub async fn log_out(state: &AppState, signed_in: Option<SignedIn>) -> Result<(), AppError> {
+    if let Some(signed_in) = signed_in {
+        db::sessions::delete(&state.db, &signed_in.token_hash).await?;
+        tracing::info!(doctor_id = %signed_in.doctor, "logged out");
+    }
+    Ok(())
+}
+
+/// The request's session, as the guard resolved it.
+pub fn signed_in() -> Option<SignedIn> {
+    use_context::<Parts>()?.extensions.get::<SignedIn>().cloned()
+}
+
+/// The signed-in doctor, or 401.
+pub fn require_doctor() -> Result<DoctorId, AppError> {
+    signed_in().map(|s| s.doctor).ok_or(AppError::Unauthorized)
+}
+
+/// The client's address: the peer, or the last `X-Forwarded-For` hop behind a trusted proxy.
+pub fn client_address(state: &AppState) -> Result<IpAddr, AppError> {
+    let parts = use_context::<Parts>().ok_or_else(|| AppError::internal("no request context", "Parts missing"))?;
+    let forwarded = state.config.trust_forwarded_for.then(|| {
+        parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .last()
+    });
+    forwarded
+        .flatten()
+        .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        .ok_or_else(|| AppError::internal("no client address", "ConnectInfo missing"))
+}

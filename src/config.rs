@@ -1,0 +1,328 @@
+//! Configuration: one typed struct read from the environment (and `.env`, which `main` loads).
+//! Every variable is listed, with a comment, in `.env.example`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox};
+
+/// A configuration problem that stops the server, naming the variable to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+pub struct Config {
+    pub app_env: AppEnv,
+    /// `sqlite://…` (the default, a file under the data directory) or `postgres://…`.
+    pub database_url: String,
+    /// Where generated local files live (the SQLite database, the development key).
+    pub data_dir: PathBuf,
+    /// The address doctors use to reach the app; `https` makes cookies `Secure`.
+    pub public_base_url: String,
+    /// Keys the hashes under which log-in attempts are counted, so that table holds no emails.
+    pub secret_key: SecretKey,
+    /// Take the client's address from the last `X-Forwarded-For` hop (behind a proxy only).
+    pub trust_forwarded_for: bool,
+    pub login_throttle: LoginThrottle,
+}
+
+/// When failed log-ins are slowed down and then refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failures for one email before it is refused for `lockout`.
+    pub lock_after_per_email: u32,
+    /// Failures from one client address before it is refused for `lockout`.
+    pub lock_after_per_client: u32,
+    /// How long failures are remembered, and how long a refusal lasts.
+    pub lockout: Duration,
+}
+
+impl LoginThrottle {
+    /// The pause before answering, once half the allowed failures are used: one more second
+    /// per further failure, at most five.
+    pub fn delay(&self, failures: u32, lock_after: u32) -> Duration {
+        let free = lock_after / 2;
+        Duration::from_secs(u64::from(failures.saturating_sub(free).min(5)))
+    }
+}
+
+/// 32 random bytes; `Debug` never shows them.
+pub struct SecretKey(SecretBox<[u8; 32]>);
+
+impl SecretKey {
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
+    fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| invalid(variable, "must be base64 (e.g. `openssl rand -base64 32`)"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| invalid(variable, "must decode to exactly 32 bytes"))?;
+        Ok(Self(SecretBox::new(Box::new(key))))
+    }
+
+    fn generate() -> (Self, String) {
+        let key: [u8; 32] = rand::random();
+        let text = base64::engine::general_purpose::STANDARD.encode(key);
+        (Self(SecretBox::new(Box::new(key))), text)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("data_dir", &self.data_dir)
+            .field("public_base_url", &self.public_base_url)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("login_throttle", &self.login_throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+const DEV_KEY_FILE: &str = "secret_key";
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every variable through `lookup`; tests pass a map instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let app_env = match var("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(_) => return Err(invalid("APP_ENV", "must be `development` or `production`")),
+        };
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/clariva.db", data_dir.display()));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        let public_base_url = var("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(invalid("PUBLIC_BASE_URL", "must start with http:// or https://"));
+        }
+        if app_env == AppEnv::Production && !public_base_url.starts_with("https://") {
+            return Err(invalid("PUBLIC_BASE_URL", "must be https:// in production"));
+        }
+        let secret_key = match (var("SECRET_KEY"), app_env) {
+            (Some(text), _) => SecretKey::parse("SECRET_KEY", &text)?,
+            (None, AppEnv::Production) => {
+                return Err(invalid("SECRET_KEY", "is required in production"))
+            }
+            (None, AppEnv::Development) => development_key(&data_dir)?,
+        };
+        let trust_forwarded_for = parse_or("TRUST_FORWARDED_FOR", var("TRUST_FORWARDED_FOR"), false)?;
+        let login_throttle = LoginThrottle {
+            lock_after_per_email: parse_or(
+                "LOGIN_LOCK_AFTER_PER_EMAIL",
+                var("LOGIN_LOCK_AFTER_PER_EMAIL"),
+                10,
+            )?,
+            lock_after_per_client: parse_or(
+                "LOGIN_LOCK_AFTER_PER_CLIENT",
+                var("LOGIN_LOCK_AFTER_PER_CLIENT"),
+                50,
+            )?,
+            lockout: Duration::from_secs(
+                60 * parse_or::<u64>("LOGIN_LOCKOUT_MINUTES", var("LOGIN_LOCKOUT_MINUTES"), 15)?,
+            ),
+        };
+        Ok(Self {
+            app_env,
+            database_url,
+            data_dir,
+            public_base_url,
+            secret_key,
+            trust_forwarded_for,
+            login_throttle,
+        })
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| invalid(variable, format!("`{text}` is not a valid value"))),
+    }
+}
+
+/// In development a missing key is generated once and kept under the data directory, so
+/// a restart keeps working; production never gets here.
+fn development_key(data_dir: &Path) -> Result<SecretKey, ConfigError> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return SecretKey::parse("SECRET_KEY", &text).map_err(|error| {
+            invalid(
+                "SECRET_KEY",
+                format!("the development key in {} is unreadable ({error}); delete it", path.display()),
+            )
+        });
+    }
+    let (key, text) = SecretKey::generate();
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| write_private(&path, &text))
+        .map_err(|error| {
+            invalid(
+                "SECRET_KEY",
+                format!("not set, and {} could not be written: {error}", path.display()),
+            )
+        })?;
+    tracing::info!(path = %path.display(), "SECRET_KEY not set: generated a development key");
+    Ok(key)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("clariva-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn development_generates_a_key_once_and_keeps_it() {
+        let dir = temp_dir();
+        let dir = dir.to_str().unwrap();
+        let first = config(&[("DATA_DIR", dir)]).unwrap();
+        let second = config(&[("DATA_DIR", dir)]).unwrap();
+        assert_eq!(first.secret_key.expose(), second.secret_key.expose());
+        assert_eq!(first.database_url, format!("sqlite://{dir}/clariva.db"));
+    }
+
+    #[test]
+    fn production_refuses_a_missing_key_and_names_it() {
+        let error = config(&[
+            ("APP_ENV", "production"),
+            ("PUBLIC_BASE_URL", "https://clariva.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn production_refuses_a_malformed_key() {
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let error = config(&[
+                ("APP_ENV", "production"),
+                ("PUBLIC_BASE_URL", "https://clariva.example"),
+                ("SECRET_KEY", bad),
+            ])
+            .unwrap_err();
+            assert_eq!(error.variable, "SECRET_KEY", "{bad}");
+        }
+    }
+
+    #[test]
+    fn production_with_a_key_starts_and_uses_secure_cookies() {
+        let config = config(&[
+            ("APP_ENV", "production"),
+            ("PUBLIC_BASE_URL", "https://clariva.example/"),
+            ("SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ])
+        .unwrap();
+        assert!(config.cookies_secure());
+        assert_eq!(config.public_base_url, "https://clariva.example");
+        assert!(!format!("{config:?}").contains("AAAA"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let dir = temp_dir();
+        let dir = dir.to_str().unwrap();
+        for (name, value) in [
+            ("APP_ENV", "staging"),
+            ("DATABASE_URL", "mysql://x"),
+            ("PUBLIC_BASE_URL", "clariva.example"),
+            ("LOGIN_LOCKOUT_MINUTES", "soon"),
+            ("TRUST_FORWARDED_FOR", "maybe"),
+        ] {
+            let error = config(&[("DATA_DIR", dir), (name, value)]).unwrap_err();
+            assert_eq!(error.variable, name);
+        }
+    }
+
+    #[test]
+    fn log_ins_slow_down_from_half_the_allowance_and_cap_at_five_seconds() {
+        let throttle = LoginThrottle {
+            lock_after_per_email: 10,
+            lock_after_per_client: 50,
+            lockout: Duration::from_secs(900),
+        };
+        assert_eq!(throttle.delay(4, 10), Duration::ZERO);
+        assert_eq!(throttle.delay(5, 10), Duration::ZERO);
+        assert_eq!(throttle.delay(7, 10), Duration::from_secs(2));
+        assert_eq!(throttle.delay(40, 50), Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,72 @@
+//! Doctor accounts.
+
+use sqlx::Row;
+
+use super::{new_id, now_millis, Db, DoctorId, TenantTx};
+use crate::domain::account::{Email, FullName};
+
+/// What log-in needs to check a password.
+pub struct Credentials {
+    pub doctor_id: DoctorId,
+    pub password_hash: String,
+}
+
+/// A doctor as their own dashboard shows them.
+pub struct Doctor {
+    pub full_name: String,
+    pub email: String,
+}
+
+/// Creates an account; `None` when the email already has one (the unique index decides,
+/// so two sign-ups racing for one email cannot both win).
+pub async fn insert(
+    db: &Db,
+    full_name: &FullName,
+    email: &Email,
+    password_hash: &str,
+) -> Result<Option<DoctorId>, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO doctors (id, email, full_name, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id",
+    )
+    .bind(new_id())
+    .bind(email.as_str())
+    .bind(full_name.as_str())
+    .bind(password_hash)
+    .bind(now_millis())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| row.try_get("id").map(DoctorId::from_row))
+        .transpose()
+}
+
+pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, password_hash FROM doctors WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| {
+        Ok(Credentials {
+            doctor_id: DoctorId::from_row(row.try_get("id")?),
+            password_hash: row.try_get("password_hash")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn profile(tx: &mut TenantTx) -> Result<Option<Doctor>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row = sqlx::query("SELECT full_name, email FROM doctors WHERE id = $1")
+        .bind(doctor.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| {
+        Ok(Doctor {
+            full_name: row.try_get("full_name")?,
+            email: row.try_get("email")?,
+        })
+    })
+    .transpose()
+}

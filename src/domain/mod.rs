@@ -1,0 +1,9 @@
+//! Pure rules of the practice, compiled for the server and the browser alike: no I/O here.
+//! Every form field is parsed into a domain value once ("parse, don't validate"), so code past
+//! that point cannot hold an invalid one, and the browser shows the same messages the server
+//! enforces.
+
+pub mod account;
+pub mod field_errors;
+
+pub use field_errors::FieldErrors;

@@ -1,0 +1,105 @@
+//! `AppError`, the one error type: what a doctor is told, and (on the server) the HTTP status.
+//! The cause of an internal failure is logged where it happens and never sent to the browser.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+use crate::domain::FieldErrors;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Some fields are wrong; each message shows beside its input.
+    #[error("Please correct the highlighted fields.")]
+    Invalid(FieldErrors),
+    /// A log-in with an unknown email or a wrong password: one message for both.
+    #[error("The email or password is incorrect.")]
+    BadCredentials,
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    #[error("That was not found.")]
+    NotFound,
+    /// Too many failed log-ins; the message says how long to wait.
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// The request never reached us, or came back unreadable.
+    #[error("{0}")]
+    Request(String),
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+}
+
+impl AppError {
+    /// Field messages, when the error is about the form's fields.
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+        match error {
+            ServerFnErrorErr::Request(_) => Self::Request(
+                "Could not reach Clariva. Check your connection and try again.".into(),
+            ),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::warn!(error = %other, "server function request failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Request("That request could not be processed. Reload the page and try again.".into())
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use leptos::server_fn::error::FromServerFnError;
+
+    use super::AppError;
+
+    impl AppError {
+        pub fn status(&self) -> StatusCode {
+            match self {
+                Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                Self::BadCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+                Self::NotFound => StatusCode::NOT_FOUND,
+                Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                Self::Request(_) => StatusCode::BAD_REQUEST,
+                Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+
+        /// Logs the cause of an unexpected failure and hides it from the user.
+        pub fn internal(context: &'static str, cause: impl std::fmt::Display) -> Self {
+            tracing::error!(error = %cause, "{context}");
+            Self::Internal
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            Self::internal("database error", error)
+        }
+    }
+
+    impl IntoResponse for AppError {
+        /// The same JSON a server function's error carries, so the browser decodes it either way.
+        fn into_response(self) -> Response {
+            (
+                self.status(),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                self.ser(),
+            )
+                .into_response()
+        }
+    }
+}

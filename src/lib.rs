@@ -1,0 +1,41 @@
+//! Clariva Care: a receptionist for doctors that lives in Instagram DMs.
+//!
+//! One crate, built twice: with `ssr` it is the axum server (see `main.rs`), with `hydrate`
+//! the WASM bundle that makes the server-rendered pages interactive. A tour:
+//!
+//! - [`app`]: the HTML shell, the routes and the dashboard frame.
+//! - [`domain`]: pure rules (form fields, later hours, money, slots), for both targets.
+//! - [`auth`]: sign-up, log-in, log-out; sessions and the request guard (`auth::ssr`).
+//! - [`ui`]: shared form components.
+//! - [`error`]: [`error::AppError`], the one error type.
+//! - `config`, `db`, `server` (server only): configuration, the database and its
+//!   repositories, and the router with its start-up and shutdown.
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod auth;
+pub mod domain;
+pub mod error;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the WASM bundle: hydrates the server-rendered page, then marks `<body>` with
+/// `data-hydrated` so browser tests know the page is interactive.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    if let Some(body) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,15 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::AppState;
+
+/// 200 when the database answers, 503 when it does not.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
