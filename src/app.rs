@@ -106,7 +106,7 @@ fn Overview() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || doctor.get().map(|result| match result {
                 Ok(doctor) => view! {
-                    <h1>"Welcome, " {doctor.full_name}</h1>
+                    <h1>{format!("Welcome, {}", doctor.full_name)}</h1>
                     <section class="panel" aria-labelledby="setup-title">
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">

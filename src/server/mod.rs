@@ -42,10 +42,20 @@ pub fn state() -> Result<AppState, AppError> {
 }
 
 /// Sets the HTTP status of a server function's response from its error, so clients and logs
-/// see 401/422/429 instead of a blanket 500.
+/// see 401/422/429 instead of a blanket 500. A plain HTML form post (no WASM yet) is left to
+/// leptos_axum, which redirects it back to the form.
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(error) = &result {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+    use leptos::prelude::use_context;
+
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if let (Err(error), false) = (&result, plain_form_post) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(error.status());
         }
     }

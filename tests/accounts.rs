@@ -1,0 +1,305 @@
+//! Doctor accounts end to end over HTTP: sign-up, log-in, log-out, the guard, sessions,
+//! throttling, and the request-level guarantees (request ids, body limit, health).
+
+mod common;
+
+use common::{session_cookie, unique_email, Backend, TestApp};
+use reqwest::StatusCode;
+
+const PASSWORD: &str = "correct horse battery";
+
+on_both_databases!(
+    a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them,
+    a_second_sign_up_with_the_same_email_gets_a_field_error,
+    sign_up_reports_each_invalid_field,
+    a_doctor_logs_out_and_back_in,
+    a_wrong_password_and_an_unknown_email_get_the_same_answer,
+    the_dashboard_redirects_to_log_in_and_back,
+    server_functions_answer_401_without_a_session,
+    the_session_cookie_is_http_only_and_lax,
+    logging_in_replaces_the_session_id,
+    repeated_failures_for_one_email_are_refused_for_a_while,
+    repeated_failures_from_one_address_are_refused_for_a_while,
+    a_logged_out_session_no_longer_opens_the_dashboard,
+    health_answers_when_the_database_does,
+    the_request_id_is_reused_or_generated_and_echoed,
+    bodies_over_one_mebibyte_get_413,
+    signed_in_doctors_skip_the_log_in_page,
+);
+
+async fn a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.sign_up("Asha Rao", &unique_email(), PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["location"], "/dashboard");
+
+    let dashboard = app.get("/dashboard").await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    assert!(dashboard.text().await.unwrap().contains("Welcome, Asha Rao"));
+    app.stop().await;
+}
+
+async fn a_second_sign_up_with_the_same_email_gets_a_field_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up("Asha Rao", &email, PASSWORD).await.status(), StatusCode::OK);
+
+    // Same address, different case and padding: still the same inbox.
+    let again = app
+        .other_browser()
+        .post(app.url("/api/create_account"))
+        .form(&[
+            ("full_name", "Someone Else"),
+            ("email", &format!("  {}  ", email.to_uppercase())),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(session_cookie(&again).is_none());
+    let body = again.text().await.unwrap();
+    assert!(body.contains("email") && body.contains("already exists"), "{body}");
+}
+
+async fn sign_up_reports_each_invalid_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.sign_up("  ", "not-an-email", "short").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    for field in ["full_name", "email", "password"] {
+        assert!(body.contains(field), "{field} missing from {body}");
+    }
+    assert!(body.contains("at least 10 characters"), "{body}");
+    assert_eq!(app.get("/dashboard").await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn a_doctor_logs_out_and_back_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+
+    let out = app.log_out().await;
+    assert_eq!(out.status(), StatusCode::OK);
+    assert_eq!(out.headers()["location"], "/login");
+    assert!(session_cookie(&out).unwrap().contains("Max-Age=0"));
+    assert_eq!(app.get("/dashboard").await.status(), StatusCode::SEE_OTHER);
+
+    let back = app.log_in(&email.to_uppercase(), PASSWORD).await;
+    assert_eq!(back.status(), StatusCode::OK);
+    assert_eq!(back.headers()["location"], "/dashboard");
+    let dashboard = app.get("/dashboard").await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    assert!(dashboard.text().await.unwrap().contains("Welcome, Asha Rao"));
+}
+
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    app.log_out().await;
+
+    let wrong_password = app.log_in(&email, "not the password").await;
+    let unknown_email = app.log_in(&unique_email(), "not the password").await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&wrong_password).is_none());
+    let (a, b) = (wrong_password.text().await.unwrap(), unknown_email.text().await.unwrap());
+    assert_eq!(a, b);
+    assert!(a.contains("BadCredentials"), "{a}");
+    assert_eq!(app.get("/dashboard").await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_dashboard_redirects_to_log_in_and_back(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let page = app.get("/dashboard?tab=1").await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/login?next=%2Fdashboard%3Ftab%3D1");
+
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    app.log_out().await;
+    let response = app
+        .call(
+            "log_in",
+            &[("email", &email), ("password", PASSWORD), ("next", "/dashboard?tab=1")],
+        )
+        .await;
+    assert_eq!(response.headers()["location"], "/dashboard?tab=1");
+
+    // Somewhere else entirely is not a place log-in sends anyone.
+    app.log_out().await;
+    let response = app
+        .call(
+            "log_in",
+            &[("email", &email), ("password", PASSWORD), ("next", "https://evil.example/")],
+        )
+        .await;
+    assert_eq!(response.headers()["location"], "/dashboard");
+}
+
+async fn server_functions_answer_401_without_a_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for function in ["current_doctor", "log_out", "no_such_function"] {
+        let response = app.call(function, &[]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{function}");
+        assert_eq!(response.text().await.unwrap(), "\"Unauthorized\"");
+    }
+    // A forged cookie is no session.
+    let response = app
+        .client
+        .post(app.url("/api/current_doctor"))
+        .header("cookie", "clariva_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn the_session_cookie_is_http_only_and_lax(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = session_cookie(&app.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+
+    let https = TestApp::spawn_with(backend, &[("PUBLIC_BASE_URL", "https://clariva.example")]).await;
+    let cookie = session_cookie(&https.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+async fn logging_in_replaces_the_session_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = unique_email();
+    let first = session_cookie(&app.sign_up("Asha Rao", &email, PASSWORD).await).unwrap();
+    let second = session_cookie(&app.log_in(&email, PASSWORD).await).unwrap();
+    assert_ne!(first, second);
+
+    // The session from before the log-in is gone.
+    let old_token = first.split(';').next().unwrap();
+    let response = app
+        .other_browser()
+        .post(app.url("/api/current_doctor"))
+        .header("cookie", old_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn repeated_failures_for_one_email_are_refused_for_a_while(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("LOGIN_LOCK_AFTER_PER_EMAIL", "3")]).await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    app.log_out().await;
+
+    for _ in 0..2 {
+        assert_eq!(app.log_in(&email, "wrong password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let third = app.log_in(&email, "wrong password").await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.text().await.unwrap().contains("try again in 15 minutes"));
+
+    // Refused even with the right password, and from another address's counter too.
+    let refused = app.log_in(&email, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(session_cookie(&refused).is_none());
+
+    // Another doctor is not affected by this email's lock.
+    let other = unique_email();
+    app.other_browser()
+        .post(app.url("/api/create_account"))
+        .form(&[("full_name", "Ben Okafor"), ("email", &other), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.log_in(&other, PASSWORD).await.status(), StatusCode::OK);
+}
+
+async fn repeated_failures_from_one_address_are_refused_for_a_while(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("LOGIN_LOCK_AFTER_PER_CLIENT", "4")]).await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    app.log_out().await;
+
+    // Guessing at many different emails from one address.
+    for _ in 0..3 {
+        assert_eq!(
+            app.log_in(&unique_email(), "guess guess guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Half the allowance is free; past it, each attempt is answered a second later per failure.
+    let started = std::time::Instant::now();
+    let fourth = app.log_in(&unique_email(), "guess guess guess").await;
+    let slowed = started.elapsed();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(slowed >= std::time::Duration::from_secs(1), "{slowed:?}");
+    assert_eq!(app.log_in(&email, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_logged_out_session_no_longer_opens_the_dashboard(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = session_cookie(&app.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
+    let token = cookie.split(';').next().unwrap().to_owned();
+    app.log_out().await;
+    let replayed = app
+        .other_browser()
+        .get(app.url("/dashboard"))
+        .header("cookie", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
+}
+
+async fn health_answers_when_the_database_does(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+async fn the_request_id_is_reused_or_generated_and_echoed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "req-1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "req-1234");
+
+    let generated = app.get("/login").await;
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let another = app.get("/login").await;
+    assert_ne!(another.headers()["x-request-id"].to_str().unwrap(), id);
+}
+
+async fn bodies_over_one_mebibyte_get_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let response = app
+        .client
+        .post(app.url("/api/log_in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email={huge}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn signed_in_doctors_skip_the_log_in_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.get("/login").await.status(), StatusCode::OK);
+    app.sign_up("Asha Rao", &unique_email(), PASSWORD).await;
+    for page in ["/login", "/signup"] {
+        let response = app.get(page).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(response.headers()["location"], "/dashboard");
+    }
+}

@@ -1,0 +1,230 @@
+//! Starts the real app on port 0 with a fresh database (SQLite, or PostgreSQL when
+//! `TEST_POSTGRES_URL` is set), and talks to it over HTTP like a browser would.
+#![allow(dead_code)] // each test binary uses a different part of this harness
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clariva::config::Config;
+use clariva::server::Application;
+use leptos::config::LeptosOptions;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares `async fn name(backend: Backend)` tests once and runs each on both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if $crate::common::postgres_available() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            })*
+        }
+    };
+}
+
+/// Whether PostgreSQL tests run; under CI a missing server is a failure, not a skip.
+pub fn postgres_available() -> bool {
+    let set = std::env::var("TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty());
+    if !set && std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("CI=true but TEST_POSTGRES_URL is not set: the PostgreSQL tests must run");
+    }
+    set
+}
+
+/// A database of its own for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    data_dir: PathBuf,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("clariva-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}/clariva.db", data_dir.display()),
+                data_dir,
+                postgres: None,
+            },
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
+                let name = format!("clariva_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+                Self {
+                    url: format!("{base}/{name}"),
+                    data_dir,
+                    postgres: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime; a thread of its own may block on another.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                        let _ = admin
+                            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// A browser: keeps cookies, does not follow redirects (tests look at them).
+    pub client: Client,
+    pub database: TestDatabase,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts the app with extra configuration variables.
+    pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let mut env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.insert("DATABASE_URL".into(), database.url.clone());
+        env.entry("DATA_DIR".into())
+            .or_insert_with(|| database.data_dir.display().to_string());
+        let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let leptos = LeptosOptions::builder().output_name("clariva").build();
+        let app = Application::build(config, leptos, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = app.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            addr,
+            client: browser(),
+            database,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Calls a server function the way the WASM client does (form-encoded POST).
+    pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{function}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_up(&self, full_name: &str, email: &str, password: &str) -> Response {
+        self.call(
+            "create_account",
+            &[("full_name", full_name), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Response {
+        self.call("log_in", &[("email", email), ("password", password), ("next", "")])
+            .await
+    }
+
+    pub async fn log_out(&self) -> Response {
+        self.call("log_out", &[]).await
+    }
+
+    /// A second browser, with no cookies, against the same server.
+    pub fn other_browser(&self) -> Client {
+        browser()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+    }
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `Set-Cookie` header of the session cookie in a response.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("clariva_session="))
+        .map(str::to_owned)
+}
+
+/// A unique email for one test.
+pub fn unique_email() -> String {
+    format!("dr.{}@clinic.example", uuid::Uuid::new_v4().simple())
+}
