@@ -137,7 +137,10 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
-            return Err(invalid("PUBLIC_BASE_URL", "must start with http:// or https://"));
+            return Err(invalid(
+                "PUBLIC_BASE_URL",
+                "must start with http:// or https://",
+            ));
         }
         if app_env == AppEnv::Production && !public_base_url.starts_with("https://") {
             return Err(invalid("PUBLIC_BASE_URL", "must be https:// in production"));
@@ -149,7 +152,8 @@ impl Config {
             }
             (None, AppEnv::Development) => development_key(&data_dir)?,
         };
-        let trust_forwarded_for = parse_or("TRUST_FORWARDED_FOR", var("TRUST_FORWARDED_FOR"), false)?;
+        let trust_forwarded_for =
+            parse_or("TRUST_FORWARDED_FOR", var("TRUST_FORWARDED_FOR"), false)?;
         let login_throttle = LoginThrottle {
             lock_after_per_email: parse_or(
                 "LOGIN_LOCK_AFTER_PER_EMAIL",
@@ -203,7 +207,10 @@ fn development_key(data_dir: &Path) -> Result<SecretKey, ConfigError> {
         return SecretKey::parse("SECRET_KEY", &text).map_err(|error| {
             invalid(
                 "SECRET_KEY",
-                format!("the development key in {} is unreadable ({error}); delete it", path.display()),
+                format!(
+                    "the development key in {} is unreadable ({error}); delete it",
+                    path.display()
+                ),
             )
         });
     }
@@ -213,7 +220,10 @@ fn development_key(data_dir: &Path) -> Result<SecretKey, ConfigError> {
         .map_err(|error| {
             invalid(
                 "SECRET_KEY",
-                format!("not set, and {} could not be written: {error}", path.display()),
+                format!(
+                    "not set, and {} could not be written: {error}",
+                    path.display()
+                ),
             )
         })?;
     tracing::info!(path = %path.display(), "SECRET_KEY not set: generated a development key");

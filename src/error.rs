@@ -1,9 +1,9 @@
 //! `AppError`, the one error type: what a doctor is told, and (on the server) the HTTP status.
 //! The cause of an internal failure is logged where it happens and never sent to the browser.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::FieldErrors;
 
@@ -52,7 +52,9 @@ impl FromServerFnError for AppError {
                 tracing::warn!(error = %other, "server function request failed");
                 #[cfg(not(feature = "ssr"))]
                 let _ = other;
-                Self::Request("That request could not be processed. Reload the page and try again.".into())
+                Self::Request(
+                    "That request could not be processed. Reload the page and try again.".into(),
+                )
             }
         }
     }

@@ -35,14 +35,21 @@ async fn a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them(backend
 
     let dashboard = app.get("/dashboard").await;
     assert_eq!(dashboard.status(), StatusCode::OK);
-    assert!(dashboard.text().await.unwrap().contains("Welcome, Asha Rao"));
+    assert!(dashboard
+        .text()
+        .await
+        .unwrap()
+        .contains("Welcome, Asha Rao"));
     app.stop().await;
 }
 
 async fn a_second_sign_up_with_the_same_email_gets_a_field_error(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = unique_email();
-    assert_eq!(app.sign_up("Asha Rao", &email, PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_up("Asha Rao", &email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
 
     // Same address, different case and padding: still the same inbox.
     let again = app
@@ -59,7 +66,10 @@ async fn a_second_sign_up_with_the_same_email_gets_a_field_error(backend: Backen
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(session_cookie(&again).is_none());
     let body = again.text().await.unwrap();
-    assert!(body.contains("email") && body.contains("already exists"), "{body}");
+    assert!(
+        body.contains("email") && body.contains("already exists"),
+        "{body}"
+    );
 }
 
 async fn sign_up_reports_each_invalid_field(backend: Backend) {
@@ -90,7 +100,11 @@ async fn a_doctor_logs_out_and_back_in(backend: Backend) {
     assert_eq!(back.headers()["location"], "/dashboard");
     let dashboard = app.get("/dashboard").await;
     assert_eq!(dashboard.status(), StatusCode::OK);
-    assert!(dashboard.text().await.unwrap().contains("Welcome, Asha Rao"));
+    assert!(dashboard
+        .text()
+        .await
+        .unwrap()
+        .contains("Welcome, Asha Rao"));
 }
 
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
@@ -104,7 +118,10 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Back
     assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
     assert!(session_cookie(&wrong_password).is_none());
-    let (a, b) = (wrong_password.text().await.unwrap(), unknown_email.text().await.unwrap());
+    let (a, b) = (
+        wrong_password.text().await.unwrap(),
+        unknown_email.text().await.unwrap(),
+    );
     assert_eq!(a, b);
     assert!(a.contains("BadCredentials"), "{a}");
     assert_eq!(app.get("/dashboard").await.status(), StatusCode::SEE_OTHER);
@@ -114,7 +131,10 @@ async fn the_dashboard_redirects_to_log_in_and_back(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let page = app.get("/dashboard?tab=1").await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
-    assert_eq!(page.headers()["location"], "/login?next=%2Fdashboard%3Ftab%3D1");
+    assert_eq!(
+        page.headers()["location"],
+        "/login?next=%2Fdashboard%3Ftab%3D1"
+    );
 
     let email = unique_email();
     app.sign_up("Asha Rao", &email, PASSWORD).await;
@@ -122,7 +142,11 @@ async fn the_dashboard_redirects_to_log_in_and_back(backend: Backend) {
     let response = app
         .call(
             "log_in",
-            &[("email", &email), ("password", PASSWORD), ("next", "/dashboard?tab=1")],
+            &[
+                ("email", &email),
+                ("password", PASSWORD),
+                ("next", "/dashboard?tab=1"),
+            ],
         )
         .await;
     assert_eq!(response.headers()["location"], "/dashboard?tab=1");
@@ -132,7 +156,11 @@ async fn the_dashboard_redirects_to_log_in_and_back(backend: Backend) {
     let response = app
         .call(
             "log_in",
-            &[("email", &email), ("password", PASSWORD), ("next", "https://evil.example/")],
+            &[
+                ("email", &email),
+                ("password", PASSWORD),
+                ("next", "https://evil.example/"),
+            ],
         )
         .await;
     assert_eq!(response.headers()["location"], "/dashboard");
@@ -162,10 +190,15 @@ async fn the_session_cookie_is_http_only_and_lax(backend: Backend) {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
 
-    let https = TestApp::spawn_with(backend, &[("PUBLIC_BASE_URL", "https://clariva.example")]).await;
-    let cookie = session_cookie(&https.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
+    let https =
+        TestApp::spawn_with(backend, &[("PUBLIC_BASE_URL", "https://clariva.example")]).await;
+    let cookie =
+        session_cookie(&https.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
 
@@ -195,11 +228,18 @@ async fn repeated_failures_for_one_email_are_refused_for_a_while(backend: Backen
     app.log_out().await;
 
     for _ in 0..2 {
-        assert_eq!(app.log_in(&email, "wrong password").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.log_in(&email, "wrong password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let third = app.log_in(&email, "wrong password").await;
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(third.text().await.unwrap().contains("try again in 15 minutes"));
+    assert!(third
+        .text()
+        .await
+        .unwrap()
+        .contains("try again in 15 minutes"));
 
     // Refused even with the right password, and from another address's counter too.
     let refused = app.log_in(&email, PASSWORD).await;
@@ -210,7 +250,11 @@ async fn repeated_failures_for_one_email_are_refused_for_a_while(backend: Backen
     let other = unique_email();
     app.other_browser()
         .post(app.url("/api/create_account"))
-        .form(&[("full_name", "Ben Okafor"), ("email", &other), ("password", PASSWORD)])
+        .form(&[
+            ("full_name", "Ben Okafor"),
+            ("email", &other),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -226,7 +270,9 @@ async fn repeated_failures_from_one_address_are_refused_for_a_while(backend: Bac
     // Guessing at many different emails from one address.
     for _ in 0..3 {
         assert_eq!(
-            app.log_in(&unique_email(), "guess guess guess").await.status(),
+            app.log_in(&unique_email(), "guess guess guess")
+                .await
+                .status(),
             StatusCode::UNAUTHORIZED
         );
     }
@@ -236,7 +282,10 @@ async fn repeated_failures_from_one_address_are_refused_for_a_while(backend: Bac
     let slowed = started.elapsed();
     assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(slowed >= std::time::Duration::from_secs(1), "{slowed:?}");
-    assert_eq!(app.log_in(&email, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.log_in(&email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 async fn a_logged_out_session_no_longer_opens_the_dashboard(backend: Backend) {

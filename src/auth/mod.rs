@@ -145,7 +145,7 @@ pub fn LoginPage() -> impl IntoView {
         <AuthCard title="Log in to Clariva">
             <ActionForm action=action>
                 <FormAlert error=error/>
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <FormField label="Email" name="email" input_type="email" autocomplete="username" error=error/>
                 <FormField
                     label="Password"

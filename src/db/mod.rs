@@ -106,7 +106,10 @@ fn prepare_sqlite_file(url: &str) -> Result<String, ConnectError> {
         .split('?')
         .next()
         .unwrap_or_default();
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .map_err(|e| ConnectError::Directory(dir.display().to_string(), e))?;
     }
@@ -131,4 +134,3 @@ pub fn now_millis() -> i64 {
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
-

@@ -33,11 +33,12 @@ pub async fn insert(
 
 /// The doctor of a live session.
 pub async fn doctor(db: &Db, token_hash: &str) -> Result<Option<DoctorId>, sqlx::Error> {
-    let row = sqlx::query("SELECT doctor_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-        .bind(token_hash)
-        .bind(now_millis())
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT doctor_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now_millis())
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
         .transpose()
 }

@@ -209,7 +209,12 @@ mod tests {
             local_redirect_target("/dashboard?x=1"),
             Some("/dashboard?x=1")
         );
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "dashboard"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "dashboard",
+        ] {
             assert_eq!(local_redirect_target(bad), None, "{bad}");
         }
     }

@@ -46,7 +46,8 @@ impl<B> OnResponse<B> for LogResponse {
     }
 }
 
-pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, (), LogResponse> {
+pub fn trace_layer(
+) -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, (), LogResponse> {
     TraceLayer::new_for_http()
         .make_span_with(RequestSpan)
         .on_request(())

@@ -15,9 +15,11 @@ pub fn FormField(
     #[prop(optional)] hint: Option<&'static str>,
 ) -> impl IntoView {
     let message = move || {
-        error
-            .get()
-            .and_then(|e| e.field_errors().and_then(|f| f.get(name)).map(str::to_owned))
+        error.get().and_then(|e| {
+            e.field_errors()
+                .and_then(|f| f.get(name))
+                .map(str::to_owned)
+        })
     };
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");

@@ -73,7 +73,9 @@ impl TestDatabase {
                     .execute(format!("CREATE DATABASE {name}").as_str())
                     .await
                     .unwrap();
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
                 Self {
                     url: format!("{base}/{name}"),
                     data_dir,
@@ -97,7 +99,9 @@ impl Drop for TestDatabase {
                 runtime.block_on(async {
                     if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                         let _ = admin
-                            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
                             .await;
                     }
                 });
@@ -175,14 +179,21 @@ impl TestApp {
     pub async fn sign_up(&self, full_name: &str, email: &str, password: &str) -> Response {
         self.call(
             "create_account",
-            &[("full_name", full_name), ("email", email), ("password", password)],
+            &[
+                ("full_name", full_name),
+                ("email", email),
+                ("password", password),
+            ],
         )
         .await
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Response {
-        self.call("log_in", &[("email", email), ("password", password), ("next", "")])
-            .await
+        self.call(
+            "log_in",
+            &[("email", email), ("password", password), ("next", "")],
+        )
+        .await
     }
 
     pub async fn log_out(&self) -> Response {

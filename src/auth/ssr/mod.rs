@@ -65,7 +65,7 @@ pub async fn log_in(
             session::start(state, &doctor).await
         }
         None => {
-            tracing::info!(%client, "log-in failed");
+            tracing::info!("log-in failed");
             Err(attempt.failed(state).await)
         }
     }
@@ -82,7 +82,10 @@ pub async fn log_out(state: &AppState, signed_in: Option<SignedIn>) -> Result<()
 
 /// The request's session, as the guard resolved it.
 pub fn signed_in() -> Option<SignedIn> {
-    use_context::<Parts>()?.extensions.get::<SignedIn>().cloned()
+    use_context::<Parts>()?
+        .extensions
+        .get::<SignedIn>()
+        .cloned()
 }
 
 /// The signed-in doctor, or 401.
@@ -92,19 +95,29 @@ pub fn require_doctor() -> Result<DoctorId, AppError> {
 
 /// The client's address: the peer, or the last `X-Forwarded-For` hop behind a trusted proxy.
 pub fn client_address(state: &AppState) -> Result<IpAddr, AppError> {
-    let parts = use_context::<Parts>().ok_or_else(|| AppError::internal("no request context", "Parts missing"))?;
-    let forwarded = state.config.trust_forwarded_for.then(|| {
-        parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-            .last()
-    });
+    let parts = use_context::<Parts>()
+        .ok_or_else(|| AppError::internal("no request context", "Parts missing"))?;
+    let forwarded = state
+        .config
+        .trust_forwarded_for
+        .then(|| {
+            // The hop our proxy appended is the last one; earlier ones the client could forge.
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.rsplit(',').next())
+                .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
     forwarded
-        .flatten()
-        .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
         .ok_or_else(|| AppError::internal("no client address", "ConnectInfo missing"))
 }

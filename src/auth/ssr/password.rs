@@ -10,9 +10,8 @@ use crate::domain::account::NewPassword;
 use crate::error::AppError;
 
 /// Checked when the email has no account, so that answer takes as long as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_now("a password nobody has").expect("argon2 hashes a constant password")
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_now("a password nobody has").expect("argon2 hashes a constant password"));
 
 fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);

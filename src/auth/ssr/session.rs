@@ -81,7 +81,7 @@ const PUBLIC_SERVER_FNS: [&str; 2] = ["/api/create_account", "/api/log_in"];
 /// from the log-in and sign-up pages.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.ico" {
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.svg" {
         return next.run(request).await;
     }
     if let Some(token) = session_token(request.headers()) {
@@ -99,10 +99,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let signed_in = request.extensions().get::<SignedIn>().is_some();
     let path = request.uri().path();
     if !signed_in && (path == "/dashboard" || path.starts_with("/dashboard/")) {
-        let asked_for = request
-            .uri()
-            .path_and_query()
-            .map_or(path, |p| p.as_str());
+        let asked_for = request.uri().path_and_query().map_or(path, |p| p.as_str());
         let next: String = form_urlencoded::byte_serialize(asked_for.as_bytes()).collect();
         return Redirect::to(&format!("/login?next={next}")).into_response();
     }
@@ -133,13 +130,14 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_lax_and_secure_only_over_https() {
-        let session = NewSession {
-            token: "t".into(),
-        };
+        let session = NewSession { token: "t".into() };
         let plain = set_cookie(&session, false);
         let plain = plain.to_str().unwrap();
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
         assert!(!plain.contains("Secure"));
-        assert!(set_cookie(&session, true).to_str().unwrap().ends_with("; Secure"));
+        assert!(set_cookie(&session, true)
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure"));
     }
 }

@@ -29,7 +29,10 @@ impl Attempt {
         Self {
             email_key: format!(
                 "email:{}",
-                digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                digest
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
             ),
             client_key: format!("client:{client}"),
         }

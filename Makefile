@@ -1,0 +1,51 @@
+# Two commands for a newcomer: `make run` and `make test`. Each first installs what it needs,
+# skipping whatever is already installed at the right version.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must equal the crate in Cargo.lock, to the patch.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test tools lint rust-tests e2e
+
+## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
+run: tools
+	cargo leptos serve
+
+## Everything CI checks: format, lints for both targets, Rust tests, browser tests.
+test: tools lint rust-tests e2e
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" \
+		|| cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@npm install --no-audit --no-fund --loglevel=error
+	@cd end2end && npm install --no-audit --no-fund --loglevel=error
+	@command -v chromium >/dev/null \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+lint:
+	cargo fmt --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+## Rust tests; the database tests also run on PostgreSQL when one answers on 127.0.0.1:5432.
+rust-tests:
+	@if [ -z "$${TEST_POSTGRES_URL:-}" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/5432' 2>/dev/null; then \
+		export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres; \
+		echo "PostgreSQL answers: database tests run on SQLite and PostgreSQL"; \
+	fi; \
+	cargo test --features ssr
+
+## Playwright in Debian's Chromium against a release build (its own port and database).
+e2e:
+	cargo leptos build --release
+	cd end2end && npx playwright test

@@ -1,0 +1,88 @@
+//! The logs of a whole sign-up, log-in, failed log-in and log-out hold no email, name or
+//! password, even at debug level, while they do carry the doctor's id.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{Backend, TestApp};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// One subscriber for this whole test binary, so both databases' runs are captured.
+fn capture() -> CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("debug"))
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .init();
+        logs
+    })
+    .clone()
+}
+
+on_both_databases!(logs_of_sign_up_and_log_in_hold_no_personal_data);
+
+async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
+    let logs = capture();
+    let app = TestApp::spawn(backend).await;
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!("Zephyrine {marker}");
+    let email = format!("zephyrine.{marker}@clinic.example");
+    let password = format!("pw-{marker}-secret");
+
+    app.sign_up(&name, &email, &password).await;
+    app.get("/dashboard").await;
+    app.log_out().await;
+    app.log_in(&email, "a wrong password entirely").await;
+    app.log_in(&email, &password).await;
+    app.get("/dashboard").await;
+    app.log_out().await;
+    app.stop().await;
+
+    let text = logs.text();
+    assert!(text.contains("logged in"), "the flow was logged at all");
+    assert!(text.contains("doctor_id="), "logs carry ids");
+    for secret in [
+        &*marker,
+        &*name,
+        &*email,
+        &*password,
+        "Zephyrine",
+        "zephyrine",
+    ] {
+        assert!(!text.contains(secret), "logs contain {secret:?}");
+    }
+}
