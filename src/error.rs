@@ -12,9 +12,10 @@ pub enum AppError {
     /// Some fields are wrong; each message shows beside its input.
     #[error("Please correct the highlighted fields.")]
     Invalid(FieldErrors),
-    /// A log-in with an unknown email or a wrong password: one message for both.
-    #[error("The email or password is incorrect.")]
-    BadCredentials,
+    /// A log-in with an unknown email or a wrong password: one message for both. Close to the
+    /// limit it carries how many failures remain before log-in pauses.
+    #[error("The email or password is incorrect.{}", pause_warning(.0))]
+    BadCredentials(Option<u32>),
     #[error("Please log in to continue.")]
     Unauthorized,
     #[error("That was not found.")]
@@ -27,6 +28,14 @@ pub enum AppError {
     Request(String),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
+}
+
+fn pause_warning(remaining: &Option<u32>) -> String {
+    match remaining {
+        Some(1) => " One more failed attempt will pause log-in for a while.".into(),
+        Some(n) => format!(" {n} more failed attempts will pause log-in for a while."),
+        None => String::new(),
+    }
 }
 
 impl AppError {
@@ -72,7 +81,7 @@ mod ssr {
         pub fn status(&self) -> StatusCode {
             match self {
                 Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                Self::BadCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+                Self::BadCredentials(_) | Self::Unauthorized => StatusCode::UNAUTHORIZED,
                 Self::NotFound => StatusCode::NOT_FOUND,
                 Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
                 Self::Request(_) => StatusCode::BAD_REQUEST,

@@ -326,6 +326,17 @@ async fn the_request_id_is_reused_or_generated_and_echoed(backend: Backend) {
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let another = app.get("/login").await;
     assert_ne!(another.headers()["x-request-id"].to_str().unwrap(), id);
+
+    // Text that is not an id is not copied into the logs: it is replaced.
+    let smuggled = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "dr.rao@clinic.example says hi")
+        .send()
+        .await
+        .unwrap();
+    let replaced = smuggled.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(replaced.len(), 36, "a fresh UUID: {replaced}");
 }
 
 async fn bodies_over_one_mebibyte_get_413(backend: Backend) {

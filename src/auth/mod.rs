@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::account::{Email, FullName, NewPassword};
 use crate::error::AppError;
 use crate::ui::{FormAlert, FormField};
 
@@ -116,8 +117,22 @@ pub fn SignupPage() -> impl IntoView {
         <AuthCard title="Create your Clariva account">
             <ActionForm action=action>
                 <FormAlert error=error/>
-                <FormField label="Full name" name="full_name" input_type="text" autocomplete="name" error=error/>
-                <FormField label="Email" name="email" input_type="email" autocomplete="email" error=error/>
+                <FormField
+                    label="Full name"
+                    name="full_name"
+                    input_type="text"
+                    autocomplete="name"
+                    error=error
+                    validate=|v| FullName::parse(v).map(drop)
+                />
+                <FormField
+                    label="Email"
+                    name="email"
+                    input_type="email"
+                    autocomplete="email"
+                    error=error
+                    validate=|v| Email::parse(v).map(drop)
+                />
                 <FormField
                     label="Password"
                     name="password"
@@ -125,6 +140,7 @@ pub fn SignupPage() -> impl IntoView {
                     autocomplete="new-password"
                     hint="At least 10 characters."
                     error=error
+                    validate=|v| NewPassword::parse(v).map(drop)
                 />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
@@ -146,7 +162,14 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action=action>
                 <FormAlert error=error/>
                 <input type="hidden" name="next" value=next/>
-                <FormField label="Email" name="email" input_type="email" autocomplete="username" error=error/>
+                <FormField
+                    label="Email"
+                    name="email"
+                    input_type="email"
+                    autocomplete="username"
+                    error=error
+                    validate=|v| Email::parse(v).map(drop)
+                />
                 <FormField
                     label="Password"
                     name="password"

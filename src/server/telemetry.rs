@@ -7,6 +7,26 @@ use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
+/// An incoming `x-request-id` is reused only when it looks like an id (at most 64 letters,
+/// digits, `-`, `_` or `.`); anything else could smuggle text into the logs, so a fresh id is
+/// generated instead.
+pub async fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let usable = request.headers().get(REQUEST_ID).map(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if usable == Some(false) {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
@@ -21,7 +41,7 @@ impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
         let request_id = request
             .headers()
-            .get("x-request-id")
+            .get(REQUEST_ID)
             .and_then(|id| id.to_str().ok())
             .unwrap_or("-");
         tracing::info_span!(

@@ -4,7 +4,11 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// A labelled input whose message comes from the form's last error, under the input's name.
+/// The browser-side check of a field: the same domain rule the server applies.
+pub type Validate = fn(&str) -> Result<(), String>;
+
+/// A labelled input. Its message is the browser's own check (once the doctor has left the
+/// field, then as they type) or, until they edit it, the server's verdict on the last submit.
 #[component]
 pub fn FormField(
     label: &'static str,
@@ -13,14 +17,23 @@ pub fn FormField(
     autocomplete: &'static str,
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] validate: Option<Validate>,
 ) -> impl IntoView {
-    let message = move || {
+    // None: no check since the last submit, so the server's message stands.
+    let checked: RwSignal<Option<Option<String>>> = RwSignal::new(None);
+    Effect::new(move || {
+        error.track();
+        checked.set(None);
+    });
+    let check = move |value: &str| checked.set(Some(validate.and_then(|v| v(value).err())));
+    let server_message = move || {
         error.get().and_then(|e| {
             e.field_errors()
                 .and_then(|f| f.get(name))
                 .map(str::to_owned)
         })
     };
+    let message = move || checked.get().unwrap_or_else(server_message);
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
     let described_by = {
@@ -45,6 +58,16 @@ pub fn FormField(
                 required=true
                 aria-invalid=move || message().is_some().then_some("true")
                 aria-describedby=described_by
+                on:blur=move |ev| {
+                    if validate.is_some() {
+                        check(&event_target_value(&ev));
+                    }
+                }
+                on:input=move |ev| {
+                    if validate.is_none() || checked.get_untracked().is_some() {
+                        check(&event_target_value(&ev));
+                    }
+                }
             />
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             <p class="field-error" id=error_id role="alert">{message}</p>

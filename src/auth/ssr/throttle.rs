@@ -78,9 +78,13 @@ impl Attempt {
             policy.lock_after_per_client,
         )
         .await?;
+        let remaining = (policy.lock_after_per_email.saturating_sub(email.count))
+            .min(policy.lock_after_per_client.saturating_sub(client.count));
         Ok(match email.locked_until.max(client.locked_until) {
             Some(until) => locked_message(until),
-            None => AppError::BadCredentials,
+            None => {
+                AppError::BadCredentials((remaining <= WARN_WHEN_REMAINING).then_some(remaining))
+            }
         })
     }
 
@@ -90,6 +94,9 @@ impl Attempt {
         Ok(db::login_failures::clear(&state.db, &self.email_key).await?)
     }
 }
+
+/// From how many remaining failures the message warns of the coming pause.
+const WARN_WHEN_REMAINING: u32 = 3;
 
 fn window_ms(lockout: Duration) -> i64 {
     i64::try_from(lockout.as_millis()).unwrap_or(i64::MAX)
