@@ -39,7 +39,8 @@ pub async fn recent(db: &Db, key: &str, window_ms: i64) -> Result<Failures, sqlx
 }
 
 /// Records one more failure of `key`; when that makes `lock_after`, the key is refused for
-/// `window_ms` and its count starts again.
+/// `window_ms` and its count starts again. Keys whose window and lock have both passed are
+/// swept here, so the table stays as small as the recent failures.
 pub async fn record(
     db: &Db,
     key: &str,
@@ -47,6 +48,14 @@ pub async fn record(
     lock_after: u32,
 ) -> Result<Failures, sqlx::Error> {
     let now = now_millis();
+    sqlx::query(
+        "DELETE FROM login_failures
+         WHERE first_failed_at <= $1 - $2 AND (locked_until IS NULL OR locked_until <= $1)",
+    )
+    .bind(now)
+    .bind(window_ms)
+    .execute(db.pool())
+    .await?;
     let row = sqlx::query(
         "INSERT INTO login_failures (throttle_key, failures, first_failed_at, locked_until)
          VALUES ($1, 1, $2, NULL)
