@@ -13,3 +13,19 @@ export async function waitForHydration(page: Page) {
 export function uniqueEmail(): string {
   return `dr.${Date.now()}.${Math.floor(Math.random() * 1e9)}@clinic.example`;
 }
+
+export const password = "correct horse battery";
+
+/** Creates an account through the sign-up page and waits for the dashboard. */
+export async function signUp(page: Page, fullName: string, email: string) {
+  await openHydrated(page, "/signup");
+  await page.getByLabel("Full name").fill(fullName);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+export async function logOut(page: Page) {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}
