@@ -7,6 +7,8 @@ use leptos_router::StaticSegment;
 
 use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
 use crate::error::AppError;
+use crate::setup::profile::ProfilePane;
+use crate::setup::SetupSection;
 
 /// The whole HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -41,6 +43,9 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view=LoginPage/>
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
                     <Route path=StaticSegment("") view=Overview/>
+                    <ParentRoute path=StaticSegment("setup") view=SetupSection>
+                        <Route path=StaticSegment("profile") view=ProfilePane/>
+                    </ParentRoute>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -88,6 +93,7 @@ fn Dashboard() -> impl IntoView {
             <A href="/dashboard" attr:class="brand">"Clariva Care"</A>
             <nav aria-label="Dashboard">
                 <A href="/dashboard" exact=true>"Overview"</A>
+                <A href="/dashboard/setup/profile">"Setup"</A>
             </nav>
             <Transition fallback=|| ()>
                 {move || doctor.get().and_then(Result::ok).map(|d| view! { <span class="who">{d.full_name}</span> })}
@@ -112,8 +118,12 @@ fn Overview() -> impl IntoView {
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">
                             <li class="done">"Create your Clariva account" <span class="status">"Done"</span></li>
+                            <li class:done=doctor.has_profile>
+                                <a href="/dashboard/setup/profile">"Describe your practice"</a>
+                                <span class="status">{if doctor.has_profile { "Done" } else { "To do" }}</span>
+                            </li>
                         </ol>
-                        <p class="hint">"Your profile, hours, fees, services and Instagram connection come next; each step appears here as it becomes available."</p>
+                        <p class="hint">"Your hours, fees, services and Instagram connection come next; each step appears here as it becomes available."</p>
                     </section>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {

@@ -6,6 +6,7 @@
 //! - [`app`]: the HTML shell, the routes and the dashboard frame.
 //! - [`domain`]: pure rules (form fields, later hours, money, slots), for both targets.
 //! - [`auth`]: sign-up, log-in, log-out; sessions and the request guard (`auth::ssr`).
+//! - [`setup`]: the practice setup panes (profile so far).
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -16,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod setup;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

@@ -15,6 +15,8 @@ use crate::ui::{FormAlert, FormField};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInDoctor {
     pub full_name: String,
+    /// Whether the practice profile has been saved (a setup step).
+    pub has_profile: bool,
 }
 
 #[server(endpoint = "create_account")]
@@ -90,12 +92,13 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             let state = state()?;
             let doctor = ssr::require_doctor()?;
             let mut tx = state.db.tenant(&doctor).await?;
-            let profile = crate::db::doctors::profile(&mut tx)
+            let profile = crate::db::practice::profile(&mut tx)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
             tx.commit().await?;
             Ok(SignedInDoctor {
                 full_name: profile.full_name,
+                has_profile: profile.practice_name.is_some(),
             })
         }
         .await,

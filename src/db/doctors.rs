@@ -2,19 +2,13 @@
 
 use sqlx::Row;
 
-use super::{new_id, now_millis, Db, DoctorId, TenantTx};
+use super::{new_id, now_millis, Db, DoctorId};
 use crate::domain::account::{Email, FullName};
 
 /// What log-in needs to check a password.
 pub struct Credentials {
     pub doctor_id: DoctorId,
     pub password_hash: String,
-}
-
-/// A doctor as their own dashboard shows them.
-pub struct Doctor {
-    pub full_name: String,
-    pub email: String,
 }
 
 /// Creates an account; `None` when the email already has one (the unique index decides,
@@ -51,21 +45,6 @@ pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, 
         Ok(Credentials {
             doctor_id: DoctorId::from_row(row.try_get("id")?),
             password_hash: row.try_get("password_hash")?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn profile(tx: &mut TenantTx) -> Result<Option<Doctor>, sqlx::Error> {
-    let (conn, doctor) = tx.parts();
-    let row = sqlx::query("SELECT full_name, email FROM doctors WHERE id = $1")
-        .bind(doctor.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| {
-        Ok(Doctor {
-            full_name: row.try_get("full_name")?,
-            email: row.try_get("email")?,
         })
     })
     .transpose()

@@ -2,8 +2,10 @@
 //! SQL, and repositories (one module per table group). Tenant data is reached only through
 //! a [`TenantTx`], a transaction bound to one doctor.
 
+pub mod audit;
 pub mod doctors;
 pub mod login_failures;
+pub mod practice;
 pub mod sessions;
 mod tenant;
 

@@ -5,5 +5,6 @@
 
 pub mod account;
 pub mod field_errors;
+pub mod profile;
 
 pub use field_errors::FieldErrors;

@@ -41,6 +41,13 @@ pub fn state() -> Result<AppState, AppError> {
         .ok_or_else(|| AppError::internal("no app state in context", "AppState missing"))
 }
 
+/// The id of the request being served (see the request-id layers), for audit rows.
+pub fn request_id() -> Option<String> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    let id = parts.headers.get("x-request-id")?.to_str().ok()?;
+    Some(id.to_owned())
+}
+
 /// Sets the HTTP status of a server function's response from its error, so clients and logs
 /// see 401/422/429 instead of a blanket 500. A plain HTML form post (no WASM yet) is left to
 /// leptos_axum, which redirects it back to the form.

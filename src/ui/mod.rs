@@ -7,17 +7,25 @@ use crate::error::AppError;
 /// The browser-side check of a field: the same domain rule the server applies.
 pub type Validate = fn(&str) -> Result<(), String>;
 
-/// A labelled input. Its message is the browser's own check (once the doctor has left the
-/// field, then as they type) or, until they edit it, the server's verdict on the last submit.
+/// A labelled input (or, with `multiline`, a text area). Its message is the browser's own
+/// check (once the doctor has left the field, then as they type) or, until they edit it, the
+/// server's verdict on the last submit.
 #[component]
 pub fn FormField(
     label: &'static str,
     name: &'static str,
-    input_type: &'static str,
-    autocomplete: &'static str,
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] validate: Option<Validate>,
+    /// The value the field starts with (a saved setting).
+    #[prop(optional, into)]
+    value: String,
+    /// The doctor may leave it blank.
+    #[prop(optional)]
+    optional: bool,
+    #[prop(optional)] multiline: bool,
 ) -> impl IntoView {
     // None: no check since the last submit, so the server's message stands.
     let checked: RwSignal<Option<Option<String>>> = RwSignal::new(None);
@@ -47,28 +55,55 @@ pub fn FormField(
             }
         }
     };
-    view! {
-        <div class="field" class:invalid=move || message().is_some()>
-            <label for=name>{label}</label>
+    let on_blur = move |ev: leptos::ev::FocusEvent| {
+        if validate.is_some() {
+            check(&event_target_value(&ev));
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        if validate.is_none() || checked.get_untracked().is_some() {
+            check(&event_target_value(&ev));
+        }
+    };
+    let invalid = move || message().is_some().then_some("true");
+    let control = if multiline {
+        view! {
+            <textarea
+                id=name
+                name=name
+                rows=3
+                autocomplete=autocomplete
+                required=!optional
+                aria-invalid=invalid
+                aria-describedby=described_by
+                on:blur=on_blur
+                on:input=on_input
+            >
+                {value}
+            </textarea>
+        }
+        .into_any()
+    } else {
+        view! {
             <input
                 id=name
                 name=name
-                type=input_type
+                type=input_type.unwrap_or("text")
+                value=value
                 autocomplete=autocomplete
-                required=true
-                aria-invalid=move || message().is_some().then_some("true")
+                required=!optional
+                aria-invalid=invalid
                 aria-describedby=described_by
-                on:blur=move |ev| {
-                    if validate.is_some() {
-                        check(&event_target_value(&ev));
-                    }
-                }
-                on:input=move |ev| {
-                    if validate.is_none() || checked.get_untracked().is_some() {
-                        check(&event_target_value(&ev));
-                    }
-                }
+                on:blur=on_blur
+                on:input=on_input
             />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=name>{label}</label>
+            {control}
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             <p class="field-error" id=error_id role="alert">{message}</p>
         </div>

@@ -1,0 +1,27 @@
+//! The audit log: one row per change to a doctor's settings, in the same transaction as the
+//! change, so a change is never without its row (and the other way round).
+
+use super::{new_id, now_millis, TenantTx};
+
+/// Records that `action` changed `fields` (names, never values) of the transaction's doctor.
+pub async fn record(
+    tx: &mut TenantTx,
+    action: &str,
+    fields: &[&str],
+    request_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "INSERT INTO audit_log (id, doctor_id, action, changed_fields, request_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(action)
+    .bind(fields.join(","))
+    .bind(request_id)
+    .bind(now_millis())
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -1,0 +1,17 @@
+//! Setting up the practice: the panes a doctor fills in once and edits later.
+
+pub mod profile;
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+/// The Setup section: tabs over the panes.
+#[component]
+pub fn SetupSection() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Setup">
+            <A href="/dashboard/setup/profile">"Profile"</A>
+        </nav>
+        <Outlet/>
+    }
+}
