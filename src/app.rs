@@ -7,6 +7,7 @@ use leptos_router::StaticSegment;
 
 use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
 use crate::error::AppError;
+use crate::setup::methods_fees::MethodsFeesPane;
 use crate::setup::profile::ProfilePane;
 use crate::setup::SetupSection;
 
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=Overview/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view=ProfilePane/>
+                        <Route path=StaticSegment("methods-fees") view=MethodsFeesPane/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
@@ -114,6 +116,12 @@ fn Overview() -> impl IntoView {
             {move || doctor.get().map(|result| match result {
                 Ok(doctor) => view! {
                     <h1>{format!("Welcome, {}", doctor.full_name)}</h1>
+                    {(!doctor.offers_a_method).then(|| view! {
+                        <p class="alert" role="note">
+                            "The assistant cannot book patients until you offer at least one appointment method. "
+                            <a href="/dashboard/setup/methods-fees">"Set methods and fees"</a>
+                        </p>
+                    })}
                     <section class="panel" aria-labelledby="setup-title">
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">
@@ -122,8 +130,12 @@ fn Overview() -> impl IntoView {
                                 <a href="/dashboard/setup/profile">"Describe your practice"</a>
                                 <span class="status">{if doctor.has_profile { "Done" } else { "To do" }}</span>
                             </li>
+                            <li class:done=doctor.offers_a_method>
+                                <a href="/dashboard/setup/methods-fees">"Set your appointment methods and fees"</a>
+                                <span class="status">{if doctor.offers_a_method { "Done" } else { "To do" }}</span>
+                            </li>
                         </ol>
-                        <p class="hint">"Your hours, fees, services and Instagram connection come next; each step appears here as it becomes available."</p>
+                        <p class="hint">"Your hours, services and Instagram connection come next; each step appears here as it becomes available."</p>
                     </section>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {

@@ -17,6 +17,8 @@ pub struct SignedInDoctor {
     pub full_name: String,
     /// Whether the practice profile has been saved (a setup step).
     pub has_profile: bool,
+    /// Whether at least one appointment method is offered; the assistant cannot book until then.
+    pub offers_a_method: bool,
 }
 
 #[server(endpoint = "create_account")]
@@ -95,10 +97,12 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             let profile = crate::db::practice::profile(&mut tx)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
+            let methods = crate::db::methods::load(&mut tx).await?;
             tx.commit().await?;
             Ok(SignedInDoctor {
                 full_name: profile.full_name,
                 has_profile: profile.practice_name.is_some(),
+                offers_a_method: methods.offers_any(),
             })
         }
         .await,

@@ -7,7 +7,7 @@ use super::{new_id, now_millis, TenantTx};
 pub async fn record(
     tx: &mut TenantTx,
     action: &str,
-    fields: &[&str],
+    fields: &[String],
     request_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();

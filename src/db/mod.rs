@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod doctors;
 pub mod login_failures;
+pub mod methods;
 pub mod practice;
 pub mod sessions;
 mod tenant;

@@ -43,9 +43,9 @@ pub async fn profile(tx: &mut TenantTx) -> Result<Option<StoredProfile>, sqlx::E
 }
 
 /// Saves the profile; returns the names of the fields whose value changed.
-pub async fn save(tx: &mut TenantTx, new: &Profile) -> Result<Vec<&'static str>, sqlx::Error> {
+pub async fn save(tx: &mut TenantTx, new: &Profile) -> Result<Vec<String>, sqlx::Error> {
     let old = profile(tx).await?.unwrap_or_default();
-    let changed: Vec<&'static str> = [
+    let changed: Vec<String> = [
         (
             "full_name",
             old.full_name.as_str() != new.full_name.as_str(),
@@ -63,7 +63,8 @@ pub async fn save(tx: &mut TenantTx, new: &Profile) -> Result<Vec<&'static str>,
         ("public_note", old.public_note != new.public_note),
     ]
     .into_iter()
-    .filter_map(|(field, changed)| changed.then_some(field))
+    .filter(|(_, changed)| *changed)
+    .map(|(field, _)| field.to_owned())
     .collect();
 
     let (conn, doctor) = tx.parts();

@@ -5,6 +5,8 @@
 
 pub mod account;
 pub mod field_errors;
+pub mod methods;
+pub mod money;
 pub mod profile;
 
 pub use field_errors::FieldErrors;

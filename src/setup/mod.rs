@@ -1,5 +1,6 @@
 //! Setting up the practice: the panes a doctor fills in once and edits later.
 
+pub mod methods_fees;
 pub mod profile;
 
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ pub fn SetupSection() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Setup">
             <A href="/dashboard/setup/profile">"Profile"</A>
+            <A href="/dashboard/setup/methods-fees">"Methods & fees"</A>
         </nav>
         <Outlet/>
     }

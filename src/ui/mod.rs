@@ -26,6 +26,9 @@ pub fn FormField(
     #[prop(optional)]
     optional: bool,
     #[prop(optional)] multiline: bool,
+    /// The id of a `<datalist>` of suggestions.
+    #[prop(optional)]
+    list: Option<&'static str>,
 ) -> impl IntoView {
     // None: no check since the last submit, so the server's message stands.
     let checked: RwSignal<Option<Option<String>>> = RwSignal::new(None);
@@ -90,6 +93,7 @@ pub fn FormField(
                 name=name
                 type=input_type.unwrap_or("text")
                 value=value
+                list=list
                 autocomplete=autocomplete
                 required=!optional
                 aria-invalid=invalid

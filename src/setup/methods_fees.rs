@@ -1,0 +1,240 @@
+//! The methods & fees pane: the currency, and for text/chat, voice and video calls whether
+//! each is offered, its fee and the instructions a patient gets once booked.
+// The save function takes one argument per form field, as server functions do.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::methods::{self, AppointmentMethod, MethodInput};
+use crate::domain::money::{Currency, CURRENCIES};
+use crate::error::AppError;
+use crate::ui::{FormAlert, FormField};
+
+/// The pane's values as the form shows them (fees formatted in the currency).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodsFeesForm {
+    pub currency: String,
+    pub methods: Vec<(AppointmentMethod, MethodInput)>,
+}
+
+#[server(endpoint = "setup/methods-fees")]
+pub async fn methods_fees() -> Result<MethodsFeesForm, AppError> {
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let stored = crate::db::methods::load(&mut tx).await?;
+            tx.commit().await?;
+            let currency = stored
+                .currency
+                .as_deref()
+                .and_then(|code| Currency::parse(code).ok());
+            let methods = AppointmentMethod::ALL
+                .into_iter()
+                .map(|method| {
+                    let input =
+                        stored
+                            .get(method)
+                            .map_or_else(MethodInput::default, |s| MethodInput {
+                                offered: s.offered,
+                                fee: currency
+                                    .map(|c| c.format_amount(s.fee_minor))
+                                    .unwrap_or_default(),
+                                instructions: s.instructions.clone().unwrap_or_default(),
+                            });
+                    (method, input)
+                })
+                .collect();
+            Ok(MethodsFeesForm {
+                currency: currency.map(|c| c.code.to_owned()).unwrap_or_default(),
+                methods,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "setup/methods-fees/save")]
+pub async fn save_methods_fees(
+    currency: String,
+    text_offered: Option<String>,
+    text_fee: String,
+    text_instructions: String,
+    voice_offered: Option<String>,
+    voice_fee: String,
+    voice_instructions: String,
+    video_offered: Option<String>,
+    video_fee: String,
+    video_instructions: String,
+) -> Result<(), AppError> {
+    use crate::domain::methods::MethodsAndFees;
+    use crate::server::{request_id, state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let input = |offered: Option<String>, fee: String, instructions: String| MethodInput {
+                offered: offered.is_some(),
+                fee,
+                instructions,
+            };
+            let parsed = MethodsAndFees::parse(
+                &currency,
+                &[
+                    (
+                        AppointmentMethod::Text,
+                        input(text_offered, text_fee, text_instructions),
+                    ),
+                    (
+                        AppointmentMethod::Voice,
+                        input(voice_offered, voice_fee, voice_instructions),
+                    ),
+                    (
+                        AppointmentMethod::Video,
+                        input(video_offered, video_fee, video_instructions),
+                    ),
+                ],
+            )
+            .map_err(AppError::Invalid)?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let changed = crate::db::methods::save(&mut tx, &parsed).await?;
+            if !changed.is_empty() {
+                crate::db::audit::record(
+                    &mut tx,
+                    "methods_fees.updated",
+                    &changed,
+                    request_id().as_deref(),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(doctor_id = %doctor, changed = changed.len(), "methods and fees saved");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn MethodsFeesPane() -> impl IntoView {
+    let save = ServerAction::<SaveMethodsFees>::new();
+    let loaded = Resource::new(move || save.version().get(), |_| methods_fees());
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || !save.pending().get() && matches!(save.value().get(), Some(Ok(())));
+    view! {
+        <h1>"Appointment methods & fees"</h1>
+        <p class="lead">"How patients can see you and what each costs. Offer at least one method so the assistant can book."</p>
+        <Transition fallback=|| view! { <p>"Loading your fees…"</p> }>
+            {move || loaded.get().map(|result| match result {
+                Ok(form) => view! { <MethodsFeesFields form save error/> }.into_any(),
+                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <Show when=saved>
+            <p class="saved" role="status">"Methods and fees saved."</p>
+        </Show>
+    }
+}
+
+#[component]
+fn MethodsFeesFields(
+    form: MethodsFeesForm,
+    save: ServerAction<SaveMethodsFees>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:class="panel form">
+            <FormAlert error/>
+            <FormField
+                label="Currency"
+                name="currency"
+                value=form.currency
+                error
+                hint="Type to search, e.g. INR, USD, JPY."
+                list="currencies"
+                validate=|v| Currency::parse(v).map(drop)
+            />
+            <datalist id="currencies">
+                {CURRENCIES
+                    .iter()
+                    .map(|c| view! { <option value=c.code>{c.name}</option> })
+                    .collect_view()}
+            </datalist>
+            {form
+                .methods
+                .into_iter()
+                .map(|(method, input)| view! { <MethodFieldset method input error/> })
+                .collect_view()}
+            <button type="submit" class="primary" disabled=move || save.pending().get()>
+                {move || if save.pending().get() { "Saving…" } else { "Save methods & fees" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn MethodFieldset(
+    method: AppointmentMethod,
+    input: MethodInput,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let (fee_label, fee_name, instructions_label, instructions_name, offered_name) = match method {
+        AppointmentMethod::Text => (
+            "Text/chat fee",
+            "text_fee",
+            "Text/chat instructions",
+            "text_instructions",
+            "text_offered",
+        ),
+        AppointmentMethod::Voice => (
+            "Voice call fee",
+            "voice_fee",
+            "Voice call instructions",
+            "voice_instructions",
+            "voice_offered",
+        ),
+        AppointmentMethod::Video => (
+            "Video call fee",
+            "video_fee",
+            "Video call instructions",
+            "video_instructions",
+            "video_offered",
+        ),
+    };
+    view! {
+        <fieldset class="method">
+            <legend>{method.label()}</legend>
+            <label class="check">
+                <input type="checkbox" name=offered_name value="on" checked=input.offered/>
+                {format!("Offer {}", method.label().to_lowercase())}
+            </label>
+            <FormField
+                label=fee_label
+                name=fee_name
+                input_type="text"
+                value=input.fee
+                error
+                optional=true
+                hint="In your currency; 0 for free."
+                validate=|v| {
+                    if v.trim().starts_with('-') { Err("A fee cannot be negative.".into()) } else { Ok(()) }
+                }
+            />
+            <FormField
+                label=instructions_label
+                name=instructions_name
+                value=input.instructions
+                error
+                optional=true
+                multiline=true
+                hint="Sent to the patient once booked, e.g. the number that will call or the video link."
+                validate=|v| methods::instructions(v).map(drop)
+            />
+        </fieldset>
+    }
+}
