@@ -9,6 +9,7 @@ use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, Signu
 use crate::error::AppError;
 use crate::setup::methods_fees::MethodsFeesPane;
 use crate::setup::profile::ProfilePane;
+use crate::setup::services::ServicesPane;
 use crate::setup::SetupSection;
 
 /// The whole HTML document the server renders around the app.
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view=ProfilePane/>
                         <Route path=StaticSegment("methods-fees") view=MethodsFeesPane/>
+                        <Route path=StaticSegment("services") view=ServicesPane/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -7,6 +7,7 @@ pub mod doctors;
 pub mod login_failures;
 pub mod methods;
 pub mod practice;
+pub mod services;
 pub mod sessions;
 mod tenant;
 
@@ -131,6 +132,11 @@ pub fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Whether the database refused a write because it would break a unique index.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
 /// A fresh id: UUIDv7 text, so ids sort by creation time.

@@ -8,5 +8,6 @@ pub mod field_errors;
 pub mod methods;
 pub mod money;
 pub mod profile;
+pub mod services;
 
 pub use field_errors::FieldErrors;

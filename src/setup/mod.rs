@@ -2,6 +2,7 @@
 
 pub mod methods_fees;
 pub mod profile;
+pub mod services;
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
@@ -13,6 +14,7 @@ pub fn SetupSection() -> impl IntoView {
         <nav class="tabs" aria-label="Setup">
             <A href="/dashboard/setup/profile">"Profile"</A>
             <A href="/dashboard/setup/methods-fees">"Methods & fees"</A>
+            <A href="/dashboard/setup/services">"Services"</A>
         </nav>
         <Outlet/>
     }
