@@ -7,6 +7,7 @@ use leptos_router::StaticSegment;
 
 use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
 use crate::error::AppError;
+use crate::setup::availability::AvailabilityPane;
 use crate::setup::methods_fees::MethodsFeesPane;
 use crate::setup::profile::ProfilePane;
 use crate::setup::services::ServicesPane;
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=Overview/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view=ProfilePane/>
+                        <Route path=StaticSegment("availability") view=AvailabilityPane/>
                         <Route path=StaticSegment("methods-fees") view=MethodsFeesPane/>
                         <Route path=StaticSegment("services") view=ServicesPane/>
                     </ParentRoute>

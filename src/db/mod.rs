@@ -3,6 +3,7 @@
 //! a [`TenantTx`], a transaction bound to one doctor.
 
 pub mod audit;
+pub mod availability;
 pub mod doctors;
 pub mod login_failures;
 pub mod methods;

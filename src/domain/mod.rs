@@ -4,6 +4,7 @@
 //! enforces.
 
 pub mod account;
+pub mod availability;
 pub mod field_errors;
 pub mod methods;
 pub mod money;

@@ -1,5 +1,6 @@
 //! Setting up the practice: the panes a doctor fills in once and edits later.
 
+pub mod availability;
 pub mod methods_fees;
 pub mod profile;
 pub mod services;
@@ -13,6 +14,7 @@ pub fn SetupSection() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Setup">
             <A href="/dashboard/setup/profile">"Profile"</A>
+            <A href="/dashboard/setup/availability">"Availability"</A>
             <A href="/dashboard/setup/methods-fees">"Methods & fees"</A>
             <A href="/dashboard/setup/services">"Services"</A>
         </nav>

@@ -29,7 +29,12 @@ pub fn FormField(
     /// The id of a `<datalist>` of suggestions.
     #[prop(optional)]
     list: Option<&'static str>,
+    /// A signal to keep the field's text in (for pictures that follow it, or buttons that fill
+    /// it); it replaces `value`.
+    #[prop(optional)]
+    bind: Option<RwSignal<String>>,
 ) -> impl IntoView {
+    let text = bind.unwrap_or_else(|| RwSignal::new(value));
     // None: no check since the last submit, so the server's message stands.
     let checked: RwSignal<Option<Option<String>>> = RwSignal::new(None);
     Effect::new(move || {
@@ -64,9 +69,11 @@ pub fn FormField(
         }
     };
     let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
         if validate.is_none() || checked.get_untracked().is_some() {
-            check(&event_target_value(&ev));
+            check(&value);
         }
+        text.set(value);
     };
     let invalid = move || message().is_some().then_some("true");
     let control = if multiline {
@@ -81,8 +88,9 @@ pub fn FormField(
                 aria-describedby=described_by
                 on:blur=on_blur
                 on:input=on_input
+                prop:value=move || text.get()
             >
-                {value}
+                {text.get_untracked()}
             </textarea>
         }
         .into_any()
@@ -92,7 +100,8 @@ pub fn FormField(
                 id=name
                 name=name
                 type=input_type.unwrap_or("text")
-                value=value
+                value=text.get_untracked()
+                prop:value=move || text.get()
                 list=list
                 autocomplete=autocomplete
                 required=!optional

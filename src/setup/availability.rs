@@ -1,0 +1,521 @@
+//! The availability pane: the time zone, weekly hours, booking rules and blocked times the
+//! slot engine will read.
+// The save function takes one argument per form field, as server functions do.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::availability::{
+    self, parse_day, parse_rule, DAY_FIELDS, MINUTES_PER_DAY, RULE_FIELDS, WEEKDAYS,
+};
+use crate::error::AppError;
+use crate::ui::{FormAlert, FormField, Validate};
+
+/// The browser-side check of each booking rule, in the order of [`RULE_FIELDS`].
+const RULE_CHECKS: [Validate; 5] = [
+    check_rule::<0>,
+    check_rule::<1>,
+    check_rule::<2>,
+    check_rule::<3>,
+    check_rule::<4>,
+];
+
+fn check_rule<const INDEX: usize>(input: &str) -> Result<(), String> {
+    parse_rule(INDEX, input).map(drop)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailabilityForm {
+    /// Blank until saved; the browser then suggests its own zone.
+    pub time_zone: String,
+    /// Monday first, as `09:00-13:00, 14:00-18:00`.
+    pub days: Vec<String>,
+    /// In the order of [`RULE_FIELDS`].
+    pub rules: Vec<String>,
+    /// Every IANA zone name, for the searchable list.
+    pub zones: Vec<String>,
+}
+
+/// An upcoming blocked time, described in the doctor's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedView {
+    pub id: String,
+    pub when: String,
+    pub reason: String,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use jiff::civil::Date;
+    use jiff::tz::TimeZone;
+    use jiff::Timestamp;
+
+    use crate::domain::availability::{clock, BlockedInput, MINUTES_PER_DAY};
+    use crate::domain::FieldErrors;
+    use crate::error::AppError;
+
+    pub fn zone(name: &str) -> Result<TimeZone, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("Choose your time zone.".into());
+        }
+        TimeZone::get(name)
+            .map_err(|_| format!("“{name}” is not a time zone we know; pick one from the list."))
+    }
+
+    pub fn zone_names() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| name.contains('/') && !name.starts_with("Etc/"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn instant(date: Date, minute: u16, zone: &TimeZone) -> Result<i64, AppError> {
+        // 24:00 is the start of the next day; an hour skipped by DST resolves to the later side.
+        let (date, minute) = if minute == MINUTES_PER_DAY {
+            (
+                date.tomorrow()
+                    .map_err(|e| AppError::internal("date overflow", e))?,
+                0,
+            )
+        } else {
+            (date, minute)
+        };
+        let time = jiff::civil::Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0)
+            .map_err(|e| AppError::internal("clock out of range", e))?;
+        let zoned = date
+            .to_datetime(time)
+            .to_zoned(zone.clone())
+            .map_err(|e| AppError::internal("local time not convertible", e))?;
+        Ok(zoned.timestamp().as_millisecond())
+    }
+
+    /// The UTC instants a blocked time covers.
+    pub fn block_span(input: &BlockedInput, zone: &TimeZone) -> Result<(i64, i64), AppError> {
+        let date = Date::new(input.date.year, input.date.month, input.date.day).map_err(|_| {
+            AppError::Invalid(FieldErrors::single("date", "That date does not exist."))
+        })?;
+        let (start, end) = input
+            .span
+            .map_or((0, MINUTES_PER_DAY), |span| (span.start, span.end));
+        Ok((instant(date, start, zone)?, instant(date, end, zone)?))
+    }
+
+    /// `Thu 24 Dec 2026, all day` or `Thu 24 Dec 2026, 13:00–15:00`, in the doctor's zone.
+    pub fn describe(starts_at: i64, ends_at: i64, all_day: bool, zone: &TimeZone) -> String {
+        let at = |ms: i64| {
+            Timestamp::from_millisecond(ms)
+                .unwrap_or_default()
+                .to_zoned(zone.clone())
+        };
+        let (start, end) = (at(starts_at), at(ends_at));
+        let day = start.strftime("%a %-d %b %Y").to_string();
+        if all_day {
+            return format!("{day}, all day");
+        }
+        let minute = |z: &jiff::Zoned| (z.hour() as u16) * 60 + z.minute() as u16;
+        let end_minute = if end.date() > start.date() {
+            MINUTES_PER_DAY
+        } else {
+            minute(&end)
+        };
+        format!("{day}, {}–{}", clock(minute(&start)), clock(end_minute))
+    }
+}
+
+#[server(endpoint = "setup/availability")]
+pub async fn availability() -> Result<AvailabilityForm, AppError> {
+    use crate::domain::availability::BookingRules;
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let stored = crate::db::availability::load(&mut tx).await?;
+            tx.commit().await?;
+            let (time_zone, rules) = stored
+                .settings
+                .unwrap_or_else(|| (String::new(), BookingRules::default()));
+            Ok(AvailabilityForm {
+                time_zone,
+                days: stored
+                    .week
+                    .0
+                    .iter()
+                    .map(|d| availability::format_day(d))
+                    .collect(),
+                rules: [
+                    rules.appointment_minutes,
+                    rules.gap_minutes,
+                    rules.notice_hours,
+                    rules.horizon_days,
+                    rules.hold_minutes,
+                ]
+                .iter()
+                .map(u32::to_string)
+                .collect(),
+                zones: ssr::zone_names(),
+            })
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "setup/availability/save")]
+pub async fn save_availability(
+    time_zone: String,
+    monday: String,
+    tuesday: String,
+    wednesday: String,
+    thursday: String,
+    friday: String,
+    saturday: String,
+    sunday: String,
+    appointment_minutes: String,
+    gap_minutes: String,
+    notice_hours: String,
+    horizon_days: String,
+    hold_minutes: String,
+) -> Result<(), AppError> {
+    use crate::domain::availability::BookingRules;
+    use crate::domain::FieldErrors;
+    use crate::server::{request_id, state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let mut errors = FieldErrors::default();
+            let zone = errors.check("time_zone", ssr::zone(&time_zone).map(|_| time_zone.trim()));
+            let week = availability::parse_week(
+                [
+                    &monday, &tuesday, &wednesday, &thursday, &friday, &saturday, &sunday,
+                ],
+                &mut errors,
+            );
+            let rules = BookingRules::parse(
+                [
+                    &appointment_minutes,
+                    &gap_minutes,
+                    &notice_hours,
+                    &horizon_days,
+                    &hold_minutes,
+                ],
+                &mut errors,
+            );
+            let (Some(zone), Some(week), Some(rules)) = (zone, week, rules) else {
+                return Err(AppError::Invalid(errors));
+            };
+            let mut tx = state.db.tenant(&doctor).await?;
+            let changed = crate::db::availability::save(&mut tx, zone, rules, &week).await?;
+            if !changed.is_empty() {
+                crate::db::audit::record(
+                    &mut tx,
+                    "availability.updated",
+                    &changed,
+                    request_id().as_deref(),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(doctor_id = %doctor, changed = changed.len(), "availability saved");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "setup/blocked")]
+pub async fn blocked_times() -> Result<Vec<BlockedView>, AppError> {
+    use crate::server::{state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let zone = crate::db::availability::load(&mut tx)
+                .await?
+                .settings
+                .map(|(z, _)| z);
+            let blocks =
+                crate::db::availability::upcoming_blocks(&mut tx, crate::db::now_millis()).await?;
+            tx.commit().await?;
+            let zone = zone
+                .and_then(|z| ssr::zone(&z).ok())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            Ok(blocks
+                .into_iter()
+                .map(|b| BlockedView {
+                    when: ssr::describe(b.starts_at, b.ends_at, b.all_day, &zone),
+                    id: b.id,
+                    reason: b.reason.unwrap_or_default(),
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "setup/blocked/add")]
+pub async fn add_blocked_time(
+    date: String,
+    whole_day: Option<String>,
+    from: String,
+    to: String,
+    reason: String,
+) -> Result<(), AppError> {
+    use crate::domain::availability::BlockedInput;
+    use crate::domain::FieldErrors;
+    use crate::server::{request_id, state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
+                .map_err(AppError::Invalid)?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            let Some((zone, _)) = crate::db::availability::load(&mut tx).await?.settings else {
+                return Err(AppError::Invalid(FieldErrors::single(
+                    "date",
+                    "Save your time zone and hours first, so we know when this day is.",
+                )));
+            };
+            let zone =
+                ssr::zone(&zone).map_err(|e| AppError::internal("stored zone unknown", e))?;
+            let (starts_at, ends_at) = ssr::block_span(&input, &zone)?;
+            if ends_at <= crate::db::now_millis() {
+                return Err(AppError::Invalid(FieldErrors::single(
+                    "date",
+                    "That time has already passed.",
+                )));
+            }
+            let id = crate::db::availability::insert_block(
+                &mut tx,
+                starts_at,
+                ends_at,
+                input.span.is_none(),
+                input.reason.as_deref(),
+            )
+            .await?;
+            crate::db::audit::record(
+                &mut tx,
+                "blocked_time.added",
+                &[format!("blocked:{id}")],
+                request_id().as_deref(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "setup/blocked/remove")]
+pub async fn remove_blocked_time(id: String) -> Result<(), AppError> {
+    use crate::server::{request_id, state, with_status};
+
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            let mut tx = state.db.tenant(&doctor).await?;
+            if !crate::db::availability::delete_block(&mut tx, &id).await? {
+                return Err(AppError::NotFound);
+            }
+            crate::db::audit::record(
+                &mut tx,
+                "blocked_time.removed",
+                &[format!("blocked:{id}")],
+                request_id().as_deref(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The browser's own time zone, to suggest before the doctor has saved one.
+fn browser_time_zone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let options =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+                .resolved_options();
+        js_sys::Reflect::get(&options, &"timeZone".into())
+            .ok()
+            .and_then(|zone| zone.as_string())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+#[component]
+pub fn AvailabilityPane() -> impl IntoView {
+    let save = ServerAction::<SaveAvailability>::new();
+    let loaded = Resource::new(move || save.version().get(), |_| availability());
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || !save.pending().get() && matches!(save.value().get(), Some(Ok(())));
+    view! {
+        <h1>"Availability"</h1>
+        <p class="lead">"When patients can book you, in your time zone."</p>
+        <Transition fallback=|| view! { <p>"Loading your hours…"</p> }>
+            {move || loaded.get().map(|result| match result {
+                Ok(form) => view! { <AvailabilityFields form save error/> }.into_any(),
+                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <Show when=saved>
+            <p class="saved" role="status">"Availability saved."</p>
+        </Show>
+        <BlockedTimes/>
+    }
+}
+
+#[component]
+fn AvailabilityFields(
+    form: AvailabilityForm,
+    save: ServerAction<SaveAvailability>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let zone = RwSignal::new(form.time_zone.clone());
+    Effect::new(move || {
+        if zone.get_untracked().is_empty() {
+            if let Some(browser) = browser_time_zone() {
+                zone.set(browser);
+            }
+        }
+    });
+    let days: Vec<RwSignal<String>> = form.days.iter().cloned().map(RwSignal::new).collect();
+    let copy_days = days.clone();
+    let picture_days = days.clone();
+    view! {
+        <ActionForm action=save attr:class="panel form wide">
+            <FormAlert error/>
+            <FormField label="Time zone" name="time_zone" bind=zone list="zones" error
+                hint="Type to search, e.g. Asia/Kolkata."/>
+            <datalist id="zones">
+                {form.zones.into_iter().map(|z| view! { <option value=z/> }).collect_view()}
+            </datalist>
+            <fieldset class="week-hours">
+                <legend>"Weekly hours"</legend>
+                <p class="hint">"For each day, the times you see patients, like 09:00-13:00, 14:00-18:00. Leave a day blank when closed."</p>
+                {WEEKDAYS.iter().enumerate().map(|(index, day)| {
+                    let source = copy_days[index];
+                    let targets = copy_days.clone();
+                    view! {
+                        <div class="day-row">
+                            <FormField label=day name=DAY_FIELDS[index] bind=source error optional=true
+                                validate=|v| parse_day(v).map(drop)/>
+                            <button type="button" aria-label=format!("Copy {day}'s hours to every day")
+                                on:click=move |_| {
+                                    let hours = source.get_untracked();
+                                    for target in &targets {
+                                        target.set(hours.clone());
+                                    }
+                                }>"Copy to every day"</button>
+                        </div>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <WeekPicture days=picture_days/>
+            <fieldset class="rules">
+                <legend>"Booking rules"</legend>
+                {RULE_FIELDS.iter().zip(RULE_CHECKS).zip(form.rules).map(|((field, check), value)| view! {
+                    <FormField label=field.label name=field.name input_type="number" value error
+                        validate=check/>
+                }).collect_view()}
+            </fieldset>
+            <button type="submit" class="primary" disabled=move || save.pending().get()>
+                {move || if save.pending().get() { "Saving…" } else { "Save availability" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// A week at a glance: the open hours as blocks, following the inputs as the doctor types.
+#[component]
+fn WeekPicture(days: Vec<RwSignal<String>>) -> impl IntoView {
+    view! {
+        <div class="week-picture" aria-label="Your week at a glance" role="img">
+            {days.into_iter().enumerate().map(|(index, day)| view! {
+                <div class="week-day">
+                    <span class="week-label">{&WEEKDAYS[index][..3]}</span>
+                    <div class="week-column">
+                        {move || parse_day(&day.get()).unwrap_or_default().into_iter().map(|range| {
+                            let top = f32::from(range.start) * 100.0 / f32::from(MINUTES_PER_DAY);
+                            let height = f32::from(range.end - range.start) * 100.0 / f32::from(MINUTES_PER_DAY);
+                            view! { <div class="open" style=format!("top:{top:.2}%;height:{height:.2}%")></div> }
+                        }).collect_view()}
+                    </div>
+                </div>
+            }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn BlockedTimes() -> impl IntoView {
+    let add = ServerAction::<AddBlockedTime>::new();
+    let remove = ServerAction::<RemoveBlockedTime>::new();
+    let blocked = Resource::new(
+        move || (add.version().get(), remove.version().get()),
+        |_| blocked_times(),
+    );
+    let error = Signal::derive(move || add.value().get().and_then(Result::err));
+    let remove_error = Signal::derive(move || remove.value().get().and_then(Result::err));
+    let whole_day = RwSignal::new(true);
+    view! {
+        <h2>"Blocked times"</h2>
+        <p class="lead">"Days or hours you are away. Patients cannot book them; the reason stays private."</p>
+        <FormAlert error=remove_error/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || blocked.get().map(|result| match result {
+                Ok(list) if list.is_empty() => view! { <p class="panel">"Nothing blocked."</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul class="blocked">
+                        {list.into_iter().map(|b| {
+                            let id = b.id.clone();
+                            view! {
+                                <li class="panel service">
+                                    <span><strong>{b.when.clone()}</strong>
+                                        {(!b.reason.is_empty()).then(|| view! { <span class="meta">{b.reason.clone()}</span> })}
+                                    </span>
+                                    <button type="button" aria-label=format!("Remove {}", b.when)
+                                        on:click=move |_| { remove.dispatch(RemoveBlockedTime { id: id.clone() }); }>"Remove"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <ActionForm action=add attr:class="panel form">
+            <FormAlert error/>
+            <FormField label="Date" name="date" input_type="date" error validate=|v| availability::parse_date(v).map(drop)/>
+            <label class="check">
+                <input type="checkbox" name="whole_day" value="on" prop:checked=move || whole_day.get()
+                    on:change=move |ev| whole_day.set(event_target_checked(&ev))/>
+                "Whole day"
+            </label>
+            <div class="time-pair" class:hidden=move || whole_day.get()>
+                <FormField label="From" name="from" input_type="time" error optional=true/>
+                <FormField label="To" name="to" input_type="time" error optional=true/>
+            </div>
+            <FormField label="Reason (private)" name="reason" error optional=true
+                validate=|v| availability::reason(v).map(drop)/>
+            <button type="submit" disabled=move || add.pending().get()>"Block this time"</button>
+        </ActionForm>
+    }
+}
