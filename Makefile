@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
-	cargo leptos serve
+	cargo leptos serve --split
 
 ## Everything CI checks: format, lints for both targets, Rust tests, browser tests.
 test: tools lint rust-tests e2e
@@ -47,5 +47,5 @@ rust-tests:
 
 ## Playwright in Debian's Chromium against a release build (its own port and database).
 e2e:
-	cargo leptos build --release
+	cargo leptos build --release --split
 	cd end2end && npx playwright test

@@ -3,15 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
-use leptos_router::StaticSegment;
+use leptos_router::{Lazy, StaticSegment};
 
 use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
 use crate::error::AppError;
-use crate::setup::availability::AvailabilityPane;
-use crate::setup::methods_fees::MethodsFeesPane;
-use crate::setup::profile::ProfilePane;
-use crate::setup::services::ServicesPane;
-use crate::setup::SetupSection;
+use crate::setup::{
+    AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
+};
 
 /// The whole HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,10 +45,10 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
                     <Route path=StaticSegment("") view=Overview/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
-                        <Route path=StaticSegment("profile") view=ProfilePane/>
-                        <Route path=StaticSegment("availability") view=AvailabilityPane/>
-                        <Route path=StaticSegment("methods-fees") view=MethodsFeesPane/>
-                        <Route path=StaticSegment("services") view=ServicesPane/>
+                        <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
+                        <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
+                        <Route path=StaticSegment("methods-fees") view={Lazy::<MethodsFeesRoute>::new()}/>
+                        <Route path=StaticSegment("services") view={Lazy::<ServicesRoute>::new()}/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -27,17 +27,25 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WASM bundle: hydrates the server-rendered page, then marks `<body>` with
-/// `data-hydrated` so browser tests know the page is interactive.
+/// Entry point of the WASM bundle: hydrates the server-rendered page (fetching the lazily loaded
+/// chunk of the current route first), then marks `<body>` with `data-hydrated` so browser tests
+/// know the page is interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    if let Some(body) = web_sys::window()
+    let Some(body) = web_sys::window()
         .and_then(|window| window.document())
         .and_then(|document| document.body())
-    {
+    else {
+        return;
+    };
+    // What `leptos::mount::hydrate_lazy` does, plus the mark once hydration has finished.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

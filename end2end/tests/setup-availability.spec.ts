@@ -9,11 +9,11 @@ test("a doctor sets weekly hours in their zone, copies a day, reloads and sees t
   // The browser's own zone is suggested.
   await expect(page.getByLabel("Time zone")).not.toHaveValue("");
   await page.getByLabel("Time zone").fill("Asia/Kolkata");
-  await page.getByLabel("Monday").fill("09:00-13:00, 14:00-18:00");
+  await page.getByLabel("Monday", { exact: true }).fill("09:00-13:00, 14:00-18:00");
   await page.getByRole("button", { name: "Copy Monday's hours to every day" }).click();
-  await expect(page.getByLabel("Friday")).toHaveValue("09:00-13:00, 14:00-18:00");
-  await page.getByLabel("Saturday").fill("");
-  await page.getByLabel("Sunday").fill("");
+  await expect(page.getByLabel("Friday", { exact: true })).toHaveValue("09:00-13:00, 14:00-18:00");
+  await page.getByLabel("Saturday", { exact: true }).fill("");
+  await page.getByLabel("Sunday", { exact: true }).fill("");
   await expect(page.locator(".week-column").first().locator(".open")).toHaveCount(2);
   await page.getByLabel("Default appointment length (minutes)").fill("20");
   await page.getByRole("button", { name: "Save availability" }).click();
@@ -21,8 +21,8 @@ test("a doctor sets weekly hours in their zone, copies a day, reloads and sees t
 
   await page.reload();
   await expect(page.getByLabel("Time zone")).toHaveValue("Asia/Kolkata");
-  await expect(page.getByLabel("Wednesday")).toHaveValue("09:00-13:00, 14:00-18:00");
-  await expect(page.getByLabel("Saturday")).toHaveValue("");
+  await expect(page.getByLabel("Wednesday", { exact: true })).toHaveValue("09:00-13:00, 14:00-18:00");
+  await expect(page.getByLabel("Saturday", { exact: true })).toHaveValue("");
   await expect(page.getByLabel("Default appointment length (minutes)")).toHaveValue("20");
 });
 
@@ -32,13 +32,13 @@ test("an overlapping range shows an inline error and saves nothing", async ({ pa
   await openHydrated(page, "/dashboard/setup/availability");
 
   await page.getByLabel("Time zone").fill("Europe/London");
-  await page.getByLabel("Tuesday").fill("09:00-13:00, 12:00-14:00");
-  await page.getByLabel("Tuesday").blur();
+  await page.getByLabel("Tuesday", { exact: true }).fill("09:00-13:00, 12:00-14:00");
+  await page.getByLabel("Tuesday", { exact: true }).blur();
   await expect(page.locator("#tuesday-error")).toHaveText("09:00-13:00 overlaps 12:00-14:00.");
   await page.getByRole("button", { name: "Save availability" }).click();
   await expect(page.locator("#tuesday-error")).toHaveText("09:00-13:00 overlaps 12:00-14:00.");
   await page.reload();
-  await expect(page.getByLabel("Tuesday")).toHaveValue("");
+  await expect(page.getByLabel("Tuesday", { exact: true })).toHaveValue("");
 });
 
 test("a blocked day appears in the list and can be removed", async ({ page }) => {
@@ -46,7 +46,7 @@ test("a blocked day appears in the list and can be removed", async ({ page }) =>
   await expect(page).toHaveURL(/\/dashboard$/);
   await openHydrated(page, "/dashboard/setup/availability");
   await page.getByLabel("Time zone").fill("America/New_York");
-  await page.getByLabel("Monday").fill("09:00-17:00");
+  await page.getByLabel("Monday", { exact: true }).fill("09:00-17:00");
   await page.getByRole("button", { name: "Save availability" }).click();
   await expect(page.getByRole("status")).toHaveText("Availability saved.");
 
