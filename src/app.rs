@@ -85,12 +85,16 @@ fn NotFound() -> impl IntoView {
 }
 
 /// The signed-in doctor, loaded once for every dashboard page.
-type DoctorResource = Resource<Result<SignedInDoctor, AppError>>;
+pub type DoctorResource = Resource<Result<SignedInDoctor, AppError>>;
 
 /// The frame of every dashboard page: the bar with the doctor's name and "Log out".
 #[component]
 fn Dashboard() -> impl IntoView {
-    let doctor: DoctorResource = Resource::new(|| (), |()| current_doctor());
+    // Reloaded on every move within the dashboard, so the checklist and the name follow what
+    // the panes just saved.
+    let location = leptos_router::hooks::use_location();
+    let doctor: DoctorResource =
+        Resource::new(move || location.pathname.get(), |_| current_doctor());
     provide_context(doctor);
     view! {
         <header class="topbar">
@@ -128,16 +132,12 @@ fn Overview() -> impl IntoView {
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">
                             <li class="done">"Create your Clariva account" <span class="status">"Done"</span></li>
-                            <li class:done=doctor.has_profile>
-                                <a href="/dashboard/setup/profile">"Describe your practice"</a>
-                                <span class="status">{if doctor.has_profile { "Done" } else { "To do" }}</span>
-                            </li>
-                            <li class:done=doctor.offers_a_method>
-                                <a href="/dashboard/setup/methods-fees">"Set your appointment methods and fees"</a>
-                                <span class="status">{if doctor.offers_a_method { "Done" } else { "To do" }}</span>
-                            </li>
+                            <SetupStep done=doctor.has_profile href="/dashboard/setup/profile" title="Describe your practice"/>
+                            <SetupStep done=doctor.has_hours href="/dashboard/setup/availability" title="Set your hours and time zone"/>
+                            <SetupStep done=doctor.offers_a_method href="/dashboard/setup/methods-fees" title="Set your appointment methods and fees"/>
+                            <SetupStep done=doctor.has_services href="/dashboard/setup/services" title="Add your services"/>
                         </ol>
-                        <p class="hint">"Your hours, services and Instagram connection come next; each step appears here as it becomes available."</p>
+                        <p class="hint">"Connecting Instagram comes next; it appears here when it becomes available."</p>
                     </section>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {
@@ -146,5 +146,16 @@ fn Overview() -> impl IntoView {
                 Err(error) => view! { <p class="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// One line of the setup checklist: a link to the pane and whether it is done.
+#[component]
+fn SetupStep(done: bool, href: &'static str, title: &'static str) -> impl IntoView {
+    view! {
+        <li class:done=done>
+            <a href=href>{title}</a>
+            <span class="status">{if done { "Done" } else { "To do" }}</span>
+        </li>
     }
 }

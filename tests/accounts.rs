@@ -31,7 +31,11 @@ async fn a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them(backend
     let app = TestApp::spawn(backend).await;
     let response = app.sign_up("Asha Rao", &unique_email(), PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["location"], "/dashboard");
+    assert_eq!(
+        response.headers()["location"],
+        "/dashboard/setup/profile?wizard=1",
+        "the setup wizard starts"
+    );
 
     let dashboard = app.get("/dashboard").await;
     assert_eq!(dashboard.status(), StatusCode::OK);

@@ -11,8 +11,8 @@ import {
 test("a new doctor signs up, logs out, is kept out, and logs back in", async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, "Asha Rao", email);
-  await expect(page).toHaveURL(/\/dashboard$/);
-  await expect(page.getByRole("heading", { name: "Welcome, Asha Rao" })).toBeVisible();
+  await expect(page).toHaveURL(/\/dashboard\/setup\/profile\?wizard=1$/);
+  await expect(page.getByText("Welcome, Asha Rao")).toBeVisible();
 
   await logOut(page);
   await page.goto("/dashboard");
@@ -29,7 +29,7 @@ test("a new doctor signs up, logs out, is kept out, and logs back in", async ({ 
 test("a wrong password shows the error and stays on the log-in page", async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, "Ben Okafor", email);
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await logOut(page);
 
   await page.getByLabel("Email").fill(email);
@@ -47,7 +47,7 @@ test("a wrong password shows the error and stays on the log-in page", async ({ p
 test("sign-up shows a field error for an email that already has an account", async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, "Chen Li", email);
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await logOut(page);
 
   await signUp(page, "Someone Else", email);

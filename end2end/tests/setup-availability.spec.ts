@@ -3,7 +3,7 @@ import { openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor sets weekly hours in their zone, copies a day, reloads and sees them", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await openHydrated(page, "/dashboard/setup/availability");
 
   // The browser's own zone is suggested.
@@ -28,7 +28,7 @@ test("a doctor sets weekly hours in their zone, copies a day, reloads and sees t
 
 test("an overlapping range shows an inline error and saves nothing", async ({ page }) => {
   await signUp(page, "Ben Okafor", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await openHydrated(page, "/dashboard/setup/availability");
 
   await page.getByLabel("Time zone").fill("Europe/London");
@@ -43,7 +43,7 @@ test("an overlapping range shows an inline error and saves nothing", async ({ pa
 
 test("a blocked day appears in the list and can be removed", async ({ page }) => {
   await signUp(page, "Chen Li", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await openHydrated(page, "/dashboard/setup/availability");
   await page.getByLabel("Time zone").fill("America/New_York");
   await page.getByLabel("Monday", { exact: true }).fill("09:00-17:00");

@@ -3,7 +3,8 @@ import { openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor offers methods with fees, reloads and sees them in the currency's decimals", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard");
   await expect(page.getByRole("note")).toContainText("cannot book patients");
 
   await page.getByRole("link", { name: "Set methods and fees" }).click();
@@ -30,7 +31,7 @@ test("a doctor offers methods with fees, reloads and sees them in the currency's
 
 test("a negative fee shows an inline error and saves nothing", async ({ page }) => {
   await signUp(page, "Ben Okafor", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await openHydrated(page, "/dashboard/setup/methods-fees");
 
   await page.getByLabel("Currency").fill("USD");

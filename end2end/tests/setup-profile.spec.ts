@@ -3,7 +3,8 @@ import { openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor fills in the practice profile, reloads and sees it saved", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard");
   await expect(page.getByRole("listitem").filter({ hasText: "Describe your practice" })).toContainText("To do");
 
   await page.getByRole("link", { name: "Describe your practice" }).click();
@@ -29,7 +30,7 @@ test("a doctor fills in the practice profile, reloads and sees it saved", async 
 
 test("an empty practice name shows an inline error and saves nothing", async ({ page }) => {
   await signUp(page, "Ben Okafor", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await openHydrated(page, "/dashboard/setup/profile");
 
   await page.getByLabel("Practice name").fill("Okafor Clinic");

@@ -14,7 +14,7 @@ async function offerTextAndVoice(page: Page) {
 
 test("a doctor adds services, edits one and archives another", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await offerTextAndVoice(page);
 
   await page.getByRole("link", { name: "Services" }).click();
@@ -46,7 +46,7 @@ test("a doctor adds services, edits one and archives another", async ({ page }) 
 
 test("an empty service name shows an inline error and saves nothing", async ({ page }) => {
   await signUp(page, "Ben Okafor", uniqueEmail());
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/wizard=1/);
   await offerTextAndVoice(page);
   await openHydrated(page, "/dashboard/setup/services");
 

@@ -17,8 +17,12 @@ pub struct SignedInDoctor {
     pub full_name: String,
     /// Whether the practice profile has been saved (a setup step).
     pub has_profile: bool,
+    /// Whether a time zone and some weekly hours are saved.
+    pub has_hours: bool,
     /// Whether at least one appointment method is offered; the assistant cannot book until then.
     pub offers_a_method: bool,
+    /// Whether at least one service is live.
+    pub has_services: bool,
 }
 
 #[server(endpoint = "create_account")]
@@ -39,7 +43,7 @@ pub async fn create_account(
                 &session,
                 state.config.cookies_secure(),
             ));
-            leptos_axum::redirect("/dashboard");
+            leptos_axum::redirect(crate::setup::WIZARD_START);
             Ok(())
         }
         .await,
@@ -98,11 +102,15 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
                 .await?
                 .ok_or(AppError::Unauthorized)?;
             let methods = crate::db::methods::load(&mut tx).await?;
+            let hours = crate::db::availability::load(&mut tx).await?;
+            let services = crate::db::services::list(&mut tx).await?;
             tx.commit().await?;
             Ok(SignedInDoctor {
                 full_name: profile.full_name,
                 has_profile: profile.practice_name.is_some(),
+                has_hours: hours.settings.is_some() && hours.week.is_open_at_all(),
                 offers_a_method: methods.offers_any(),
+                has_services: services.iter().any(|s| !s.archived),
             })
         }
         .await,

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::SaveButton;
 use crate::domain::availability::{
     self, parse_day, parse_rule, DAY_FIELDS, MINUTES_PER_DAY, RULE_FIELDS, WEEKDAYS,
 };
@@ -365,7 +366,9 @@ pub fn AvailabilityPane() -> impl IntoView {
     let save = ServerAction::<SaveAvailability>::new();
     let loaded = Resource::new(move || save.version().get(), |_| availability());
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || !save.pending().get() && matches!(save.value().get(), Some(Ok(())));
+    let saved =
+        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    super::continue_after_save("availability", saved);
     view! {
         <h1>"Availability"</h1>
         <p class="lead">"When patients can book you, in your time zone."</p>
@@ -375,7 +378,7 @@ pub fn AvailabilityPane() -> impl IntoView {
                 Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
-        <Show when=saved>
+        <Show when=move || saved.get()>
             <p class="saved" role="status">"Availability saved."</p>
         </Show>
         <BlockedTimes/>
@@ -436,9 +439,7 @@ fn AvailabilityFields(
                         validate=check/>
                 }).collect_view()}
             </fieldset>
-            <button type="submit" class="primary" disabled=move || save.pending().get()>
-                {move || if save.pending().get() { "Saving…" } else { "Save availability" }}
-            </button>
+            <SaveButton pending=save.pending() label="Save availability"/>
         </ActionForm>
     }
 }

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::SaveButton;
 use crate::domain::methods::{self, AppointmentMethod, MethodInput};
 use crate::domain::money::{Currency, CURRENCIES};
 use crate::error::AppError;
@@ -125,7 +126,9 @@ pub fn MethodsFeesPane() -> impl IntoView {
     let save = ServerAction::<SaveMethodsFees>::new();
     let loaded = Resource::new(move || save.version().get(), |_| methods_fees());
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || !save.pending().get() && matches!(save.value().get(), Some(Ok(())));
+    let saved =
+        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    super::continue_after_save("methods-fees", saved);
     view! {
         <h1>"Appointment methods & fees"</h1>
         <p class="lead">"How patients can see you and what each costs. Offer at least one method so the assistant can book."</p>
@@ -135,7 +138,7 @@ pub fn MethodsFeesPane() -> impl IntoView {
                 Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
-        <Show when=saved>
+        <Show when=move || saved.get()>
             <p class="saved" role="status">"Methods and fees saved."</p>
         </Show>
     }
@@ -170,9 +173,7 @@ fn MethodsFeesFields(
                 .into_iter()
                 .map(|(method, input)| view! { <MethodFieldset method input error/> })
                 .collect_view()}
-            <button type="submit" class="primary" disabled=move || save.pending().get()>
-                {move || if save.pending().get() { "Saving…" } else { "Save methods & fees" }}
-            </button>
+            <SaveButton pending=save.pending() label="Save methods & fees"/>
         </ActionForm>
     }
 }

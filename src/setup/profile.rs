@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::SaveButton;
 use crate::domain::account::FullName;
 use crate::domain::profile::{self, Phone, PHONE_COUNTRIES};
 use crate::error::AppError;
@@ -97,7 +98,9 @@ pub fn ProfilePane() -> impl IntoView {
     let save = ServerAction::<SaveProfile>::new();
     let profile = Resource::new(move || save.version().get(), |_| practice_profile());
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || !save.pending().get() && matches!(save.value().get(), Some(Ok(())));
+    let saved =
+        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    super::continue_after_save("profile", saved);
     view! {
         <h1>"Practice profile"</h1>
         <p class="lead">"How your practice introduces itself. Patients see the practice name and the note."</p>
@@ -107,7 +110,7 @@ pub fn ProfilePane() -> impl IntoView {
                 Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
-        <Show when=saved>
+        <Show when=move || saved.get()>
             <p class="saved" role="status">"Profile saved."</p>
         </Show>
     }
@@ -194,9 +197,7 @@ fn ProfileFields(
                 hint="Optional, up to 280 characters, e.g. parking or what to bring."
                 validate=|v| profile::public_note(v).map(drop)
             />
-            <button type="submit" class="primary" disabled=move || save.pending().get()>
-                {move || if save.pending().get() { "Saving…" } else { "Save profile" }}
-            </button>
+            <SaveButton pending=save.pending() label="Save profile"/>
         </ActionForm>
     }
 }
