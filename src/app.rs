@@ -96,7 +96,10 @@ fn Dashboard() -> impl IntoView {
     let doctor: DoctorResource =
         Resource::new(move || location.pathname.get(), |_| current_doctor());
     provide_context(doctor);
+    let edits = crate::setup::UnsavedEdits::provide();
     view! {
+        // In the capture phase, so it runs before the router follows the link.
+        <div class="shell" on:click:capture=move |ev| edits.confirm_leaving(&ev)>
         <header class="topbar">
             <A href="/dashboard" attr:class="brand">"Clariva Care"</A>
             <nav aria-label="Dashboard">
@@ -111,6 +114,7 @@ fn Dashboard() -> impl IntoView {
         <main class="dashboard">
             <Outlet/>
         </main>
+        </div>
     }
 }
 

@@ -49,3 +49,30 @@ test("an empty practice name shows an inline error and saves nothing", async ({ 
   await page.reload();
   await expect(page.getByLabel("Practice name")).toHaveValue("");
 });
+
+test("leaving a pane with unsaved edits asks first", async ({ page }) => {
+  await signUp(page, "Dana Ito", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard/setup/profile");
+  await page.getByLabel("Practice name").fill("Ito Clinic");
+
+  // Staying keeps the edit on the page.
+  page.once("dialog", (dialog) => dialog.dismiss());
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/setup\/profile$/);
+  await expect(page.getByLabel("Practice name")).toHaveValue("Ito Clinic");
+
+  // Leaving goes, and nothing was saved.
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await openHydrated(page, "/dashboard/setup/profile");
+  await expect(page.getByLabel("Practice name")).toHaveValue("");
+
+  // After saving, nothing is asked.
+  await page.getByLabel("Practice name").fill("Ito Clinic");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByRole("status")).toHaveText("Profile saved.");
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+});

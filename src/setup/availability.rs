@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::SaveButton;
+use super::{SaveButton, TracksEdits};
 use crate::domain::availability::{
     self, parse_day, parse_rule, DAY_FIELDS, MINUTES_PER_DAY, RULE_FIELDS, WEEKDAYS,
 };
@@ -63,6 +63,12 @@ mod ssr {
         }
         TimeZone::get(name)
             .map_err(|_| format!("“{name}” is not a time zone we know; pick one from the list."))
+    }
+
+    /// The zone's name as the database spells it, whatever case the doctor typed.
+    pub fn canonical_zone_name(name: &str) -> Result<String, String> {
+        let zone = zone(name)?;
+        Ok(zone.iana_name().unwrap_or(name.trim()).to_owned())
     }
 
     pub fn zone_names() -> Vec<String> {
@@ -125,6 +131,99 @@ mod ssr {
             minute(&end)
         };
         format!("{day}, {}–{}", clock(minute(&start)), clock(end_minute))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::domain::availability::{LocalDate, TimeRange};
+
+        fn whole_day(year: i16, month: i8, day: i8) -> BlockedInput {
+            BlockedInput {
+                date: LocalDate { year, month, day },
+                span: None,
+                reason: None,
+            }
+        }
+
+        fn hours(span: (i64, i64)) -> f64 {
+            (span.1 - span.0) as f64 / 3_600_000.0
+        }
+
+        #[test]
+        fn zones_are_iana_names_and_the_list_holds_the_ones_we_serve() {
+            let names = zone_names();
+            for name in [
+                "Asia/Kolkata",
+                "America/New_York",
+                "Europe/London",
+                "Australia/Lord_Howe",
+            ] {
+                assert!(zone(name).is_ok(), "{name}");
+                assert!(
+                    names.iter().any(|n| n == name),
+                    "{name} missing from the list"
+                );
+            }
+            assert!(
+                names.windows(2).all(|w| w[0] < w[1]),
+                "sorted, no duplicates"
+            );
+            assert_eq!(
+                canonical_zone_name(" asia/kolkata ").unwrap(),
+                "Asia/Kolkata"
+            );
+            for bad in ["", "Mars/Olympus_Mons", "+05:30"] {
+                assert!(zone(bad).is_err(), "{bad:?}");
+            }
+        }
+
+        #[test]
+        fn a_blocked_day_lasts_as_long_as_that_local_day() {
+            let london = zone("Europe/London").unwrap();
+            assert_eq!(
+                hours(block_span(&whole_day(2026, 3, 29), &london).unwrap()),
+                23.0
+            );
+            assert_eq!(
+                hours(block_span(&whole_day(2026, 10, 25), &london).unwrap()),
+                25.0
+            );
+            let lord_howe = zone("Australia/Lord_Howe").unwrap();
+            assert_eq!(
+                hours(block_span(&whole_day(2026, 10, 4), &lord_howe).unwrap()),
+                23.5
+            );
+            let kolkata = zone("Asia/Kolkata").unwrap();
+            assert_eq!(
+                hours(block_span(&whole_day(2026, 3, 8), &kolkata).unwrap()),
+                24.0
+            );
+        }
+
+        #[test]
+        fn a_blocked_range_in_a_skipped_hour_starts_after_the_gap() {
+            // New York skips 02:00-03:00 on 2026-03-08; 02:30 does not exist that day.
+            let new_york = zone("America/New_York").unwrap();
+            let input = BlockedInput {
+                date: LocalDate {
+                    year: 2026,
+                    month: 3,
+                    day: 8,
+                },
+                span: Some(TimeRange {
+                    start: 150,
+                    end: 240,
+                }),
+                reason: None,
+            };
+            let (start, end) = block_span(&input, &new_york).unwrap();
+            assert!(start < end);
+            assert_eq!(
+                describe(start, end, false, &new_york),
+                "Sun 8 Mar 2026, 03:30–04:00"
+            );
+        }
     }
 }
 
@@ -193,7 +292,7 @@ pub async fn save_availability(
             let state = state()?;
             let doctor = crate::auth::ssr::require_doctor()?;
             let mut errors = FieldErrors::default();
-            let zone = errors.check("time_zone", ssr::zone(&time_zone).map(|_| time_zone.trim()));
+            let zone = errors.check("time_zone", ssr::canonical_zone_name(&time_zone));
             let week = availability::parse_week(
                 [
                     &monday, &tuesday, &wednesday, &thursday, &friday, &saturday, &sunday,
@@ -214,7 +313,7 @@ pub async fn save_availability(
                 return Err(AppError::Invalid(errors));
             };
             let mut tx = state.db.tenant(&doctor).await?;
-            let changed = crate::db::availability::save(&mut tx, zone, rules, &week).await?;
+            let changed = crate::db::availability::save(&mut tx, &zone, rules, &week).await?;
             if !changed.is_empty() {
                 crate::db::audit::record(
                     &mut tx,
@@ -368,7 +467,7 @@ pub fn AvailabilityPane() -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved =
         Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
-    super::continue_after_save("availability", saved);
+    super::after_save("availability", saved);
     view! {
         <h1>"Availability"</h1>
         <p class="lead">"When patients can book you, in your time zone."</p>
@@ -403,7 +502,7 @@ fn AvailabilityFields(
     let copy_days = days.clone();
     let picture_days = days.clone();
     view! {
-        <ActionForm action=save attr:class="panel form wide">
+        <TracksEdits><ActionForm action=save attr:class="panel form wide">
             <FormAlert error/>
             <FormField label="Time zone" name="time_zone" bind=zone list="zones" error
                 hint="Type to search, e.g. Asia/Kolkata."/>
@@ -440,7 +539,7 @@ fn AvailabilityFields(
                 }).collect_view()}
             </fieldset>
             <SaveButton pending=save.pending() label="Save availability"/>
-        </ActionForm>
+        </ActionForm></TracksEdits>
     }
 }
 

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::SaveButton;
+use super::{SaveButton, TracksEdits};
 use crate::domain::methods::{self, AppointmentMethod, MethodInput};
 use crate::domain::money::{Currency, CURRENCIES};
 use crate::error::AppError;
@@ -128,7 +128,7 @@ pub fn MethodsFeesPane() -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved =
         Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
-    super::continue_after_save("methods-fees", saved);
+    super::after_save("methods-fees", saved);
     view! {
         <h1>"Appointment methods & fees"</h1>
         <p class="lead">"How patients can see you and what each costs. Offer at least one method so the assistant can book."</p>
@@ -151,7 +151,7 @@ fn MethodsFeesFields(
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     view! {
-        <ActionForm action=save attr:class="panel form">
+        <TracksEdits><ActionForm action=save attr:class="panel form">
             <FormAlert error/>
             <FormField
                 label="Currency"
@@ -174,7 +174,7 @@ fn MethodsFeesFields(
                 .map(|(method, input)| view! { <MethodFieldset method input error/> })
                 .collect_view()}
             <SaveButton pending=save.pending() label="Save methods & fees"/>
-        </ActionForm>
+        </ActionForm></TracksEdits>
     }
 }
 

@@ -31,6 +31,84 @@ fn step_url(index: usize) -> String {
     )
 }
 
+/// Whether the open pane has edits that are not saved yet. The dashboard provides it; panes
+/// mark it as the doctor types and clear it when a save succeeds; leaving the page or
+/// following a link while it is set asks first.
+#[derive(Clone, Copy)]
+pub struct UnsavedEdits(RwSignal<bool>);
+
+impl UnsavedEdits {
+    /// Provides the flag to the dashboard below, clears it on every move to another page, and
+    /// has the browser ask before the tab is closed or reloaded while it is set.
+    pub fn provide() -> Self {
+        let edits = Self(RwSignal::new(false));
+        provide_context(edits);
+        let location = use_location();
+        Effect::new(move || {
+            location.pathname.track();
+            edits.0.set(false);
+        });
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+                if edits.0.get_untracked() {
+                    ev.prevent_default();
+                    ev.set_return_value("unsaved");
+                }
+            });
+            on_cleanup(move || handle.remove());
+        }
+        edits
+    }
+
+    fn mark(self) {
+        self.0.set(true);
+    }
+
+    pub fn clear(self) {
+        self.0.set(false);
+    }
+
+    /// For a click on a link: with unsaved edits, asks the doctor, and cancels the navigation
+    /// unless they choose to leave.
+    pub fn confirm_leaving(self, ev: &leptos::ev::MouseEvent) {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let on_link = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("a[href]").ok().flatten())
+                .is_some();
+            if on_link && self.0.get_untracked() {
+                let leave = window()
+                    .confirm_with_message(
+                        "You have unsaved changes. Leave this page without saving?",
+                    )
+                    .unwrap_or(true);
+                if leave {
+                    self.clear();
+                } else {
+                    ev.prevent_default();
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    }
+}
+
+/// Wraps a pane's form: typing in it marks the pane as having unsaved edits.
+#[component]
+pub fn TracksEdits(children: Children) -> impl IntoView {
+    let edits = use_context::<UnsavedEdits>();
+    view! {
+        <div on:input=move |_| edits.inspect(|e| e.mark()).map(drop).unwrap_or_default()>
+            {children()}
+        </div>
+    }
+}
+
 /// Whether the pane is shown as a step of the first-time wizard (`?wizard=1`).
 fn in_wizard() -> Memo<bool> {
     let query = use_query_map();
@@ -117,11 +195,18 @@ pub fn SaveButton(#[prop(into)] pending: Signal<bool>, label: &'static str) -> i
     }
 }
 
-/// In the wizard, moves on to the step after `step` once a save succeeds.
-pub fn continue_after_save(step: &'static str, saved: Signal<bool>) {
+/// Once a save succeeds, clears the unsaved-edits flag and, in the wizard, moves on to the
+/// step after `step`.
+pub fn after_save(step: &'static str, saved: Signal<bool>) {
     let wizard = in_wizard();
     let navigate = use_navigate();
+    let edits = use_context::<UnsavedEdits>();
     Effect::new(move || {
+        if saved.get() {
+            if let Some(edits) = edits {
+                edits.clear();
+            }
+        }
         if saved.get() && wizard.get_untracked() {
             let next = STEPS
                 .iter()

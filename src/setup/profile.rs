@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::SaveButton;
+use super::{SaveButton, TracksEdits};
 use crate::domain::account::FullName;
 use crate::domain::profile::{self, Phone, PHONE_COUNTRIES};
 use crate::error::AppError;
@@ -100,7 +100,7 @@ pub fn ProfilePane() -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved =
         Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
-    super::continue_after_save("profile", saved);
+    super::after_save("profile", saved);
     view! {
         <h1>"Practice profile"</h1>
         <p class="lead">"How your practice introduces itself. Patients see the practice name and the note."</p>
@@ -124,7 +124,7 @@ fn ProfileFields(
 ) -> impl IntoView {
     let country = form.phone_country.clone();
     view! {
-        <ActionForm action=save attr:class="panel form">
+        <TracksEdits><ActionForm action=save attr:class="panel form">
             <FormAlert error/>
             <FormField
                 label="Full name"
@@ -198,6 +198,6 @@ fn ProfileFields(
                 validate=|v| profile::public_note(v).map(drop)
             />
             <SaveButton pending=save.pending() label="Save profile"/>
-        </ActionForm>
+        </ActionForm></TracksEdits>
     }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::{TracksEdits, UnsavedEdits};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::services;
 use crate::error::AppError;
@@ -212,9 +213,13 @@ pub fn ServicesPane() -> impl IntoView {
     );
     // The service being edited; None: the form adds a new one.
     let editing = RwSignal::new(None::<ServiceView>);
+    let edits = use_context::<UnsavedEdits>();
     Effect::new(move || {
         if matches!(save.value().get(), Some(Ok(()))) {
             editing.set(None);
+            if let Some(edits) = edits {
+                edits.clear();
+            }
         }
     });
     let list_error = Signal::derive(move || {
@@ -328,7 +333,7 @@ fn ServiceForm(
             let heading = if current.is_some() { "Edit service" } else { "Add a service" };
             view! {
                 <h2>{heading}</h2>
-                <ActionForm action=save attr:class="panel form">
+                <TracksEdits><ActionForm action=save attr:class="panel form">
                     <FormAlert error/>
                     <input type="hidden" name="id" value=service.id.clone()/>
                     <FormField label="Service name" name="name" value=service.name.clone() error
@@ -362,7 +367,7 @@ fn ServiceForm(
                     {current.is_some().then(|| view! {
                         <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
                     })}
-                </ActionForm>
+                </ActionForm></TracksEdits>
             }
         }}
     }
