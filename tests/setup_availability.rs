@@ -4,11 +4,9 @@
 
 mod common;
 
-use common::{unique_email, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use sqlx::{Connection, Row};
-
-const PASSWORD: &str = "correct horse battery";
 
 on_both_databases!(
     a_doctor_saves_hours_in_their_zone_and_reads_them_back,
@@ -42,17 +40,7 @@ fn week<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 async fn signed_up(app: &TestApp, client: &Client) {
-    let response = client
-        .post(app.url("/api/create_account"))
-        .form(&[
-            ("full_name", "Asha Rao"),
-            ("email", &unique_email()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    app.new_doctor(client, "Asha Rao").await;
 }
 
 async fn call(
@@ -61,18 +49,12 @@ async fn call(
     function: &str,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    client
-        .post(app.url(&format!("/api/setup/{function}")))
-        .form(form)
-        .send()
+    app.call_from(client, &format!("setup/{function}"), form)
         .await
-        .unwrap()
 }
 
 async fn read(app: &TestApp, client: &Client, function: &str) -> serde_json::Value {
-    let response = call(app, client, function, &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    app.read_from(client, &format!("setup/{function}")).await
 }
 
 async fn a_doctor_saves_hours_in_their_zone_and_reads_them_back(backend: Backend) {

@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::{unique_email, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use sqlx::{Connection, Row};
 
-const PASSWORD: &str = "correct horse battery";
 const NO_METHOD_WARNING: &str = "cannot book patients until you offer at least one";
 
 on_both_databases!(
@@ -42,15 +41,12 @@ fn form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 
 async fn signed_up(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
-    let response = app.sign_up("Asha Rao", &unique_email(), PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::OK);
+    app.new_doctor(&app.client, "Asha Rao").await;
     app
 }
 
 async fn read(app: &TestApp) -> serde_json::Value {
-    let response = app.call("setup/methods-fees", &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    app.read_from(&app.client, "setup/methods-fees").await
 }
 
 async fn fees_are_saved_in_minor_units_and_shown_with_the_currency_decimals(backend: Backend) {
@@ -223,24 +219,8 @@ async fn doctors_see_only_their_own_fees(backend: Backend) {
     let app = signed_up(backend).await;
     app.call("setup/methods-fees/save", &form(&[])).await;
     let other = app.other_browser();
-    other
-        .post(app.url("/api/create_account"))
-        .form(&[
-            ("full_name", "Ben Okafor"),
-            ("email", &unique_email()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let theirs: serde_json::Value = other
-        .post(app.url("/api/setup/methods-fees"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    app.new_doctor(&other, "Ben Okafor").await;
+    let theirs = app.read_from(&other, "setup/methods-fees").await;
     assert_eq!(theirs["currency"], "");
     assert_eq!(theirs["methods"][1][1]["fee"], "");
 }

@@ -3,11 +3,9 @@
 
 mod common;
 
-use common::{unique_email, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use sqlx::{Connection, Row};
-
-const PASSWORD: &str = "correct horse battery";
 
 on_both_databases!(
     a_doctor_saves_the_profile_and_reads_it_back,
@@ -34,15 +32,12 @@ fn profile_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)>
 
 async fn signed_up(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
-    let response = app.sign_up("Asha Rao", &unique_email(), PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::OK);
+    app.new_doctor(&app.client, "Asha Rao").await;
     app
 }
 
 async fn read_profile(app: &TestApp) -> serde_json::Value {
-    let response = app.call("setup/profile", &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    app.read_from(&app.client, "setup/profile").await
 }
 
 async fn a_doctor_saves_the_profile_and_reads_it_back(backend: Backend) {
@@ -163,25 +158,8 @@ async fn doctors_see_only_their_own_profile(backend: Backend) {
     app.call("setup/profile/save", &profile_form(&[])).await;
 
     let other = app.other_browser();
-    let response = other
-        .post(app.url("/api/create_account"))
-        .form(&[
-            ("full_name", "Ben Okafor"),
-            ("email", &unique_email()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let theirs: serde_json::Value = other
-        .post(app.url("/api/setup/profile"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    app.new_doctor(&other, "Ben Okafor").await;
+    let theirs = app.read_from(&other, "setup/profile").await;
     assert_eq!(theirs["full_name"], "Ben Okafor");
     assert_eq!(theirs["practice_name"], "");
     assert_eq!(

@@ -4,10 +4,8 @@
 
 mod common;
 
-use common::{unique_email, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "correct horse battery";
 
 on_both_databases!(
     a_doctor_adds_edits_and_reorders_services,
@@ -21,20 +19,12 @@ on_both_databases!(
 
 /// A signed-up doctor offering text/chat and voice calls.
 async fn practice(app: &TestApp, client: &Client, name: &str) {
-    let response = client
-        .post(app.url("/api/create_account"))
-        .form(&[
-            ("full_name", name),
-            ("email", &unique_email()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let response = client
-        .post(app.url("/api/setup/methods-fees/save"))
-        .form(&[
+    app.new_doctor(client, name).await;
+    let response = call(
+        app,
+        client,
+        "methods-fees/save",
+        &[
             ("currency", "INR"),
             ("text_offered", "on"),
             ("text_fee", "200"),
@@ -44,10 +34,9 @@ async fn practice(app: &TestApp, client: &Client, name: &str) {
             ("voice_instructions", ""),
             ("video_fee", ""),
             ("video_instructions", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -57,12 +46,8 @@ async fn call(
     function: &str,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    client
-        .post(app.url(&format!("/api/setup/{function}")))
-        .form(form)
-        .send()
+    app.call_from(client, &format!("setup/{function}"), form)
         .await
-        .unwrap()
 }
 
 async fn add(app: &TestApp, client: &Client, name: &str, methods: &[&str]) -> reqwest::Response {
@@ -78,9 +63,7 @@ async fn add(app: &TestApp, client: &Client, name: &str, methods: &[&str]) -> re
 }
 
 async fn list(app: &TestApp, client: &Client) -> serde_json::Value {
-    let response = call(app, client, "services", &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    app.read_from(client, "setup/services").await
 }
 
 fn names(view: &serde_json::Value, archived: bool) -> Vec<String> {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::optional_line;
 use super::FieldErrors;
 
 pub const MINUTES_PER_DAY: u16 = 24 * 60;
@@ -305,16 +306,7 @@ pub struct BlockedInput {
 }
 
 pub fn reason(input: &str) -> Result<Option<String>, String> {
-    let text = input.trim();
-    if text.chars().count() > MAX_REASON_CHARS {
-        return Err(format!(
-            "A reason has at most {MAX_REASON_CHARS} characters."
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("A reason cannot contain control characters.".into());
-    }
-    Ok((!text.is_empty()).then(|| text.to_owned()))
+    optional_line(input, MAX_REASON_CHARS, "A reason")
 }
 
 impl BlockedInput {

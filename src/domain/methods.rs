@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::money::Currency;
+use super::text::optional_text;
 use super::FieldErrors;
 
 pub const MAX_INSTRUCTIONS_CHARS: usize = 500;
@@ -59,16 +60,7 @@ pub struct MethodInput {
 }
 
 pub fn instructions(input: &str) -> Result<Option<String>, String> {
-    let text = input.trim().replace("\r\n", "\n");
-    if text.chars().count() > MAX_INSTRUCTIONS_CHARS {
-        return Err(format!(
-            "Instructions have at most {MAX_INSTRUCTIONS_CHARS} characters."
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("Instructions cannot contain control characters.".into());
-    }
-    Ok((!text.is_empty()).then_some(text))
+    optional_text(input, MAX_INSTRUCTIONS_CHARS, "Instructions")
 }
 
 /// Valid methods and fees: the currency and each method's settings.

@@ -10,5 +10,6 @@ pub mod methods;
 pub mod money;
 pub mod profile;
 pub mod services;
+pub mod text;
 
 pub use field_errors::FieldErrors;

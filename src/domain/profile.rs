@@ -1,6 +1,7 @@
 //! The practice profile: what the dashboard and, later, the assistant say about the practice.
 
 use super::account::FullName;
+use super::text::optional_text;
 use super::FieldErrors;
 
 pub const MAX_PRACTICE_NAME_CHARS: usize = 120;
@@ -94,17 +95,6 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn optional_text(input: &str, max_chars: usize, what: &str) -> Result<Option<String>, String> {
-    let text = input.trim().replace("\r\n", "\n");
-    if text.chars().count() > max_chars {
-        return Err(format!("{what} has at most {max_chars} characters."));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(format!("{what} cannot contain control characters."));
-    }
-    Ok((!text.is_empty()).then_some(text))
 }
 
 pub fn practice_name(input: &str) -> Result<String, String> {

@@ -2,6 +2,7 @@
 //! appointment methods each may be booked with.
 
 use super::methods::AppointmentMethod;
+use super::text::optional_text;
 use super::FieldErrors;
 
 pub const MAX_SERVICE_NAME_CHARS: usize = 80;
@@ -44,16 +45,7 @@ pub fn service_name(input: &str) -> Result<String, String> {
 }
 
 pub fn description(input: &str) -> Result<Option<String>, String> {
-    let text = input.trim().replace("\r\n", "\n");
-    if text.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(format!(
-            "A description has at most {MAX_DESCRIPTION_CHARS} characters."
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("A description cannot contain control characters.".into());
-    }
-    Ok((!text.is_empty()).then_some(text))
+    optional_text(input, MAX_DESCRIPTION_CHARS, "A description")
 }
 
 /// Minutes, or blank for the practice's default length.

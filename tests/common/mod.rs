@@ -168,12 +168,41 @@ impl TestApp {
 
     /// Calls a server function the way the WASM client does (form-encoded POST).
     pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> Response {
-        self.client
+        self.call_from(&self.client, function, form).await
+    }
+
+    /// Calls a server function from another browser.
+    pub async fn call_from(
+        &self,
+        browser: &Client,
+        function: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        browser
             .post(self.url(&format!("/api/{function}")))
             .form(form)
             .send()
             .await
             .unwrap()
+    }
+
+    /// Calls a server function that reads, and returns its JSON; anything but 200 fails.
+    pub async fn read_from(&self, browser: &Client, function: &str) -> serde_json::Value {
+        let response = self.call_from(browser, function, &[]).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{function}");
+        response.json().await.unwrap()
+    }
+
+    /// Signs a new doctor up in `browser`, which then holds their session.
+    pub async fn new_doctor(&self, browser: &Client, full_name: &str) {
+        let email = unique_email();
+        let form = [
+            ("full_name", full_name),
+            ("email", &email),
+            ("password", PASSWORD),
+        ];
+        let response = self.call_from(browser, "create_account", &form).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
 
     pub async fn sign_up(&self, full_name: &str, email: &str, password: &str) -> Response {
@@ -234,6 +263,9 @@ pub fn session_cookie(response: &Response) -> Option<String> {
         .find(|v| v.starts_with("clariva_session="))
         .map(str::to_owned)
 }
+
+/// The password every test doctor signs up with.
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A unique email for one test.
 pub fn unique_email() -> String {
