@@ -5,7 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{Lazy, StaticSegment};
 
-use crate::auth::{current_doctor, LoginPage, LogoutButton, SignedInDoctor, SignupPage};
+use crate::auth::{current_doctor, LoginRoute, LogoutButton, SignedInDoctor, SignupRoute};
 use crate::error::AppError;
 use crate::setup::{
     AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
@@ -40,10 +40,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=StaticSegment("") view=Home/>
-                <Route path=StaticSegment("signup") view=SignupPage/>
-                <Route path=StaticSegment("login") view=LoginPage/>
+                <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()}/>
+                <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()}/>
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
-                    <Route path=StaticSegment("") view=Overview/>
+                    <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
                         <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
@@ -117,6 +117,11 @@ fn Dashboard() -> impl IntoView {
         </div>
     }
 }
+
+lazy_page!(
+    /// The dashboard's overview: greeting and setup checklist.
+    OverviewRoute => Overview
+);
 
 #[component]
 fn Overview() -> impl IntoView {

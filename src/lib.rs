@@ -13,6 +13,27 @@
 //!   repositories, and the router with its start-up and shutdown.
 #![recursion_limit = "256"]
 
+/// Declares a page whose code is split into a WASM chunk of its own (built with
+/// `cargo leptos --split`) and fetched when the page is first opened, so the bundle every page
+/// loads does not grow with each page. Pages load their own data.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:path) => {
+        $(#[$doc])*
+        pub struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> leptos::tachys::view::any_view::AnyView {
+                leptos::prelude::IntoAny::into_any($page())
+            }
+        }
+    };
+}
+
 pub mod app;
 pub mod auth;
 pub mod domain;

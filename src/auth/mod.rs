@@ -124,6 +124,15 @@ fn set_session_cookie(cookie: http::HeaderValue) {
     }
 }
 
+lazy_page!(
+    /// The sign-up page.
+    SignupRoute => SignupPage
+);
+lazy_page!(
+    /// The log-in page.
+    LoginRoute => LoginPage
+);
+
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let action = ServerAction::<CreateAccount>::new();

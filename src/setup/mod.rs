@@ -6,10 +6,8 @@ pub mod profile;
 pub mod services;
 
 use leptos::prelude::*;
-use leptos::tachys::view::any_view::AnyView;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-use leptos_router::{lazy_route, LazyRoute};
 
 use crate::app::DoctorResource;
 
@@ -217,62 +215,19 @@ pub fn after_save(step: &'static str, saved: Signal<bool>) {
     });
 }
 
-// Each pane is a lazy route: its code is split into a WASM chunk of its own (built with
-// `cargo leptos --split`) and fetched when the pane is first opened, so the bundle every page
-// loads does not grow with each pane. The panes load their own data.
-
-/// The profile pane, loaded on demand.
-pub struct ProfileRoute;
-
-#[lazy_route]
-impl LazyRoute for ProfileRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <profile::ProfilePane/> }.into_any()
-    }
-}
-
-/// The availability pane, loaded on demand.
-pub struct AvailabilityRoute;
-
-#[lazy_route]
-impl LazyRoute for AvailabilityRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <availability::AvailabilityPane/> }.into_any()
-    }
-}
-
-/// The methods & fees pane, loaded on demand.
-pub struct MethodsFeesRoute;
-
-#[lazy_route]
-impl LazyRoute for MethodsFeesRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <methods_fees::MethodsFeesPane/> }.into_any()
-    }
-}
-
-/// The services pane, loaded on demand.
-pub struct ServicesRoute;
-
-#[lazy_route]
-impl LazyRoute for ServicesRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <services::ServicesPane/> }.into_any()
-    }
-}
+lazy_page!(
+    /// The profile pane.
+    ProfileRoute => profile::ProfilePane
+);
+lazy_page!(
+    /// The availability pane.
+    AvailabilityRoute => availability::AvailabilityPane
+);
+lazy_page!(
+    /// The methods & fees pane.
+    MethodsFeesRoute => methods_fees::MethodsFeesPane
+);
+lazy_page!(
+    /// The services pane.
+    ServicesRoute => services::ServicesPane
+);
