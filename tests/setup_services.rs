@@ -103,6 +103,10 @@ async fn a_doctor_adds_edits_and_reorders_services(backend: Backend) {
         ["Consultation", "Follow-up", "Skin check"]
     );
     assert_eq!(view["offered"], serde_json::json!(["Text", "Voice"]));
+    assert_eq!(
+        view["default_minutes"], 30,
+        "the default length until hours are set"
+    );
 
     let id = id_of(&view, "Skin check");
     let edited = call(

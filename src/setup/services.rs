@@ -29,6 +29,8 @@ pub struct ServicesView {
     pub services: Vec<ServiceView>,
     /// The methods the practice offers; a service may allow only these.
     pub offered: Vec<AppointmentMethod>,
+    /// The practice's default appointment length, used by services without their own.
+    pub default_minutes: u32,
 }
 
 #[cfg(feature = "ssr")]
@@ -90,6 +92,7 @@ mod ssr {
 
 #[server(endpoint = "setup/services")]
 pub async fn list_services() -> Result<ServicesView, AppError> {
+    use crate::domain::availability::BookingRules;
     use crate::server::{state, with_status};
 
     with_status(
@@ -99,6 +102,11 @@ pub async fn list_services() -> Result<ServicesView, AppError> {
             let mut tx = state.db.tenant(&doctor).await?;
             let offered = ssr::offered_methods(&mut tx).await?;
             let stored = crate::db::services::list(&mut tx).await?;
+            let default_minutes = crate::db::availability::load(&mut tx)
+                .await?
+                .settings
+                .map_or_else(BookingRules::default, |(_, rules)| rules)
+                .appointment_minutes;
             tx.commit().await?;
             let services = stored
                 .into_iter()
@@ -115,7 +123,11 @@ pub async fn list_services() -> Result<ServicesView, AppError> {
                     archived: s.archived,
                 })
                 .collect();
-            Ok(ServicesView { services, offered })
+            Ok(ServicesView {
+                services,
+                offered,
+                default_minutes,
+            })
         }
         .await,
     )
@@ -256,6 +268,7 @@ fn ServiceList(
 ) -> impl IntoView {
     let (live, archived): (Vec<_>, Vec<_>) = view.services.into_iter().partition(|s| !s.archived);
     let last = live.len().saturating_sub(1);
+    let default_minutes = view.default_minutes;
     view! {
         {live.is_empty().then(|| view! { <p class="panel">"No services yet. Add your first one below."</p> })}
         <ol class="services">
@@ -269,7 +282,7 @@ fn ServiceList(
                         <div>
                             <strong>{service.name.clone()}</strong>
                             <span class="meta">
-                                {if service.duration.is_empty() { "Default length".to_owned() } else { format!("{} min", service.duration) }}
+                                {if service.duration.is_empty() { format!("{default_minutes} min (default)") } else { format!("{} min", service.duration) }}
                                 " · "
                                 {service.methods.iter().map(|m| m.label()).collect::<Vec<_>>().join(", ")}
                             </span>
