@@ -33,7 +33,7 @@ impl fmt::Display for DoctorId {
 }
 
 /// A transaction that may only see one doctor's rows. Repository functions for tenant data
-/// take it and filter by [`TenantTx::doctor`]; on PostgreSQL the doctor is also set as
+/// take it and filter by the doctor it carries; on PostgreSQL the doctor is also set as
 /// `app.doctor_id` for the transaction, for row-level security policies to check.
 pub struct TenantTx {
     tx: Transaction<'static, Any>,
@@ -57,10 +57,6 @@ impl Db {
 }
 
 impl TenantTx {
-    pub fn doctor(&self) -> &DoctorId {
-        &self.doctor
-    }
-
     /// The connection and the doctor together, for a repository query.
     pub(crate) fn parts(&mut self) -> (&mut AnyConnection, &DoctorId) {
         (&mut self.tx, &self.doctor)
