@@ -73,6 +73,10 @@ async fn a_doctor_saves_hours_in_their_zone_and_reads_them_back(backend: Backend
         .iter()
         .any(|z| z == "Australia/Lord_Howe"));
 
+    assert_eq!(
+        app.read_from(&app.client, "current_doctor").await["has_hours"],
+        false
+    );
     let form = week(&[("monday", "14:00-18:00,9:00-13:00")]);
     assert_eq!(
         call(&app, &app.client, "availability/save", &form)

@@ -382,4 +382,14 @@ async fn another_doctors_service_ids_are_not_found_and_change_nothing(backend: B
         names(&list(&app, &intruder).await, false).is_empty(),
         "and none leaked to the intruder"
     );
+
+    // The dashboard's checklist counts live services, per doctor.
+    assert_eq!(
+        app.read_from(&app.client, "current_doctor").await["has_services"],
+        true
+    );
+    assert_eq!(
+        app.read_from(&intruder, "current_doctor").await["has_services"],
+        false
+    );
 }

@@ -98,19 +98,16 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             let state = state()?;
             let doctor = ssr::require_doctor()?;
             let mut tx = state.db.tenant(&doctor).await?;
-            let profile = crate::db::practice::profile(&mut tx)
+            let summary = crate::db::practice::summary(&mut tx)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
-            let methods = crate::db::methods::load(&mut tx).await?;
-            let hours = crate::db::availability::load(&mut tx).await?;
-            let services = crate::db::services::list(&mut tx).await?;
             tx.commit().await?;
             Ok(SignedInDoctor {
-                full_name: profile.full_name,
-                has_profile: profile.practice_name.is_some(),
-                has_hours: hours.settings.is_some() && hours.week.is_open_at_all(),
-                offers_a_method: methods.offers_any(),
-                has_services: services.iter().any(|s| !s.archived),
+                full_name: summary.full_name,
+                has_profile: summary.has_profile,
+                has_hours: summary.has_hours,
+                offers_a_method: summary.offers_a_method,
+                has_services: summary.has_services,
             })
         }
         .await,

@@ -17,8 +17,13 @@ impl StoredMethods {
         self.methods.iter().find(|m| m.method == method)
     }
 
-    pub fn offers_any(&self) -> bool {
-        self.methods.iter().any(|m| m.offered)
+    /// The methods the practice offers, in order.
+    pub fn offered(&self) -> Vec<AppointmentMethod> {
+        self.methods
+            .iter()
+            .filter(|m| m.offered)
+            .map(|m| m.method)
+            .collect()
     }
 }
 

@@ -42,6 +42,52 @@ pub async fn profile(tx: &mut TenantTx) -> Result<Option<StoredProfile>, sqlx::E
     .transpose()
 }
 
+/// The doctor's name and which setup steps are done, as the dashboard shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PracticeSummary {
+    pub full_name: String,
+    pub has_profile: bool,
+    /// A time zone and at least one open range.
+    pub has_hours: bool,
+    pub offers_a_method: bool,
+    /// At least one live service.
+    pub has_services: bool,
+}
+
+/// One query, run on every dashboard page: existence checks only, nothing loaded.
+pub async fn summary(tx: &mut TenantTx) -> Result<Option<PracticeSummary>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row = sqlx::query(
+        "SELECT d.full_name,
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM practice_profiles WHERE doctor_id = d.id)
+                  THEN 1 ELSE 0 END AS BIGINT) AS has_profile,
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM availability_settings WHERE doctor_id = d.id)
+                       AND EXISTS (SELECT 1 FROM weekly_hours WHERE doctor_id = d.id)
+                  THEN 1 ELSE 0 END AS BIGINT) AS has_hours,
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM method_settings
+                                    WHERE doctor_id = d.id AND offered = 1)
+                  THEN 1 ELSE 0 END AS BIGINT) AS offers_a_method,
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM services
+                                    WHERE doctor_id = d.id AND archived_at IS NULL)
+                  THEN 1 ELSE 0 END AS BIGINT) AS has_services
+         FROM doctors d WHERE d.id = $1",
+    )
+    .bind(doctor.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        let flag = |column: &str| row.try_get::<i64, _>(column).map(|v| v != 0);
+        Ok(PracticeSummary {
+            full_name: row.try_get("full_name")?,
+            has_profile: flag("has_profile")?,
+            has_hours: flag("has_hours")?,
+            offers_a_method: flag("offers_a_method")?,
+            has_services: flag("has_services")?,
+        })
+    })
+    .transpose()
+}
+
 /// Saves the profile; returns the names of the fields whose value changed.
 pub async fn save(tx: &mut TenantTx, new: &Profile) -> Result<Vec<String>, sqlx::Error> {
     let old = profile(tx).await?.unwrap_or_default();

@@ -100,12 +100,6 @@ pub fn format_day(ranges: &[TimeRange]) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeeklyHours(pub [Vec<TimeRange>; 7]);
 
-impl WeeklyHours {
-    pub fn is_open_at_all(&self) -> bool {
-        self.0.iter().any(|day| !day.is_empty())
-    }
-}
-
 /// How bookings are made: lengths in minutes, notice in hours, horizon in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRules {

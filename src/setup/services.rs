@@ -68,13 +68,7 @@ mod ssr {
     }
 
     pub async fn offered_methods(tx: &mut TenantTx) -> Result<Vec<AppointmentMethod>, AppError> {
-        Ok(db::methods::load(tx)
-            .await?
-            .methods
-            .into_iter()
-            .filter(|m| m.offered)
-            .map(|m| m.method)
-            .collect())
+        Ok(db::methods::load(tx).await?.offered())
     }
 
     /// A write refused by the unique name index becomes a field error.
