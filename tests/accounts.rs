@@ -3,10 +3,8 @@
 
 mod common;
 
-use common::{session_cookie, unique_email, Backend, TestApp};
-use reqwest::StatusCode;
-
-const PASSWORD: &str = "correct horse battery";
+use common::{session_cookie, unique_email, Backend, TestApp, PASSWORD};
+use reqwest::{Method, StatusCode};
 
 on_both_databases!(
     a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them,
@@ -168,12 +166,12 @@ async fn server_functions_answer_401_without_a_session(backend: Backend) {
     }
     // A forged cookie is no session.
     let response = app
-        .client
-        .post(app.url("/api/current_doctor"))
-        .header("cookie", "clariva_session=forged")
-        .send()
-        .await
-        .unwrap();
+        .with_cookie(
+            Method::POST,
+            "/api/current_doctor",
+            "clariva_session=forged",
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -203,14 +201,9 @@ async fn logging_in_replaces_the_session_id(backend: Backend) {
     assert_ne!(first, second);
 
     // The session from before the log-in is gone.
-    let old_token = first.split(';').next().unwrap();
     let response = app
-        .other_browser()
-        .post(app.url("/api/current_doctor"))
-        .header("cookie", old_token)
-        .send()
-        .await
-        .unwrap();
+        .with_cookie(Method::POST, "/api/current_doctor", &first)
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -284,15 +277,8 @@ async fn repeated_failures_from_one_address_are_refused_for_a_while(backend: Bac
 async fn a_logged_out_session_no_longer_opens_the_dashboard(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cookie = session_cookie(&app.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
-    let token = cookie.split(';').next().unwrap().to_owned();
     app.log_out().await;
-    let replayed = app
-        .other_browser()
-        .get(app.url("/dashboard"))
-        .header("cookie", token)
-        .send()
-        .await
-        .unwrap();
+    let replayed = app.with_cookie(Method::GET, "/dashboard", &cookie).await;
     assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
 }
 

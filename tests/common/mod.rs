@@ -229,6 +229,18 @@ impl TestApp {
         self.call("log_out", &[]).await
     }
 
+    /// A request from a fresh browser that sends only `cookie` (a `Set-Cookie` value works:
+    /// its attributes are dropped), as someone replaying a stolen or stale session would.
+    pub async fn with_cookie(&self, method: reqwest::Method, path: &str, cookie: &str) -> Response {
+        let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+        browser()
+            .request(method, self.url(path))
+            .header(reqwest::header::COOKIE, pair)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A second browser, with no cookies, against the same server.
     pub fn other_browser(&self) -> Client {
         browser()
