@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{setup_call as call, Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use sqlx::{Connection, Row};
 
@@ -41,16 +41,6 @@ fn week<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 
 async fn signed_up(app: &TestApp, client: &Client) {
     app.new_doctor(client, "Asha Rao").await;
-}
-
-async fn call(
-    app: &TestApp,
-    client: &Client,
-    function: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    app.call_from(client, &format!("setup/{function}"), form)
-        .await
 }
 
 async fn read(app: &TestApp, client: &Client, function: &str) -> serde_json::Value {

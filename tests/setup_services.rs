@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{setup_call as call, Backend, TestApp};
 use reqwest::{Client, StatusCode};
 
 on_both_databases!(
@@ -38,16 +38,6 @@ async fn practice(app: &TestApp, client: &Client, name: &str) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-}
-
-async fn call(
-    app: &TestApp,
-    client: &Client,
-    function: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    app.call_from(client, &format!("setup/{function}"), form)
-        .await
 }
 
 async fn add(app: &TestApp, client: &Client, name: &str, methods: &[&str]) -> reqwest::Response {

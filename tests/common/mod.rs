@@ -265,6 +265,17 @@ fn browser() -> Client {
         .unwrap()
 }
 
+/// Calls one of the setup panes' server functions (under `/api/setup/`) from `browser`.
+pub async fn setup_call(
+    app: &TestApp,
+    browser: &Client,
+    function: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    app.call_from(browser, &format!("setup/{function}"), form)
+        .await
+}
+
 /// The `Set-Cookie` header of the session cookie in a response.
 pub fn session_cookie(response: &Response) -> Option<String> {
     response
