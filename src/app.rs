@@ -6,6 +6,7 @@ use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{Lazy, StaticSegment};
 
 use crate::auth::{current_doctor, LoginRoute, LogoutButton, SignedInDoctor, SignupRoute};
+use crate::booking::{AppointmentsRoute, NextAppointments};
 use crate::error::AppError;
 use crate::setup::{
     AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
@@ -44,6 +45,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()}/>
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
                     <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
+                    <Route path=StaticSegment("appointments") view={Lazy::<AppointmentsRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
                         <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
@@ -104,6 +106,7 @@ fn Dashboard() -> impl IntoView {
             <A href="/dashboard" attr:class="brand">"Clariva Care"</A>
             <nav aria-label="Dashboard">
                 <A href="/dashboard" exact=true>"Overview"</A>
+                <A href="/dashboard/appointments">"Appointments"</A>
                 <A href="/dashboard/setup/profile">"Setup"</A>
             </nav>
             <Transition fallback=|| ()>
@@ -137,6 +140,7 @@ fn Overview() -> impl IntoView {
                             <a href="/dashboard/setup/methods-fees">"Set methods and fees"</a>
                         </p>
                     })}
+                    <NextAppointments/>
                     <section class="panel" aria-labelledby="setup-title">
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">

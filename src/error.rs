@@ -5,6 +5,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::appointments::SlotChoice;
 use crate::domain::FieldErrors;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -23,6 +24,12 @@ pub enum AppError {
     /// Too many failed log-ins; the message says how long to wait.
     #[error("{0}")]
     TooManyAttempts(String),
+    /// Someone else booked that time first; here are the nearest free times instead.
+    #[error("That time was just taken. Please pick another time.")]
+    SlotTaken(Vec<SlotChoice>),
+    /// The change does not fit the current state of things; the message says why.
+    #[error("{0}")]
+    Conflict(String),
     /// The request never reached us, or came back unreadable.
     #[error("{0}")]
     Request(String),
@@ -84,6 +91,7 @@ mod ssr {
                 Self::BadCredentials(_) | Self::Unauthorized => StatusCode::UNAUTHORIZED,
                 Self::NotFound => StatusCode::NOT_FOUND,
                 Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                Self::SlotTaken(_) | Self::Conflict(_) => StatusCode::CONFLICT,
                 Self::Request(_) => StatusCode::BAD_REQUEST,
                 Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             }

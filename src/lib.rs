@@ -6,7 +6,8 @@
 //! - [`app`]: the HTML shell, the routes and the dashboard frame.
 //! - [`domain`]: pure rules (form fields, later hours, money, slots), for both targets.
 //! - [`auth`]: sign-up, log-in, log-out; sessions and the request guard (`auth::ssr`).
-//! - [`setup`]: the practice setup panes (profile so far).
+//! - [`setup`]: the practice setup panes: profile, availability, methods and fees, services.
+//! - [`booking`]: appointments: the calendar and list, manual booking, status changes.
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -36,6 +37,7 @@ macro_rules! lazy_page {
 
 pub mod app;
 pub mod auth;
+pub mod booking;
 pub mod domain;
 pub mod error;
 pub mod setup;

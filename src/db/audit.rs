@@ -10,10 +10,22 @@ pub async fn record(
     fields: &[String],
     request_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    record_about(tx, action, None, fields, request_id).await
+}
+
+/// Like [`record`], for a change to one row (an appointment, say), named by its id.
+pub async fn record_about(
+    tx: &mut TenantTx,
+    action: &str,
+    subject_id: Option<&str>,
+    fields: &[String],
+    request_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();
     sqlx::query(
-        "INSERT INTO audit_log (id, doctor_id, action, changed_fields, request_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO audit_log (id, doctor_id, action, changed_fields, request_id, created_at,
+             subject_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new_id())
     .bind(doctor.as_str())
@@ -21,6 +33,7 @@ pub async fn record(
     .bind(fields.join(","))
     .bind(request_id)
     .bind(now_millis())
+    .bind(subject_id)
     .execute(conn)
     .await
     .map(drop)

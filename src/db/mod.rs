@@ -2,6 +2,7 @@
 //! SQL, and repositories (one module per table group). Tenant data is reached only through
 //! a [`TenantTx`], a transaction bound to one doctor.
 
+pub mod appointments;
 pub mod audit;
 pub mod availability;
 pub mod doctors;

@@ -42,7 +42,26 @@ pub struct TenantTx {
 
 impl Db {
     pub async fn tenant(&self, doctor: &DoctorId) -> Result<TenantTx, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        self.begin_tenant(doctor, "BEGIN").await
+    }
+
+    /// Like [`Db::tenant`], for a transaction that checks what it read before it writes (a
+    /// booking): on SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent
+    /// ones queue behind it instead of failing to upgrade their read lock.
+    pub async fn tenant_writer(&self, doctor: &DoctorId) -> Result<TenantTx, sqlx::Error> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        self.begin_tenant(doctor, begin).await
+    }
+
+    async fn begin_tenant(
+        &self,
+        doctor: &DoctorId,
+        begin: &'static str,
+    ) -> Result<TenantTx, sqlx::Error> {
+        let mut tx = self.pool.begin_with(begin).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT set_config('app.doctor_id', $1, true)")
                 .bind(doctor.as_str())

@@ -249,11 +249,18 @@ pub fn parse_week(days: [&str; 7], errors: &mut FieldErrors) -> Option<WeeklyHou
 pub const MAX_REASON_CHARS: usize = 200;
 
 /// A calendar date in the doctor's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LocalDate {
     pub year: i16,
     pub month: i8,
     pub day: i8,
+}
+
+impl std::fmt::Display for LocalDate {
+    /// `YYYY-MM-DD`, what [`parse_date`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
 }
 
 /// Reads `YYYY-MM-DD` (what a date input sends).

@@ -4,12 +4,16 @@
 //! enforces.
 
 pub mod account;
+pub mod appointments;
 pub mod availability;
 pub mod field_errors;
 pub mod methods;
 pub mod money;
 pub mod profile;
 pub mod services;
+/// Server-only: it needs the time zone database, which the browser bundle does not carry.
+#[cfg(feature = "ssr")]
+pub mod slots;
 pub mod text;
 
 pub use field_errors::FieldErrors;

@@ -24,6 +24,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 
+/// How often lapsed holds are marked expired (the slot engine frees them on time anyway).
+const HOLD_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Larger request bodies get 413 before any handler reads them.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -138,12 +141,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "listening");
+        let sweeper = tokio::spawn(crate::booking::ssr::sweep_holds(
+            self.db.clone(),
+            HOLD_SWEEP_EVERY,
+        ));
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        sweeper.abort();
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

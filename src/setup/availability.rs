@@ -47,7 +47,7 @@ pub struct BlockedView {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
     use jiff::Timestamp;

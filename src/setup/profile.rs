@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{SaveButton, TracksEdits};
 use crate::domain::account::FullName;
-use crate::domain::profile::{self, Phone, PHONE_COUNTRIES};
+use crate::domain::profile::{self, Phone};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField};
+use crate::ui::{FormAlert, FormField, PhoneCountrySelect};
 
 /// The profile as the form shows it; blank strings for what is not filled in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,22 +147,7 @@ fn ProfileFields(
                 <input id="email" type="email" value=form.email readonly=true/>
                 <p class="hint">"The email you log in with."</p>
             </div>
-            <div class="field">
-                <label for="phone_country">"Phone country"</label>
-                <select id="phone_country" name="phone_country">
-                    <option value="" selected=country.is_empty()>"Number starts with +"</option>
-                    {PHONE_COUNTRIES
-                        .iter()
-                        .map(|(iso, name, code, _)| {
-                            view! {
-                                <option value=*iso selected=country == *iso>
-                                    {format!("{name} (+{code})")}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-            </div>
+            <PhoneCountrySelect name="phone_country" selected=country/>
             <FormField
                 label="Phone"
                 name="phone"

@@ -138,3 +138,28 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
         </Show>
     }
 }
+
+/// The country a national phone number is read in, or "starts with +".
+#[component]
+pub fn PhoneCountrySelect(name: &'static str, #[prop(into)] selected: String) -> impl IntoView {
+    use crate::domain::profile::PHONE_COUNTRIES;
+
+    view! {
+        <div class="field">
+            <label for=name>"Phone country"</label>
+            <select id=name name=name>
+                <option value="" selected=selected.is_empty()>"Number starts with +"</option>
+                {PHONE_COUNTRIES
+                    .iter()
+                    .map(|(iso, country, code, _)| {
+                        view! {
+                            <option value=*iso selected=selected == *iso>
+                                {format!("{country} (+{code})")}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}

@@ -1,0 +1,418 @@
+//! `/dashboard/appointments`: the week calendar, the filtered list, a details panel with the
+//! changes the doctor may make, and the form to book a patient by hand. Also the agenda on
+//! the dashboard home.
+
+use leptos::prelude::*;
+
+use super::{
+    agenda, booking_options, free_times, list_appointments, AppointmentView, AppointmentsView,
+    BookAppointment, BookingChoices, ChangeAppointment,
+};
+use crate::domain::appointments::{self, Status};
+use crate::domain::profile::Phone;
+use crate::error::AppError;
+use crate::ui::{FormAlert, FormField, PhoneCountrySelect};
+
+/// The changes a doctor makes from the dashboard, in the order their buttons show.
+pub const DOCTOR_ACTIONS: [Status; 4] = [
+    Status::Confirmed,
+    Status::Completed,
+    Status::NoShow,
+    Status::Cancelled,
+];
+
+/// Pixels per hour in the week calendar.
+const HOUR_PX: u16 = 48;
+
+lazy_page!(
+    /// The appointments page.
+    AppointmentsRoute => AppointmentsPage
+);
+
+#[component]
+fn AppointmentsPage() -> impl IntoView {
+    let book = ServerAction::<BookAppointment>::new();
+    let change = ServerAction::<ChangeAppointment>::new();
+    let week = RwSignal::new(String::new());
+    let filter = RwSignal::new("upcoming".to_owned());
+    let selected = RwSignal::new(None::<String>);
+    let loaded = Resource::new(
+        move || {
+            (
+                week.get(),
+                filter.get(),
+                book.version().get(),
+                change.version().get(),
+            )
+        },
+        |(week, filter, _, _)| list_appointments(week, filter),
+    );
+    view! {
+        <h1>"Appointments"</h1>
+        <Transition fallback=|| view! { <p>"Loading your appointments…"</p> }>
+            {move || loaded.get().map(|result| match result {
+                Ok(view) => view! {
+                    <p class="lead">"Times are in " {view.zone.clone()} "."</p>
+                    <WeekCalendar view=view.clone() week selected/>
+                    <Details view=view.clone() selected change/>
+                    <AppointmentList list=view.list filter selected/>
+                }.into_any(),
+                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <BookingPanel book/>
+    }
+}
+
+#[component]
+fn WeekCalendar(
+    view: AppointmentsView,
+    week: RwSignal<String>,
+    selected: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let AppointmentsView {
+        week_label,
+        previous_week,
+        next_week,
+        days,
+        first_hour,
+        last_hour,
+        ..
+    } = view;
+    let height = (last_hour - first_hour) * HOUR_PX;
+    let top_of = move |minute: u16| (u32::from(minute) * u32::from(HOUR_PX)) / 60;
+    let origin = top_of(first_hour * 60);
+    view! {
+        <section class="panel calendar" aria-labelledby="week-title">
+            <div class="calendar-head">
+                <button type="button" on:click=move |_| week.set(previous_week.clone())>"← Previous week"</button>
+                <h2 id="week-title">{week_label}</h2>
+                <button type="button" on:click=move |_| week.set(next_week.clone())>"Next week →"</button>
+            </div>
+            <div class="week" style=format!("--hours:{};--hour-px:{HOUR_PX}px", last_hour - first_hour)>
+                <div class="hours" aria-hidden="true">
+                    {(first_hour..last_hour).map(|h| view! { <span>{format!("{h:02}:00")}</span> }).collect_view()}
+                </div>
+                {days.into_iter().map(|day| view! {
+                    <div class="day" role="group" aria-label=day.label.clone()>
+                        <h3>{day.label.clone()}</h3>
+                        <div class="day-body" style=format!("height:{height}px")>
+                            {day.appointments.into_iter().map(|a| {
+                                let top = top_of(a.start_minute).saturating_sub(origin);
+                                let tall = top_of(a.end_minute).saturating_sub(top_of(a.start_minute)).max(18);
+                                let id = a.id.clone();
+                                view! {
+                                    <button type="button" class=format!("appt {}", a.status.key())
+                                        style=format!("top:{top}px;height:{tall}px")
+                                        on:click=move |_| selected.set(Some(id.clone()))>
+                                        <span class="time">{a.when.rsplit(", ").next().unwrap_or_default().to_owned()}</span>
+                                        " "
+                                        <span class="who">{a.patient_name.clone()}</span>
+                                    </button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </div>
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn AppointmentList(
+    list: Vec<AppointmentView>,
+    filter: RwSignal<String>,
+    selected: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let choices = [("upcoming", "Upcoming"), ("all", "All")]
+        .into_iter()
+        .chain(Status::ALL.into_iter().map(|s| (s.key(), s.label())));
+    view! {
+        <section class="panel" aria-labelledby="list-title">
+            <div class="list-head">
+                <h2 id="list-title">"List"</h2>
+                <label for="status-filter">"Show"</label>
+                <select id="status-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
+                    {choices.map(|(key, label)| view! {
+                        <option value=key selected=move || filter.get() == key>{label}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {list.is_empty().then(|| view! { <p class="hint">"No appointments here."</p> })}
+            <table class="appointments">
+                <thead><tr>
+                    <th>"When"</th><th>"Patient"</th><th>"Service"</th><th>"Method"</th>
+                    <th>"Fee"</th><th>"Status"</th><th></th>
+                </tr></thead>
+                <tbody>
+                    {list.into_iter().map(|a| {
+                        let id = a.id.clone();
+                        view! {
+                            <tr>
+                                <td>{a.when.clone()}</td>
+                                <td>{a.patient_name.clone()}</td>
+                                <td>{a.service_name.clone()}</td>
+                                <td>{a.method.clone()}</td>
+                                <td>{a.fee.clone()}</td>
+                                <td><span class=format!("badge {}", a.status.key())>{a.status.label()}</span></td>
+                                <td><button type="button" on:click=move |_| selected.set(Some(id.clone()))
+                                    aria-label=format!("Details of {} on {}", a.patient_name, a.when)>"Details"</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// The selected appointment and the changes the doctor may make to it.
+#[component]
+fn Details(
+    view: AppointmentsView,
+    selected: RwSignal<Option<String>>,
+    change: ServerAction<ChangeAppointment>,
+) -> impl IntoView {
+    let every: Vec<AppointmentView> = view
+        .days
+        .into_iter()
+        .flat_map(|d| d.appointments)
+        .chain(view.list)
+        .collect();
+    let error = Signal::derive(move || change.value().get().and_then(Result::err));
+    move || {
+        let id = selected.get()?;
+        let a = every.iter().find(|a| a.id == id)?.clone();
+        let buttons = a
+            .actions
+            .iter()
+            .filter(|s| **s != Status::Cancelled)
+            .map(|status| {
+                let (id, key) = (a.id.clone(), status.key().to_owned());
+                let label = match status {
+                    Status::Completed => "Mark completed",
+                    Status::NoShow => "Mark no-show",
+                    _ => "Confirm",
+                };
+                view! {
+                    <button type="button" on:click=move |_| {
+                        change.dispatch(ChangeAppointment { id: id.clone(), status: key.clone(), reason: String::new() });
+                    }>{label}</button>
+                }
+            })
+            .collect_view();
+        let can_cancel = a.actions.contains(&Status::Cancelled);
+        Some(view! {
+            <section class="panel details" aria-labelledby="details-title">
+                <h2 id="details-title">{a.patient_name.clone()}</h2>
+                <dl>
+                    <dt>"When"</dt><dd>{a.when.clone()}</dd>
+                    <dt>"Phone"</dt><dd>{a.patient_phone.clone()}</dd>
+                    <dt>"Service"</dt><dd>{a.service_name.clone()}</dd>
+                    <dt>"Method"</dt><dd>{a.method.clone()}</dd>
+                    <dt>"Fee"</dt><dd>{a.fee.clone()}</dd>
+                    <dt>"Status"</dt><dd>{a.status.label()}</dd>
+                    <dt>"Booked from"</dt><dd>{a.source.clone()}</dd>
+                    {a.hold_expires.clone().map(|at| view! { <dt>"Held until"</dt><dd>{at}</dd> })}
+                    {a.cancel_reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+                </dl>
+                <FormAlert error/>
+                <div class="row-actions">{buttons}</div>
+                {can_cancel.then(|| view! {
+                    <ActionForm action=change attr:class="form cancel">
+                        <input type="hidden" name="id" value=a.id.clone()/>
+                        <input type="hidden" name="status" value="cancelled"/>
+                        <FormField label="Reason for cancelling" name="reason" error
+                            validate=|v| appointments::cancel_reason(v).map(drop)/>
+                        <button type="submit" class="danger" disabled=move || change.pending().get()>"Cancel appointment"</button>
+                    </ActionForm>
+                })}
+                <button type="button" on:click=move |_| selected.set(None)>"Close"</button>
+            </section>
+        })
+    }
+}
+
+#[component]
+fn BookingPanel(book: ServerAction<BookAppointment>) -> impl IntoView {
+    let options = Resource::new(|| (), |()| booking_options());
+    view! {
+        <section class="panel" aria-labelledby="book-title">
+            <h2 id="book-title">"Book a patient"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || options.get().map(|result| match result {
+                    Ok(BookingChoices { missing: Some(missing), .. }) => view! {
+                        <p class="alert" role="note">{missing}</p>
+                    }.into_any(),
+                    Ok(options) => view! { <BookingForm options book/> }.into_any(),
+                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn BookingForm(options: BookingChoices, book: ServerAction<BookAppointment>) -> impl IntoView {
+    let BookingChoices {
+        services,
+        phone_country,
+        ..
+    } = options;
+    let service = RwSignal::new(services.first().map(|s| s.id.clone()).unwrap_or_default());
+    let day = RwSignal::new(String::new());
+    let time = RwSignal::new(None::<i64>);
+    let times = Resource::new(
+        move || (service.get(), day.get(), book.version().get()),
+        |(service, day, _)| free_times(service, day),
+    );
+    let error = Signal::derive(move || book.value().get().and_then(Result::err));
+    let methods = {
+        let services = services.clone();
+        move || {
+            let current = service.get();
+            let chosen = services.iter().find(|s| s.id == current).cloned();
+            chosen.map(|s| {
+                s.methods
+                    .into_iter()
+                    .enumerate()
+                    .map(|(at, m)| view! {
+                        <label class="check">
+                            <input type="radio" name="method" value=m.key.clone() checked=at == 0/>
+                            {format!("{} ({})", m.label, m.fee)}
+                        </label>
+                    })
+                    .collect_view()
+            })
+        }
+    };
+    view! {
+        <ActionForm action=book attr:class="form">
+            <FormAlert error/>
+            <SlotTaken book day time/>
+            {move || book.value().get().and_then(Result::ok).map(|a| view! {
+                <p class="success" role="status">{format!("Booked {} for {}.", a.when, a.patient_name)}</p>
+            })}
+            <div class="field">
+                <label for="service">"Service"</label>
+                <select id="service" name="service" on:change=move |ev| {
+                    service.set(event_target_value(&ev));
+                    day.set(String::new());
+                }>
+                    {services.iter().map(|s| view! {
+                        <option value=s.id.clone()>{format!("{} · {} min", s.name, s.minutes)}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <fieldset class="methods">
+                <legend>"Method"</legend>
+                {methods}
+            </fieldset>
+            <Transition fallback=|| view! { <p>"Finding free times…"</p> }>
+                {move || times.get().map(|result| match result {
+                    Ok(free) => {
+                        let none_today = free.times.is_empty();
+                        view! {
+                            <div class="field">
+                                <label for="day">"Day"</label>
+                                <select id="day" on:change=move |ev| { time.set(None); day.set(event_target_value(&ev)); }>
+                                    {free.days.iter().map(|d| view! {
+                                        <option value=d.date.clone() selected=d.date == free.day disabled=d.free == 0>
+                                            {match d.free { 0 => format!("{} · full", d.label), 1 => format!("{} · 1 free time", d.label), n => format!("{} · {n} free times", d.label) }}
+                                        </option>
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="starts_at">"Time"</label>
+                                <select id="starts_at" name="starts_at" aria-describedby="starts_at-error">
+                                    {free.times.into_iter().map(|t| {
+                                        let at = t.starts_at;
+                                        view! {
+                                            <option value=at.to_string() selected=move || time.get() == Some(at)>{t.label}</option>
+                                        }
+                                    }).collect_view()}
+                                </select>
+                                <p id="starts_at-error" class="field-error" role="alert">
+                                    {none_today.then_some("No free times that day; choose another day.")}
+                                    {move || error.get().and_then(|e| e.field_errors().and_then(|f| f.get("starts_at")).map(str::to_owned))}
+                                </p>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <FormField label="Patient name" name="patient_name" autocomplete="off" error
+                validate=|v| appointments::patient_name(v).map(drop)/>
+            <PhoneCountrySelect name="phone_country" selected=phone_country.clone()/>
+            <FormField label="Patient phone" name="patient_phone" input_type="tel" autocomplete="off" error
+                hint="A national number uses the country above; or start with +."
+                validate=|v| Phone::parse(v, "").map(drop).or_else(|e| if v.trim_start().starts_with('+') { Err(e) } else { Ok(()) })/>
+            <FormField label="Note" name="note" error optional=true multiline=true
+                validate=|v| appointments::patient_note(v).map(drop)/>
+            <button type="submit" class="primary" disabled=move || book.pending().get()>"Book appointment"</button>
+        </ActionForm>
+    }
+}
+
+/// After losing a time to another booking: the nearest free times, one click each.
+#[component]
+fn SlotTaken(
+    book: ServerAction<BookAppointment>,
+    day: RwSignal<String>,
+    time: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    move || match book.value().get() {
+        Some(Err(AppError::SlotTaken(nearby))) if !nearby.is_empty() => Some(view! {
+            <div class="panel" role="group" aria-label="Free times nearby">
+                <p>"Free times nearby:"</p>
+                {nearby.into_iter().map(|choice| view! {
+                    <button type="button" on:click=move |_| {
+                        day.set(choice.date.clone());
+                        time.set(Some(choice.starts_at));
+                    }>{choice.label.clone()}</button>
+                }).collect_view()}
+            </div>
+        }),
+        _ => None,
+    }
+}
+
+/// Today's appointments and the next few, for the dashboard home.
+#[component]
+pub fn NextAppointments() -> impl IntoView {
+    let loaded = Resource::new(|| (), |()| agenda());
+    let list = |items: Vec<AppointmentView>| {
+        items
+            .into_iter()
+            .map(|a| view! {
+                <li>
+                    <strong>{a.when.clone()}</strong>
+                    " · " {a.patient_name.clone()} " · " {a.service_name.clone()}
+                    " · " <span class=format!("badge {}", a.status.key())>{a.status.label()}</span>
+                </li>
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="panel" aria-labelledby="agenda-title">
+            <h2 id="agenda-title">"Appointments"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || loaded.get().map(|result| match result {
+                    Ok(agenda) => view! {
+                        <h3>"Today"</h3>
+                        {agenda.today.is_empty().then(|| view! { <p class="hint">"Nothing booked today."</p> })}
+                        <ul class="agenda">{list(agenda.today)}</ul>
+                        <h3>"Next"</h3>
+                        {agenda.next.is_empty().then(|| view! { <p class="hint">"Nothing booked after today yet."</p> })}
+                        <ul class="agenda">{list(agenda.next)}</ul>
+                    }.into_any(),
+                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <p><a href="/dashboard/appointments">"All appointments and booking"</a></p>
+        </section>
+    }
+}

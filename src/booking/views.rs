@@ -1,0 +1,358 @@
+//! The server side of the appointment pages: stored appointments and free slots turned into
+//! what the dashboard shows, in the doctor's time zone.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::ssr::{live_service, practice, slots, Practice};
+use super::{
+    AppointmentView, AppointmentsView, AgendaView, BookingChoices, CalendarDay, DayChoice,
+    FreeTimesView, MethodChoice, ServiceChoice,
+};
+use crate::db::appointments::{self as store, StoredAppointment};
+use crate::db::{self, Db, DoctorId};
+use crate::domain::appointments::{check_change, SlotChoice, Status, Timing};
+use crate::domain::availability::{clock, parse_date, LocalDate, MINUTES_PER_DAY};
+use crate::domain::money::Currency;
+use crate::domain::slots::{local_time, DayLabel, DAY_MS};
+use crate::error::AppError;
+use crate::server::{state, with_status};
+
+/// Runs `work` for the signed-in doctor; the HTTP status follows its error.
+pub async fn signed_in<T>(
+    work: impl AsyncFnOnce(&Db, &DoctorId) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            work(&state.db, &doctor).await
+        }
+        .await,
+    )
+}
+
+fn civil(date: LocalDate) -> Option<Date> {
+    Date::new(date.year, date.month, date.day).ok()
+}
+
+fn local(date: Date) -> LocalDate {
+    LocalDate {
+        year: date.year(),
+        month: date.month(),
+        day: date.day(),
+    }
+}
+
+fn weekday(date: Date) -> u8 {
+    date.weekday().to_monday_zero_offset().unsigned_abs()
+}
+
+/// `09:30–10:00` after the start's day and time.
+fn describe(appointment: &StoredAppointment, zone: &TimeZone) -> (String, u16, u16) {
+    let start = local_time(appointment.starts_at, zone);
+    let end = local_time(appointment.ends_at, zone);
+    let end_minute = if end.date > start.date {
+        MINUTES_PER_DAY
+    } else {
+        end.minute
+    };
+    (
+        format!("{start}–{}", clock(end_minute)),
+        start.minute,
+        end_minute,
+    )
+}
+
+fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> AppointmentView {
+    let (when, start_minute, end_minute) = describe(appointment, zone);
+    let timing = Timing {
+        starts_at: appointment.starts_at,
+        ends_at: appointment.ends_at,
+        hold_expires_at: appointment.hold_expires_at,
+        now,
+    };
+    let fee = Currency::parse(&appointment.currency).map_or_else(
+        |_| format!("{} {}", appointment.fee_minor, appointment.currency),
+        |c| format!("{} {}", c.format_amount(appointment.fee_minor), c.code),
+    );
+    AppointmentView {
+        id: appointment.id.clone(),
+        when,
+        date: local_time(appointment.starts_at, zone).date.to_string(),
+        start_minute,
+        end_minute,
+        patient_name: appointment.patient_name.clone(),
+        patient_phone: appointment.patient_phone.clone().unwrap_or_default(),
+        service_name: appointment.service_name.clone(),
+        method: appointment.method.label().to_owned(),
+        fee,
+        status: appointment.status,
+        source: appointment.source.label().to_owned(),
+        hold_expires: appointment
+            .hold_expires_at
+            .filter(|_| appointment.status.lapses())
+            .map(|at| local_time(at, zone).to_string()),
+        cancel_reason: appointment.cancel_reason.clone(),
+        actions: super::page::DOCTOR_ACTIONS
+            .into_iter()
+            .filter(|to| check_change(appointment.status, *to, timing).is_ok())
+            .collect(),
+    }
+}
+
+/// One appointment's view, after a change.
+pub async fn one(
+    db: &Db,
+    doctor: &DoctorId,
+    appointment: &StoredAppointment,
+    now: i64,
+) -> Result<AppointmentView, AppError> {
+    let mut tx = db.tenant(doctor).await?;
+    let practice = practice(&mut tx).await?;
+    tx.commit().await?;
+    Ok(view(appointment, &practice.zone, now))
+}
+
+/// Whether an appointment belongs in the list under `filter`.
+fn listed(appointment: &StoredAppointment, filter: &str, now: i64) -> bool {
+    match filter {
+        "all" => true,
+        "" | "upcoming" => {
+            appointment.ends_at > now
+                && matches!(
+                    appointment.status,
+                    Status::Held | Status::PendingPayment | Status::Confirmed
+                )
+        }
+        key => Status::from_key(key) == Some(appointment.status),
+    }
+}
+
+/// How far back and ahead the list looks.
+const LIST_PAST_DAYS: i64 = 90;
+const LIST_AHEAD_DAYS: i64 = 366;
+
+pub async fn appointments(
+    db: &Db,
+    doctor: &DoctorId,
+    week: &str,
+    filter: &str,
+) -> Result<AppointmentsView, AppError> {
+    let now = db::now_millis();
+    let mut tx = db.tenant(doctor).await?;
+    let practice = practice(&mut tx).await?;
+    let zone = &practice.zone;
+    let today = local_time(now, zone).date;
+    let shown = if week.trim().is_empty() {
+        today
+    } else {
+        parse_date(week)
+            .map_err(|e| AppError::Invalid(crate::domain::FieldErrors::single("week", e)))?
+    };
+    let shown = civil(shown).ok_or(AppError::NotFound)?;
+    let monday = shown
+        .checked_sub(jiff::Span::new().days(i64::from(weekday(shown))))
+        .map_err(|e| AppError::internal("week start", e))?;
+    let day = |offset: i64| {
+        monday
+            .checked_add(jiff::Span::new().days(offset))
+            .map_err(|e| AppError::internal("week day", e))
+    };
+    let start_of = |date: Date| -> Result<i64, AppError> {
+        Ok(date
+            .to_zoned(zone.clone())
+            .map_err(|e| AppError::internal("local midnight", e))?
+            .timestamp()
+            .as_millisecond())
+    };
+    let (week_from, week_to) = (start_of(monday)?, start_of(day(7)?)?);
+    let in_week = store::between(&mut tx, week_from, week_to).await?;
+    let listed_rows = store::between(
+        &mut tx,
+        now - LIST_PAST_DAYS * DAY_MS,
+        now + LIST_AHEAD_DAYS * DAY_MS,
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut days = Vec::with_capacity(7);
+    for offset in 0..7 {
+        let date = day(offset)?;
+        days.push(CalendarDay {
+            label: DayLabel(local(date), weekday(date)).to_string(),
+            appointments: in_week
+                .iter()
+                .filter(|a| a.status.occupies_time())
+                .filter(|a| local_time(a.starts_at, zone).date == local(date))
+                .map(|a| view(a, zone, now))
+                .collect(),
+        });
+    }
+    let opening = practice.week.0.iter().flatten();
+    let first_hour = opening.clone().map(|r| r.start / 60).min().unwrap_or(8);
+    let last_hour = opening.map(|r| r.end.div_ceil(60)).max().unwrap_or(18);
+    let (first_hour, last_hour) = days
+        .iter()
+        .flat_map(|d| &d.appointments)
+        .fold((first_hour, last_hour), |(first, last), a| {
+            (first.min(a.start_minute / 60), last.max(a.end_minute.div_ceil(60)))
+        });
+    let sunday = day(6)?;
+    Ok(AppointmentsView {
+        zone: zone.iana_name().unwrap_or("UTC").to_owned(),
+        week_label: format!(
+            "{} – {}",
+            DayLabel(local(monday), 0),
+            DayLabel(local(sunday), 6)
+        ),
+        previous_week: local(day(-7)?).to_string(),
+        next_week: local(day(7)?).to_string(),
+        days,
+        first_hour,
+        last_hour: last_hour.max(first_hour + 1),
+        list: listed_rows
+            .iter()
+            .filter(|a| listed(a, filter, now))
+            .map(|a| view(a, zone, now))
+            .collect(),
+    })
+}
+
+/// How many upcoming appointments the dashboard home lists after today's.
+const AGENDA_NEXT: usize = 5;
+
+pub async fn agenda(db: &Db, doctor: &DoctorId) -> Result<AgendaView, AppError> {
+    let now = db::now_millis();
+    let mut tx = db.tenant(doctor).await?;
+    let Ok(practice) = practice(&mut tx).await else {
+        return Ok(AgendaView {
+            today: vec![],
+            next: vec![],
+        });
+    };
+    let zone = &practice.zone;
+    let rows = store::between(&mut tx, now - DAY_MS, now + LIST_AHEAD_DAYS * DAY_MS).await?;
+    tx.commit().await?;
+    let today = local_time(now, zone).date;
+    let live = rows.iter().filter(|a| {
+        matches!(
+            a.status,
+            Status::Held | Status::PendingPayment | Status::Confirmed
+        )
+    });
+    let (todays, later): (Vec<_>, Vec<_>) =
+        live.partition(|a| local_time(a.starts_at, zone).date == today);
+    Ok(AgendaView {
+        today: todays.iter().map(|a| view(a, zone, now)).collect(),
+        next: later
+            .iter()
+            .filter(|a| a.starts_at > now)
+            .take(AGENDA_NEXT)
+            .map(|a| view(a, zone, now))
+            .collect(),
+    })
+}
+
+pub async fn options(db: &Db, doctor: &DoctorId) -> Result<BookingChoices, AppError> {
+    let mut tx = db.tenant(doctor).await?;
+    let phone_country = db::practice::profile(&mut tx)
+        .await?
+        .and_then(|p| p.phone_country)
+        .unwrap_or_default();
+    let practice = match practice(&mut tx).await {
+        Ok(practice) => practice,
+        Err(AppError::Conflict(missing)) => {
+            return Ok(BookingChoices {
+                services: vec![],
+                missing: Some(missing),
+                phone_country,
+            })
+        }
+        Err(error) => return Err(error),
+    };
+    let methods = db::methods::load(&mut tx).await?;
+    let currency = methods
+        .currency
+        .as_deref()
+        .and_then(|c| Currency::parse(c).ok());
+    let services: Vec<ServiceChoice> = db::services::list(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|s| !s.archived)
+        .map(|s| ServiceChoice {
+            minutes: s
+                .duration_minutes
+                .unwrap_or(practice.rules.appointment_minutes),
+            methods: s
+                .methods
+                .iter()
+                .filter_map(|m| methods.get(*m).filter(|setting| setting.offered))
+                .map(|setting| MethodChoice {
+                    key: setting.method.key().to_owned(),
+                    label: setting.method.label().to_owned(),
+                    fee: currency.map_or_else(String::new, |c| {
+                        format!("{} {}", c.format_amount(setting.fee_minor), c.code)
+                    }),
+                })
+                .collect(),
+            id: s.id,
+            name: s.name,
+        })
+        .filter(|s| !s.methods.is_empty())
+        .collect();
+    tx.commit().await?;
+    let missing = services.is_empty().then(|| {
+        "Add a service that allows one of the methods you offer (Setup → Services) before booking."
+            .to_owned()
+    });
+    Ok(BookingChoices {
+        services,
+        missing,
+        phone_country,
+    })
+}
+
+pub async fn free_times(
+    db: &Db,
+    doctor: &DoctorId,
+    service: &str,
+    day: &str,
+) -> Result<FreeTimesView, AppError> {
+    let now = db::now_millis();
+    let mut tx = db.tenant(doctor).await?;
+    let practice: Practice = practice(&mut tx).await?;
+    // The times depend on the service's length only, not on the method.
+    let (_, minutes) = live_service(&mut tx, &practice, service).await?;
+    let free = slots(&mut tx, &practice, minutes, now).await?;
+    tx.commit().await?;
+    let wanted = (!day.trim().is_empty())
+        .then(|| parse_date(day))
+        .transpose()
+        .map_err(|e| AppError::Invalid(crate::domain::FieldErrors::single("day", e)))?;
+    let chosen = wanted
+        .or_else(|| free.days.iter().find(|d| d.free > 0).map(|d| d.date))
+        .or_else(|| free.days.first().map(|d| d.date));
+    Ok(FreeTimesView {
+        days: free
+            .days
+            .iter()
+            .map(|d| DayChoice {
+                date: d.date.to_string(),
+                label: DayLabel(d.date, d.weekday).to_string(),
+                free: d.free,
+            })
+            .collect(),
+        day: chosen.map(|d| d.to_string()).unwrap_or_default(),
+        times: free
+            .slots
+            .iter()
+            .filter(|s| Some(s.local.date) == chosen)
+            .map(|s| SlotChoice {
+                starts_at: s.start,
+                date: s.local.date.to_string(),
+                label: clock(s.local.minute),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,279 @@
+//! Patients and appointments. Two appointments of one doctor that occupy their time never
+//! overlap: a trigger (SQLite) or an exclusion constraint (PostgreSQL) refuses the second,
+//! whatever the code above does; [`is_overlap`] recognises that refusal.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{new_id, now_millis, DoctorId, Db, TenantTx};
+use crate::domain::appointments::{PatientInput, Source, Status};
+use crate::domain::methods::AppointmentMethod;
+use crate::domain::slots::Interval;
+
+/// An appointment with the names the dashboard shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAppointment {
+    pub id: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub patient_phone: Option<String>,
+    pub service_id: String,
+    pub service_name: String,
+    pub method: AppointmentMethod,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub status: Status,
+    pub fee_minor: i64,
+    pub currency: String,
+    pub source: Source,
+    pub hold_expires_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// A booking about to be written; its slot was checked in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewAppointment<'a> {
+    pub patient_id: &'a str,
+    pub service_id: &'a str,
+    pub method: AppointmentMethod,
+    pub span: Interval,
+    /// The end plus the practice's gap: no other appointment may start before it.
+    pub clear_until: i64,
+    pub status: Status,
+    pub fee_minor: i64,
+    pub currency: &'a str,
+    pub source: Source,
+    pub hold_expires_at: Option<i64>,
+}
+
+/// Whether the database refused a write because two appointments would overlap.
+pub fn is_overlap(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            e.code().as_deref() == Some("23P01") || e.message().contains("appointment_overlap")
+        }
+        _ => false,
+    }
+}
+
+/// The patient with this phone number, updated with the name (and note, if given) typed now;
+/// a new patient when the doctor has none with that number.
+pub async fn patient_by_phone(
+    tx: &mut TenantTx,
+    patient: &PatientInput,
+) -> Result<String, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let now = now_millis();
+    let row = sqlx::query(
+        "INSERT INTO patients (id, doctor_id, name, phone, note, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (doctor_id, phone) WHERE phone IS NOT NULL DO UPDATE SET
+             name = excluded.name, note = COALESCE(excluded.note, patients.note),
+             updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(&patient.name)
+    .bind(patient.phone.as_str())
+    .bind(patient.note.as_deref())
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    row.try_get("id")
+}
+
+pub async fn insert(tx: &mut TenantTx, new: &NewAppointment<'_>) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let now = now_millis();
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "INSERT INTO appointments (id, doctor_id, patient_id, service_id, method, starts_at,
+             ends_at, clear_until, status, fee_minor, currency, source, hold_expires_at,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+    )
+    .bind(&id)
+    .bind(doctor.as_str())
+    .bind(new.patient_id)
+    .bind(new.service_id)
+    .bind(new.method.key())
+    .bind(new.span.start)
+    .bind(new.span.end)
+    .bind(new.clear_until)
+    .bind(new.status.key())
+    .bind(new.fee_minor)
+    .bind(new.currency)
+    .bind(new.source.key())
+    .bind(new.hold_expires_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The times taken between `from` and `to`: appointments that occupy their time, except
+/// holds whose expiry has passed by `now` (free again even before the sweeper marks them).
+pub async fn busy(
+    tx: &mut TenantTx,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<Vec<Interval>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let rows = sqlx::query(
+        "SELECT starts_at, ends_at FROM appointments
+         WHERE doctor_id = $1 AND status NOT IN ('cancelled', 'expired')
+           AND (hold_expires_at IS NULL OR hold_expires_at > $2
+                OR status NOT IN ('held', 'pending_payment'))
+           AND starts_at < $4 AND clear_until > $3",
+    )
+    .bind(doctor.as_str())
+    .bind(now)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Interval {
+                start: row.try_get("starts_at")?,
+                end: row.try_get("ends_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Lapsed holds of this doctor that overlap `span`; the booking transaction expires them
+/// before taking their time.
+pub async fn lapsed_overlapping(
+    tx: &mut TenantTx,
+    span: Interval,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let rows = sqlx::query(
+        "SELECT id FROM appointments
+         WHERE doctor_id = $1 AND status IN ('held', 'pending_payment')
+           AND hold_expires_at <= $2 AND starts_at < $4 AND clear_until > $3",
+    )
+    .bind(doctor.as_str())
+    .bind(now)
+    .bind(span.start)
+    .bind(span.end)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|row| row.try_get("id")).collect()
+}
+
+/// Every doctor's lapsed holds, for the sweeper: `(doctor, appointment id)`.
+pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT doctor_id, id FROM appointments
+         WHERE status IN ('held', 'pending_payment') AND hold_expires_at <= $1
+         ORDER BY hold_expires_at LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((DoctorId::from_row(row.try_get("doctor_id")?), row.try_get("id")?)))
+        .collect()
+}
+
+const SELECT: &str = "SELECT a.id, a.patient_id, p.name AS patient_name,
+        p.phone AS patient_phone, a.service_id, s.name AS service_name, a.method, a.starts_at,
+        a.ends_at, a.status, a.fee_minor, a.currency, a.source, a.hold_expires_at,
+        a.cancel_reason, a.created_at
+    FROM appointments a
+    JOIN patients p ON p.id = a.patient_id AND p.doctor_id = a.doctor_id
+    JOIN services s ON s.id = a.service_id AND s.doctor_id = a.doctor_id";
+
+fn read(row: &AnyRow) -> Result<StoredAppointment, sqlx::Error> {
+    let unknown = |column: &str, value: String| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unknown value {value:?}").into(),
+    };
+    let method: String = row.try_get("method")?;
+    let status: String = row.try_get("status")?;
+    let source: String = row.try_get("source")?;
+    Ok(StoredAppointment {
+        id: row.try_get("id")?,
+        patient_id: row.try_get("patient_id")?,
+        patient_name: row.try_get("patient_name")?,
+        patient_phone: row.try_get("patient_phone")?,
+        service_id: row.try_get("service_id")?,
+        service_name: row.try_get("service_name")?,
+        method: AppointmentMethod::from_key(&method).ok_or_else(|| unknown("method", method))?,
+        starts_at: row.try_get("starts_at")?,
+        ends_at: row.try_get("ends_at")?,
+        status: Status::from_key(&status).ok_or_else(|| unknown("status", status))?,
+        fee_minor: row.try_get("fee_minor")?,
+        currency: row.try_get("currency")?,
+        source: Source::from_key(&source).ok_or_else(|| unknown("source", source))?,
+        hold_expires_at: row.try_get("hold_expires_at")?,
+        cancel_reason: row.try_get("cancel_reason")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// One of the doctor's appointments; `None` for another doctor's id as for an unknown one.
+pub async fn get(tx: &mut TenantTx, id: &str) -> Result<Option<StoredAppointment>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(&format!("{SELECT} WHERE a.doctor_id = $1 AND a.id = $2"))
+        .bind(doctor.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(read)
+        .transpose()
+}
+
+/// The doctor's appointments that end after `from` and start before `to`, in time order.
+pub async fn between(
+    tx: &mut TenantTx,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StoredAppointment>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(&format!(
+        "{SELECT} WHERE a.doctor_id = $1 AND a.ends_at > $2 AND a.starts_at < $3
+         ORDER BY a.starts_at, a.id LIMIT 2000"
+    ))
+    .bind(doctor.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(read)
+    .collect()
+}
+
+/// Moves an appointment from `from` to `to`; `false` if it was no longer in `from` (another
+/// change got there first).
+pub async fn set_status(
+    tx: &mut TenantTx,
+    id: &str,
+    from: Status,
+    to: Status,
+    cancel_reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let result = sqlx::query(
+        "UPDATE appointments SET status = $4, cancel_reason = COALESCE($5, cancel_reason),
+             updated_at = $6
+         WHERE doctor_id = $1 AND id = $2 AND status = $3",
+    )
+    .bind(doctor.as_str())
+    .bind(id)
+    .bind(from.key())
+    .bind(to.key())
+    .bind(cancel_reason)
+    .bind(now_millis())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
