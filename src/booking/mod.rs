@@ -120,8 +120,7 @@ pub struct AgendaView {
 /// (`upcoming`, `all`, or a status key).
 #[server(endpoint = "appointments")]
 pub async fn list_appointments(week: String, status: String) -> Result<AppointmentsView, AppError> {
-    views::signed_in(async |db, doctor| views::appointments(db, doctor, &week, &status).await)
-        .await
+    views::signed_in(async |db, doctor| views::appointments(db, doctor, &week, &status).await).await
 }
 
 #[server(endpoint = "appointments/agenda")]

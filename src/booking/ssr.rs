@@ -112,7 +112,13 @@ pub async fn slots(
             end: b.ends_at,
         })
         .collect();
-    Ok(free_slots(&query(practice, duration_minutes, &blocked, &busy, now)))
+    Ok(free_slots(&query(
+        practice,
+        duration_minutes,
+        &blocked,
+        &busy,
+        now,
+    )))
 }
 
 fn query<'a>(
@@ -226,8 +232,18 @@ pub async fn book(
         }
         Err(error) => return Err(error.into()),
     };
-    let fields = [request.status.key().to_owned(), request.source.key().to_owned()];
-    db::audit::record_about(&mut tx, "appointment.booked", Some(&id), &fields, request_id).await?;
+    let fields = [
+        request.status.key().to_owned(),
+        request.source.key().to_owned(),
+    ];
+    db::audit::record_about(
+        &mut tx,
+        "appointment.booked",
+        Some(&id),
+        &fields,
+        request_id,
+    )
+    .await?;
     let booked = store::get(&mut tx, &id)
         .await?
         .ok_or_else(|| AppError::internal("booked appointment not found", &id))?;

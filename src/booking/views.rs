@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 
 use super::ssr::{live_service, practice, slots, Practice};
 use super::{
-    AppointmentView, AppointmentsView, AgendaView, BookingChoices, CalendarDay, DayChoice,
+    AgendaView, AppointmentView, AppointmentsView, BookingChoices, CalendarDay, DayChoice,
     FreeTimesView, MethodChoice, ServiceChoice,
 };
 use crate::db::appointments::{self as store, StoredAppointment};
@@ -192,12 +192,15 @@ pub async fn appointments(
     let opening = practice.week.0.iter().flatten();
     let first_hour = opening.clone().map(|r| r.start / 60).min().unwrap_or(8);
     let last_hour = opening.map(|r| r.end.div_ceil(60)).max().unwrap_or(18);
-    let (first_hour, last_hour) = days
-        .iter()
-        .flat_map(|d| &d.appointments)
-        .fold((first_hour, last_hour), |(first, last), a| {
-            (first.min(a.start_minute / 60), last.max(a.end_minute.div_ceil(60)))
-        });
+    let (first_hour, last_hour) = days.iter().flat_map(|d| &d.appointments).fold(
+        (first_hour, last_hour),
+        |(first, last), a| {
+            (
+                first.min(a.start_minute / 60),
+                last.max(a.end_minute.div_ceil(60)),
+            )
+        },
+    );
     let sunday = day(6)?;
     Ok(AppointmentsView {
         zone: zone.iana_name().unwrap_or("UTC").to_owned(),

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{new_id, now_millis, DoctorId, Db, TenantTx};
+use super::{new_id, now_millis, Db, DoctorId, TenantTx};
 use crate::domain::appointments::{PatientInput, Source, Status};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::Interval;
@@ -178,7 +178,12 @@ pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sq
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|row| Ok((DoctorId::from_row(row.try_get("doctor_id")?), row.try_get("id")?)))
+        .map(|row| {
+            Ok((
+                DoctorId::from_row(row.try_get("doctor_id")?),
+                row.try_get("id")?,
+            ))
+        })
         .collect()
 }
 

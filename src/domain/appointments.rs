@@ -247,7 +247,11 @@ mod tests {
             assert_eq!(Status::from_key(status.key()), Some(status));
         }
         assert_eq!(Status::from_key("booked"), None);
-        for source in [Source::Instagram, Source::Dashboard, Source::AssistantPreview] {
+        for source in [
+            Source::Instagram,
+            Source::Dashboard,
+            Source::AssistantPreview,
+        ] {
             assert_eq!(Source::from_key(source.key()), Some(source));
         }
     }

@@ -91,7 +91,12 @@ pub struct LocalTime {
 impl fmt::Display for LocalTime {
     /// `Mon 7 Dec 2026, 09:30`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, {}", DayLabel(self.date, self.weekday), clock(self.minute))
+        write!(
+            f,
+            "{}, {}",
+            DayLabel(self.date, self.weekday),
+            clock(self.minute)
+        )
     }
 }
 
@@ -139,7 +144,10 @@ pub fn free_slots(query: &SlotQuery) -> FreeSlots {
         return out;
     }
     let taken = merged(query.blocked.iter().chain(query.busy), gap);
-    let mut sweep = Sweep { taken: &taken, next: 0 };
+    let mut sweep = Sweep {
+        taken: &taken,
+        next: 0,
+    };
     let mut clock = WallClock::new(query.zone);
 
     let mut date = local_date(earliest, query.zone);
@@ -227,10 +235,16 @@ struct Sweep<'a> {
 
 impl Sweep<'_> {
     fn is_free(&mut self, slot: Interval) -> bool {
-        while self.taken.get(self.next).is_some_and(|t| t.end <= slot.start) {
+        while self
+            .taken
+            .get(self.next)
+            .is_some_and(|t| t.end <= slot.start)
+        {
             self.next += 1;
         }
-        self.taken.get(self.next).is_none_or(|t| t.start >= slot.end)
+        self.taken
+            .get(self.next)
+            .is_none_or(|t| t.start >= slot.end)
     }
 }
 

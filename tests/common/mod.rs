@@ -193,8 +193,8 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// Signs a new doctor up in `browser`, which then holds their session.
-    pub async fn new_doctor(&self, browser: &Client, full_name: &str) {
+    /// Signs a new doctor up in `browser`, which then holds their session; their email.
+    pub async fn new_doctor(&self, browser: &Client, full_name: &str) -> String {
         let email = unique_email();
         let form = [
             ("full_name", full_name),
@@ -203,6 +203,7 @@ impl TestApp {
         ];
         let response = self.call_from(browser, "create_account", &form).await;
         assert_eq!(response.status(), reqwest::StatusCode::OK);
+        email
     }
 
     pub async fn sign_up(&self, full_name: &str, email: &str, password: &str) -> Response {
@@ -293,4 +294,90 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A unique email for one test.
 pub fn unique_email() -> String {
     format!("dr.{}@clinic.example", uuid::Uuid::new_v4().simple())
+}
+
+/// The services of a practice opened by [`open_practice`].
+pub struct OpenPractice {
+    /// 30 minutes, by text or voice call.
+    pub consultation: String,
+    /// 90 minutes, by voice call.
+    pub long_review: String,
+}
+
+/// Sets up the signed-in doctor in `browser` to take bookings: open around the clock every day
+/// in Asia/Kolkata, no notice, a week ahead, 15-minute holds; text (free) and voice (INR 500).
+pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
+    let mut hours = vec![("time_zone", "Asia/Kolkata")];
+    for day in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ] {
+        hours.push((day, "00:00-24:00"));
+    }
+    hours.extend([
+        ("appointment_minutes", "30"),
+        ("gap_minutes", "0"),
+        ("notice_hours", "0"),
+        ("horizon_days", "7"),
+        ("hold_minutes", "15"),
+    ]);
+    let methods = [
+        ("currency", "INR"),
+        ("text_offered", "on"),
+        ("text_fee", "0"),
+        ("text_instructions", ""),
+        ("voice_offered", "on"),
+        ("voice_fee", "500"),
+        ("voice_instructions", ""),
+        ("video_fee", ""),
+        ("video_instructions", ""),
+    ];
+    let services: [&[(&str, &str)]; 2] = [
+        &[
+            ("id", ""),
+            ("name", "Consultation"),
+            ("description", ""),
+            ("duration", "30"),
+            ("method_text", "on"),
+            ("method_voice", "on"),
+        ],
+        &[
+            ("id", ""),
+            ("name", "Long review"),
+            ("description", ""),
+            ("duration", "90"),
+            ("method_voice", "on"),
+        ],
+    ];
+    for (function, form) in [
+        ("availability/save", &hours[..]),
+        ("methods-fees/save", &methods[..]),
+    ]
+    .into_iter()
+    .chain(services.iter().map(|form| ("services/save", *form)))
+    {
+        let response = setup_call(app, browser, function, form).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{function}");
+    }
+    let listed = app.read_from(browser, "setup/services").await;
+    let id = |name: &str| {
+        listed["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    OpenPractice {
+        consultation: id("Consultation"),
+        long_review: id("Long review"),
+    }
 }

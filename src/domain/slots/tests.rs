@@ -161,7 +161,9 @@ fn a_blocked_day_shows_as_a_day_without_slots() {
     case.blocked = vec![case.between("2026-06-02T00:00", "2026-06-03T00:00")];
     let days = case.run().days;
     assert_eq!(
-        days.iter().map(|d| (d.date.day, d.free)).collect::<Vec<_>>(),
+        days.iter()
+            .map(|d| (d.date.day, d.free))
+            .collect::<Vec<_>>(),
         [(1, 3), (2, 0), (3, 3), (4, 0)]
     );
 }
@@ -331,7 +333,10 @@ fn reference_instant(zone: &TimeZone, date: jiff::civil::Date, minute: u16) -> (
         let jump = zone.preceding(after_jump).next().unwrap().timestamp();
         (jump.as_millisecond(), false)
     } else {
-        (ambiguous.earlier().unwrap().timestamp().as_millisecond(), true)
+        (
+            ambiguous.earlier().unwrap().timestamp().as_millisecond(),
+            true,
+        )
     }
 }
 
