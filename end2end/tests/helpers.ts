@@ -29,3 +29,15 @@ export async function logOut(page: Page) {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/** Offers text/chat (INR 200) and voice calls (INR 500). */
+export async function offerTextAndVoice(page: Page) {
+  await openHydrated(page, "/dashboard/setup/methods-fees");
+  await page.getByLabel("Currency").fill("INR");
+  await page.getByLabel("Offer text/chat").check();
+  await page.getByLabel("Text/chat fee").fill("200");
+  await page.getByLabel("Offer voice call").check();
+  await page.getByLabel("Voice call fee").fill("500");
+  await page.getByRole("button", { name: "Save methods & fees" }).click();
+  await expect(page.getByRole("status")).toHaveText("Methods and fees saved.");
+}

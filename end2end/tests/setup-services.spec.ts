@@ -1,16 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { openHydrated, signUp, uniqueEmail } from "./helpers";
-
-async function offerTextAndVoice(page: Page) {
-  await openHydrated(page, "/dashboard/setup/methods-fees");
-  await page.getByLabel("Currency").fill("INR");
-  await page.getByLabel("Offer text/chat").check();
-  await page.getByLabel("Text/chat fee").fill("200");
-  await page.getByLabel("Offer voice call").check();
-  await page.getByLabel("Voice call fee").fill("500");
-  await page.getByRole("button", { name: "Save methods & fees" }).click();
-  await expect(page.getByRole("status")).toHaveText("Methods and fees saved.");
-}
+import { expect, test } from "@playwright/test";
+import { offerTextAndVoice, openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor adds services, edits one and archives another", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());

@@ -194,7 +194,7 @@ pub async fn change_appointment(
 
     views::signed_in(async |db, doctor| {
         let to = Status::from_key(&status)
-            .filter(|s| page::DOCTOR_ACTIONS.contains(s))
+            .filter(|s| crate::domain::appointments::DOCTOR_CHANGES.contains(s))
             .ok_or_else(|| AppError::Conflict("That is not a change you can make.".into()))?;
         let reason = match to {
             Status::Cancelled => Some(

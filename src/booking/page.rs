@@ -13,14 +13,6 @@ use crate::domain::profile::Phone;
 use crate::error::AppError;
 use crate::ui::{FormAlert, FormField, PhoneCountrySelect};
 
-/// The changes a doctor makes from the dashboard, in the order their buttons show.
-pub const DOCTOR_ACTIONS: [Status; 4] = [
-    Status::Confirmed,
-    Status::Completed,
-    Status::NoShow,
-    Status::Cancelled,
-];
-
 /// Pixels per hour in the week calendar.
 const HOUR_PX: u16 = 48;
 
@@ -60,7 +52,7 @@ fn AppointmentsPage() -> impl IntoView {
                 Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
-        <BookingPanel book/>
+        <BookingPanel book change/>
     }
 }
 
@@ -235,7 +227,10 @@ fn Details(
 }
 
 #[component]
-fn BookingPanel(book: ServerAction<BookAppointment>) -> impl IntoView {
+fn BookingPanel(
+    book: ServerAction<BookAppointment>,
+    change: ServerAction<ChangeAppointment>,
+) -> impl IntoView {
     let options = Resource::new(|| (), |()| booking_options());
     view! {
         <section class="panel" aria-labelledby="book-title">
@@ -245,7 +240,7 @@ fn BookingPanel(book: ServerAction<BookAppointment>) -> impl IntoView {
                     Ok(BookingChoices { missing: Some(missing), .. }) => view! {
                         <p class="alert" role="note">{missing}</p>
                     }.into_any(),
-                    Ok(options) => view! { <BookingForm options book/> }.into_any(),
+                    Ok(options) => view! { <BookingForm options book change/> }.into_any(),
                     Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
                 })}
             </Transition>
@@ -254,7 +249,12 @@ fn BookingPanel(book: ServerAction<BookAppointment>) -> impl IntoView {
 }
 
 #[component]
-fn BookingForm(options: BookingChoices, book: ServerAction<BookAppointment>) -> impl IntoView {
+fn BookingForm(
+    options: BookingChoices,
+    book: ServerAction<BookAppointment>,
+    /// Free times change when an appointment is cancelled, too.
+    change: ServerAction<ChangeAppointment>,
+) -> impl IntoView {
     let BookingChoices {
         services,
         phone_country,
@@ -264,8 +264,15 @@ fn BookingForm(options: BookingChoices, book: ServerAction<BookAppointment>) -> 
     let day = RwSignal::new(String::new());
     let time = RwSignal::new(None::<i64>);
     let times = Resource::new(
-        move || (service.get(), day.get(), book.version().get()),
-        |(service, day, _)| free_times(service, day),
+        move || {
+            (
+                service.get(),
+                day.get(),
+                book.version().get(),
+                change.version().get(),
+            )
+        },
+        |(service, day, _, _)| free_times(service, day),
     );
     let error = Signal::derive(move || book.value().get().and_then(Result::err));
     let methods = {

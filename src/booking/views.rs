@@ -94,7 +94,7 @@ fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> Appointme
             .filter(|_| appointment.status.lapses())
             .map(|at| local_time(at, zone).to_string()),
         cancel_reason: appointment.cancel_reason.clone(),
-        actions: super::page::DOCTOR_ACTIONS
+        actions: crate::domain::appointments::DOCTOR_CHANGES
             .into_iter()
             .filter(|to| check_change(appointment.status, *to, timing).is_ok())
             .collect(),

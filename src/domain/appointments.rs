@@ -101,6 +101,15 @@ pub struct SlotChoice {
     pub label: String,
 }
 
+/// The changes a doctor makes from the dashboard, in the order their buttons show; the others
+/// (payment, expiry) happen on their own.
+pub const DOCTOR_CHANGES: [Status; 4] = [
+    Status::Confirmed,
+    Status::Completed,
+    Status::NoShow,
+    Status::Cancelled,
+];
+
 /// What a status change is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
