@@ -517,7 +517,12 @@ async fn fifty_bookings_of_one_time_make_one_appointment(backend: Backend) {
             StatusCode::OK => won += 1,
             StatusCode::CONFLICT => {
                 let body: Value = response.json().await.unwrap();
-                assert!(body["SlotTaken"].is_array(), "{body}");
+                // Told plainly, with fresh times that do not include the one just taken.
+                let nearby = body["SlotTaken"].as_array().expect("SlotTaken");
+                assert!(!nearby.is_empty(), "{body}");
+                assert!(nearby
+                    .iter()
+                    .all(|s| s["starts_at"].as_i64().unwrap().to_string() != starts_at));
             }
             other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
         }

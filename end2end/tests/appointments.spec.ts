@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { offerTextAndVoice, openHydrated, signUp, uniqueEmail } from "./helpers";
+import { offerTextAndVoice, openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
 
 /** Open around the clock with no notice, so there is a free time whenever the test runs. */
 async function openAllDay(page: Page) {
@@ -55,6 +55,7 @@ test("a doctor books a patient into the first free time, cannot book it twice, c
 
   // Still there after a reload.
   await page.reload();
+  await waitForHydration(page);
   await expect(row).toBeVisible();
   await expect(page.getByLabel("Time").locator(`option[value="${firstTime}"]`)).toHaveCount(0);
 
@@ -62,6 +63,8 @@ test("a doctor books a patient into the first free time, cannot book it twice, c
   await row.getByRole("button", { name: /Details of Meera Iyer/ }).click();
   const details = page.locator("section.details");
   await expect(details.getByRole("heading", { name: "Meera Iyer" })).toBeVisible();
+  // A blank reason is refused (the browser asks for one; spaces reach our own check).
+  await details.getByLabel("Reason for cancelling").fill("   ");
   await details.getByRole("button", { name: "Cancel appointment" }).click();
   await expect(details.locator("#reason-error")).toContainText("Say why it is cancelled");
   await details.getByLabel("Reason for cancelling").fill("Patient asked to move it");
