@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{open_practice, Backend, OpenPractice, TestApp};
+use common::{audit_actions, open_practice, Backend, OpenPractice, TestApp};
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -39,7 +39,19 @@ async fn free(app: &TestApp, browser: &Client, service: &str, day: &str) -> Valu
 
 /// The first free start time of a service, as the form sends it.
 async fn first_free(app: &TestApp, browser: &Client, service: &str) -> String {
-    free(app, browser, service, "").await["times"][0]["starts_at"]
+    first_free_on(app, browser, service, 0).await
+}
+
+/// The first free start time on the `day`-th day of the horizon (0: the first with any).
+async fn first_free_on(app: &TestApp, browser: &Client, service: &str, day: usize) -> String {
+    let date = match day {
+        0 => String::new(),
+        n => free(app, browser, service, "").await["days"][n]["date"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    free(app, browser, service, &date).await["times"][0]["starts_at"]
         .as_i64()
         .unwrap()
         .to_string()
@@ -63,6 +75,21 @@ async fn book(
         ("note", "Prefers mornings"),
     ];
     app.call_from(browser, "appointments/book", &form).await
+}
+
+/// Books a voice call for the signed-in doctor, which must succeed; the appointment.
+async fn booked(app: &TestApp, service: &str, starts_at: &str) -> Value {
+    let response = book(
+        app,
+        &app.client,
+        service,
+        "voice",
+        starts_at,
+        "+919876543210",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
 }
 
 async fn change(
@@ -320,27 +347,8 @@ async fn bad_bookings_are_refused_field_by_field(backend: Backend) {
 async fn status_changes_follow_the_rules_and_are_audited(backend: Backend) {
     let (app, services) = practice(backend).await;
     // Two days ahead, so it has certainly not started.
-    let day = free(&app, &app.client, &services.consultation, "").await["days"][2]["date"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let starts_at = free(&app, &app.client, &services.consultation, &day).await["times"][0]
-        ["starts_at"]
-        .as_i64()
-        .unwrap()
-        .to_string();
-    let booked: Value = book(
-        &app,
-        &app.client,
-        &services.consultation,
-        "voice",
-        &starts_at,
-        "+919876543210",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let starts_at = first_free_on(&app, &app.client, &services.consultation, 2).await;
+    let booked = booked(&app, &services.consultation, &starts_at).await;
     let id = booked["id"].as_str().unwrap();
     assert_eq!(
         booked["actions"],
@@ -377,34 +385,16 @@ async fn status_changes_follow_the_rules_and_are_audited(backend: Backend) {
         "A cancelled appointment cannot be changed."
     );
 
-    let mut db = AnyConnection::connect(&app.database.url).await.unwrap();
-    let actions: Vec<String> =
-        sqlx::query("SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY created_at, id")
-            .bind(id)
-            .fetch_all(&mut db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get("action"))
-            .collect();
-    assert_eq!(actions, ["appointment.booked", "appointment.cancelled"]);
+    assert_eq!(
+        audit_actions(&app.database.url, id).await,
+        ["appointment.booked", "appointment.cancelled"]
+    );
 }
 
 async fn another_doctors_appointments_are_out_of_reach(backend: Backend) {
     let (app, services) = practice(backend).await;
     let starts_at = first_free(&app, &app.client, &services.consultation).await;
-    let booked: Value = book(
-        &app,
-        &app.client,
-        &services.consultation,
-        "voice",
-        &starts_at,
-        "+919876543210",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let booked = booked(&app, &services.consultation, &starts_at).await;
     let id = booked["id"].as_str().unwrap();
 
     let other = app.other_browser();
@@ -548,15 +538,8 @@ async fn fifty_doctors_booking_the_same_time_all_succeed(backend: Backend) {
         doctors.push((browser, services));
     }
     // The same instant for everyone: the second day's first time (all share a zone).
-    let day = free(&app, &doctors[0].0, &doctors[0].1.consultation, "").await["days"][1]["date"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let starts_at = free(&app, &doctors[0].0, &doctors[0].1.consultation, &day).await["times"][0]
-        ["starts_at"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let (browser, services) = &doctors[0];
+    let starts_at = first_free_on(&app, browser, &services.consultation, 1).await;
     let attempts = doctors.iter().map(|(browser, services)| {
         let (app, starts_at) = (&app, &starts_at);
         async move {
@@ -582,18 +565,7 @@ async fn fifty_doctors_booking_the_same_time_all_succeed(backend: Backend) {
 async fn the_database_itself_refuses_overlapping_appointments(backend: Backend) {
     let (app, services) = practice(backend).await;
     let starts_at = first_free(&app, &app.client, &services.long_review).await;
-    let booked: Value = book(
-        &app,
-        &app.client,
-        &services.long_review,
-        "voice",
-        &starts_at,
-        "+919876543210",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let booked = booked(&app, &services.long_review, &starts_at).await;
     let mut db = AnyConnection::connect(&app.database.url).await.unwrap();
     let row =
         sqlx::query("SELECT doctor_id, patient_id, starts_at FROM appointments WHERE id = $1")

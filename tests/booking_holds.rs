@@ -5,12 +5,13 @@
 mod common;
 
 use clariva::booking::ssr::{self as booking, BookingRequest};
+use clariva::db::appointments::StoredAppointment;
 use clariva::db::{self, Db, DoctorId};
 use clariva::domain::account::Email;
 use clariva::domain::appointments::{PatientInput, Source, Status};
 use clariva::domain::methods::AppointmentMethod;
 use clariva::error::AppError;
-use common::{open_practice, Backend, OpenPractice, TestApp};
+use common::{audit_actions, open_practice, Backend, OpenPractice, TestApp};
 use sqlx::Row;
 
 on_both_databases!(
@@ -77,6 +78,16 @@ impl Clinic {
         *free.iter().find(|s| **s > now + 24 * 60 * MINUTE).unwrap()
     }
 
+    /// Holds (or books) tomorrow's first free time now; when "now" was and the appointment.
+    async fn book_tomorrow(&self, status: Status) -> (i64, StoredAppointment) {
+        let now = db::now_millis();
+        let at = self.tomorrow(now).await;
+        let booked = booking::book(&self.db, &self.doctor, &self.request(at, status), now, None)
+            .await
+            .unwrap();
+        (now, booked)
+    }
+
     async fn status(&self, id: &str) -> String {
         let mut conn = self.db_conn().await;
         sqlx::query("SELECT status FROM appointments WHERE id = $1")
@@ -97,17 +108,8 @@ impl Clinic {
 
 async fn a_hold_keeps_its_time_until_it_lapses_then_frees_it_at_once(backend: Backend) {
     let clinic = clinic(backend).await;
-    let now = db::now_millis();
-    let at = clinic.tomorrow(now).await;
-    let held = booking::book(
-        &clinic.db,
-        &clinic.doctor,
-        &clinic.request(at, Status::Held),
-        now,
-        None,
-    )
-    .await
-    .unwrap();
+    let (now, held) = clinic.book_tomorrow(Status::Held).await;
+    let at = held.starts_at;
     assert_eq!(held.status, Status::Held);
     assert_eq!(held.hold_expires_at, Some(now + HOLD));
     assert_eq!(held.source, Source::AssistantPreview);
@@ -149,17 +151,7 @@ async fn a_hold_keeps_its_time_until_it_lapses_then_frees_it_at_once(backend: Ba
 
 async fn the_sweeper_marks_lapsed_holds_expired_and_audits_it(backend: Backend) {
     let clinic = clinic(backend).await;
-    let now = db::now_millis();
-    let at = clinic.tomorrow(now).await;
-    let held = booking::book(
-        &clinic.db,
-        &clinic.doctor,
-        &clinic.request(at, Status::PendingPayment),
-        now,
-        None,
-    )
-    .await
-    .unwrap();
+    let (now, held) = clinic.book_tomorrow(Status::PendingPayment).await;
     assert_eq!(
         booking::expire_lapsed(&clinic.db, now + HOLD - 1)
             .await
@@ -182,32 +174,15 @@ async fn the_sweeper_marks_lapsed_holds_expired_and_audits_it(backend: Backend) 
         "done once"
     );
 
-    let mut conn = clinic.db_conn().await;
-    let audited: Vec<String> =
-        sqlx::query("SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY created_at, id")
-            .bind(&held.id)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get("action"))
-            .collect();
-    assert_eq!(audited, ["appointment.booked", "appointment.expired"]);
+    assert_eq!(
+        audit_actions(&clinic.app.database.url, &held.id).await,
+        ["appointment.booked", "appointment.expired"]
+    );
 }
 
 async fn a_lapsed_hold_cannot_be_confirmed(backend: Backend) {
     let clinic = clinic(backend).await;
-    let now = db::now_millis();
-    let at = clinic.tomorrow(now).await;
-    let held = booking::book(
-        &clinic.db,
-        &clinic.doctor,
-        &clinic.request(at, Status::Held),
-        now,
-        None,
-    )
-    .await
-    .unwrap();
+    let (now, held) = clinic.book_tomorrow(Status::Held).await;
     let late = booking::change_status(
         &clinic.db,
         &clinic.doctor,

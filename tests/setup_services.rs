@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{setup_call as call, Backend, TestApp};
+use common::{setup_call as call, Backend, TestApp, OFFER_TEXT_AND_VOICE};
 use reqwest::{Client, StatusCode};
 
 on_both_databases!(
@@ -20,23 +20,7 @@ on_both_databases!(
 /// A signed-up doctor offering text/chat and voice calls.
 async fn practice(app: &TestApp, client: &Client, name: &str) {
     app.new_doctor(client, name).await;
-    let response = call(
-        app,
-        client,
-        "methods-fees/save",
-        &[
-            ("currency", "INR"),
-            ("text_offered", "on"),
-            ("text_fee", "200"),
-            ("text_instructions", ""),
-            ("voice_offered", "on"),
-            ("voice_fee", "500"),
-            ("voice_instructions", ""),
-            ("video_fee", ""),
-            ("video_instructions", ""),
-        ],
-    )
-    .await;
+    let response = call(app, client, "methods-fees/save", &OFFER_TEXT_AND_VOICE).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -296,6 +296,19 @@ pub fn unique_email() -> String {
     format!("dr.{}@clinic.example", uuid::Uuid::new_v4().simple())
 }
 
+/// The methods-and-fees form offering text/chat (INR 200) and voice calls (INR 500).
+pub const OFFER_TEXT_AND_VOICE: [(&str, &str); 9] = [
+    ("currency", "INR"),
+    ("text_offered", "on"),
+    ("text_fee", "200"),
+    ("text_instructions", ""),
+    ("voice_offered", "on"),
+    ("voice_fee", "500"),
+    ("voice_instructions", ""),
+    ("video_fee", ""),
+    ("video_instructions", ""),
+];
+
 /// The services of a practice opened by [`open_practice`].
 pub struct OpenPractice {
     /// 30 minutes, by text or voice call.
@@ -305,18 +318,10 @@ pub struct OpenPractice {
 }
 
 /// Sets up the signed-in doctor in `browser` to take bookings: open around the clock every day
-/// in Asia/Kolkata, no notice, a week ahead, 15-minute holds; text (free) and voice (INR 500).
+/// in Asia/Kolkata, no notice, a week ahead, 15-minute holds; text (INR 200) and voice (INR 500).
 pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
     let mut hours = vec![("time_zone", "Asia/Kolkata")];
-    for day in [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ] {
+    for day in clariva::domain::availability::DAY_FIELDS {
         hours.push((day, "00:00-24:00"));
     }
     hours.extend([
@@ -326,17 +331,6 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
         ("horizon_days", "7"),
         ("hold_minutes", "15"),
     ]);
-    let methods = [
-        ("currency", "INR"),
-        ("text_offered", "on"),
-        ("text_fee", "0"),
-        ("text_instructions", ""),
-        ("voice_offered", "on"),
-        ("voice_fee", "500"),
-        ("voice_instructions", ""),
-        ("video_fee", ""),
-        ("video_instructions", ""),
-    ];
     let services: [&[(&str, &str)]; 2] = [
         &[
             ("id", ""),
@@ -356,7 +350,7 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
     ];
     for (function, form) in [
         ("availability/save", &hours[..]),
-        ("methods-fees/save", &methods[..]),
+        ("methods-fees/save", &OFFER_TEXT_AND_VOICE[..]),
     ]
     .into_iter()
     .chain(services.iter().map(|form| ("services/save", *form)))
@@ -380,4 +374,19 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
         consultation: id("Consultation"),
         long_review: id("Long review"),
     }
+}
+
+/// The audit actions recorded about one row (an appointment, say), oldest first.
+pub async fn audit_actions(database_url: &str, subject_id: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+
+    let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    sqlx::query("SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY created_at, id")
+        .bind(subject_id)
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("action"))
+        .collect()
 }
