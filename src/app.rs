@@ -110,7 +110,9 @@ fn Dashboard() -> impl IntoView {
                 <A href="/dashboard/setup/profile">"Setup"</A>
             </nav>
             <Transition fallback=|| ()>
-                {move || doctor.get().and_then(Result::ok).map(|d| view! { <span class="who">{d.full_name}</span> })}
+                {move || Suspend::new(async move {
+                    doctor.await.ok().map(|d| view! { <span class="who">{d.full_name}</span> })
+                })}
             </Transition>
             <LogoutButton/>
         </header>
@@ -129,9 +131,12 @@ lazy_page!(
 #[component]
 fn Overview() -> impl IntoView {
     let doctor = expect_context::<DoctorResource>();
+    // Created here, not inside the Transition that shows it: a resource created while a
+    // Suspense renders its children keeps server rendering waiting for it.
+    let agenda = Resource::new(|| (), |()| crate::booking::agenda());
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || doctor.get().map(|result| match result {
+            {move || Suspend::new(async move { match doctor.await {
                 Ok(doctor) => view! {
                     <h1>{format!("Welcome, {}", doctor.full_name)}</h1>
                     {(!doctor.offers_a_method).then(|| view! {
@@ -140,7 +145,7 @@ fn Overview() -> impl IntoView {
                             <a href="/dashboard/setup/methods-fees">"Set methods and fees"</a>
                         </p>
                     })}
-                    <NextAppointments/>
+                    <NextAppointments agenda/>
                     <section class="panel" aria-labelledby="setup-title">
                         <h2 id="setup-title">"Set up your practice"</h2>
                         <ol class="checklist">
@@ -157,7 +162,7 @@ fn Overview() -> impl IntoView {
                     <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard">"Log in again"</a></p>
                 }.into_any(),
                 Err(error) => view! { <p class="alert">{error.to_string()}</p> }.into_any(),
-            })}
+            }})}
         </Transition>
     }
 }

@@ -126,6 +126,8 @@ async fn practice(backend: Backend) -> (TestApp, OpenPractice) {
 async fn free_times_list_every_day_and_the_times_of_one(backend: Backend) {
     let (app, services) = practice(backend).await;
     let first = free(&app, &app.client, &services.consultation, "").await;
+    // No service named: the first one the doctor offers (the consultation).
+    assert_eq!(free(&app, &app.client, "", "").await, first);
     let days = first["days"].as_array().unwrap();
     assert_eq!(days.len(), 8, "today and the 7 days of the horizon");
     assert_eq!(first["day"], days[0]["date"]);

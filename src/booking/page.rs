@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use super::{
-    agenda, booking_options, free_times, list_appointments, AppointmentView, AppointmentsView,
-    BookAppointment, BookingChoices, ChangeAppointment,
+    booking_options, free_times, list_appointments, AgendaView, AppointmentView, AppointmentsView,
+    BookAppointment, BookingChoices, ChangeAppointment, FreeTimesView,
 };
 use crate::domain::appointments::{self, Status};
 use crate::domain::profile::Phone;
@@ -42,7 +42,7 @@ fn AppointmentsPage() -> impl IntoView {
     view! {
         <h1>"Appointments"</h1>
         <Transition fallback=|| view! { <p>"Loading your appointments…"</p> }>
-            {move || loaded.get().map(|result| match result {
+            {move || Suspend::new(async move { match loaded.await {
                 Ok(view) => view! {
                     <p class="lead">"Times are in " {view.zone.clone()} "."</p>
                     <WeekCalendar view=view.clone() week selected/>
@@ -50,7 +50,7 @@ fn AppointmentsPage() -> impl IntoView {
                     <AppointmentList list=view.list filter selected/>
                 }.into_any(),
                 Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+            }})}
         </Transition>
         <BookingPanel book change/>
     }
@@ -226,23 +226,53 @@ fn Details(
     }
 }
 
+/// What the booking form has chosen so far.
+#[derive(Clone, Copy)]
+struct Choice {
+    /// Blank: the first bookable service.
+    service: RwSignal<String>,
+    /// Blank: the first day with a free time.
+    day: RwSignal<String>,
+    /// A free time picked from the suggestions after a lost race.
+    time: RwSignal<Option<i64>>,
+}
+
 #[component]
 fn BookingPanel(
     book: ServerAction<BookAppointment>,
+    /// Free times change when an appointment is cancelled, too.
     change: ServerAction<ChangeAppointment>,
 ) -> impl IntoView {
+    // Both resources are created here, outside the Transitions that read them: a resource
+    // created while a Suspense renders its children keeps server rendering waiting.
     let options = Resource::new(|| (), |()| booking_options());
+    let choice = Choice {
+        service: RwSignal::new(String::new()),
+        day: RwSignal::new(String::new()),
+        time: RwSignal::new(None),
+    };
+    let times = Resource::new(
+        move || {
+            (
+                choice.service.get(),
+                choice.day.get(),
+                book.version().get(),
+                change.version().get(),
+            )
+        },
+        |(service, day, _, _)| free_times(service, day),
+    );
     view! {
         <section class="panel" aria-labelledby="book-title">
             <h2 id="book-title">"Book a patient"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || options.get().map(|result| match result {
+                {move || Suspend::new(async move { match options.await {
                     Ok(BookingChoices { missing: Some(missing), .. }) => view! {
                         <p class="alert" role="note">{missing}</p>
                     }.into_any(),
-                    Ok(options) => view! { <BookingForm options book change/> }.into_any(),
+                    Ok(options) => view! { <BookingForm options book choice times/> }.into_any(),
                     Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
         </section>
     }
@@ -252,33 +282,30 @@ fn BookingPanel(
 fn BookingForm(
     options: BookingChoices,
     book: ServerAction<BookAppointment>,
-    /// Free times change when an appointment is cancelled, too.
-    change: ServerAction<ChangeAppointment>,
+    choice: Choice,
+    times: Resource<Result<FreeTimesView, AppError>>,
 ) -> impl IntoView {
     let BookingChoices {
         services,
         phone_country,
         ..
     } = options;
-    let service = RwSignal::new(services.first().map(|s| s.id.clone()).unwrap_or_default());
-    let day = RwSignal::new(String::new());
-    let time = RwSignal::new(None::<i64>);
-    let times = Resource::new(
-        move || {
-            (
-                service.get(),
-                day.get(),
-                book.version().get(),
-                change.version().get(),
-            )
-        },
-        |(service, day, _, _)| free_times(service, day),
-    );
+    let Choice { service, day, time } = choice;
+    let first_service = services.first().map(|s| s.id.clone()).unwrap_or_default();
+    let current_service = move || {
+        let chosen = service.get();
+        if chosen.is_empty() {
+            first_service.clone()
+        } else {
+            chosen
+        }
+    };
     let error = Signal::derive(move || book.value().get().and_then(Result::err));
     let methods = {
         let services = services.clone();
+        let current_service = current_service.clone();
         move || {
-            let current = service.get();
+            let current = current_service();
             let chosen = services.iter().find(|s| s.id == current).cloned();
             chosen.map(|s| {
                 s.methods
@@ -297,7 +324,7 @@ fn BookingForm(
     view! {
         <ActionForm action=book attr:class="form">
             <FormAlert error/>
-            <SlotTaken book day time/>
+            <SlotTaken book choice/>
             {move || book.value().get().and_then(Result::ok).map(|a| view! {
                 <p class="success" role="status">{format!("Booked {} for {}.", a.when, a.patient_name)}</p>
             })}
@@ -317,7 +344,7 @@ fn BookingForm(
                 {methods}
             </fieldset>
             <Transition fallback=|| view! { <p>"Finding free times…"</p> }>
-                {move || times.get().map(|result| match result {
+                {move || Suspend::new(async move { match times.await {
                     Ok(free) => {
                         let none_today = free.times.is_empty();
                         view! {
@@ -349,7 +376,7 @@ fn BookingForm(
                         }.into_any()
                     }
                     Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
             <FormField label="Patient name" name="patient_name" autocomplete="off" error
                 validate=|v| appointments::patient_name(v).map(drop)/>
@@ -366,11 +393,8 @@ fn BookingForm(
 
 /// After losing a time to another booking: the nearest free times, one click each.
 #[component]
-fn SlotTaken(
-    book: ServerAction<BookAppointment>,
-    day: RwSignal<String>,
-    time: RwSignal<Option<i64>>,
-) -> impl IntoView {
+fn SlotTaken(book: ServerAction<BookAppointment>, choice: Choice) -> impl IntoView {
+    let Choice { day, time, .. } = choice;
     move || match book.value().get() {
         Some(Err(AppError::SlotTaken(nearby))) if !nearby.is_empty() => Some(view! {
             <div class="panel" role="group" aria-label="Free times nearby">
@@ -387,10 +411,9 @@ fn SlotTaken(
     }
 }
 
-/// Today's appointments and the next few, for the dashboard home.
+/// Today's appointments and the next few, for the dashboard home; `agenda` loads them.
 #[component]
-pub fn NextAppointments() -> impl IntoView {
-    let loaded = Resource::new(|| (), |()| agenda());
+pub fn NextAppointments(agenda: Resource<Result<AgendaView, AppError>>) -> impl IntoView {
     let list = |items: Vec<AppointmentView>| {
         items
             .into_iter()
@@ -407,7 +430,7 @@ pub fn NextAppointments() -> impl IntoView {
         <section class="panel" aria-labelledby="agenda-title">
             <h2 id="agenda-title">"Appointments"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || loaded.get().map(|result| match result {
+                {move || Suspend::new(async move { match agenda.await {
                     Ok(agenda) => view! {
                         <h3>"Today"</h3>
                         {agenda.today.is_empty().then(|| view! { <p class="hint">"Nothing booked today."</p> })}
@@ -417,7 +440,7 @@ pub fn NextAppointments() -> impl IntoView {
                         <ul class="agenda">{list(agenda.next)}</ul>
                     }.into_any(),
                     Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
             <p><a href="/dashboard/appointments">"All appointments and booking"</a></p>
         </section>

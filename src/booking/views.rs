@@ -10,7 +10,7 @@ use super::{
     FreeTimesView, MethodChoice, ServiceChoice,
 };
 use crate::db::appointments::{self as store, StoredAppointment};
-use crate::db::{self, Db, DoctorId};
+use crate::db::{self, Db, DoctorId, TenantTx};
 use crate::domain::appointments::{check_change, SlotChoice, Status, Timing};
 use crate::domain::availability::{clock, parse_date, LocalDate, MINUTES_PER_DAY};
 use crate::domain::money::Currency;
@@ -274,12 +274,31 @@ pub async fn options(db: &Db, doctor: &DoctorId) -> Result<BookingChoices, AppEr
         }
         Err(error) => return Err(error),
     };
-    let methods = db::methods::load(&mut tx).await?;
+    let services = bookable_services(&mut tx, &practice).await?;
+    tx.commit().await?;
+    let missing = services.is_empty().then(|| {
+        "Add a service that allows one of the methods you offer (Setup → Services) before booking."
+            .to_owned()
+    });
+    Ok(BookingChoices {
+        services,
+        missing,
+        phone_country,
+    })
+}
+
+/// The live services that can be booked, each with the offered methods it allows, in the
+/// doctor's order.
+async fn bookable_services(
+    tx: &mut TenantTx,
+    practice: &Practice,
+) -> Result<Vec<ServiceChoice>, AppError> {
+    let methods = db::methods::load(tx).await?;
     let currency = methods
         .currency
         .as_deref()
         .and_then(|c| Currency::parse(c).ok());
-    let services: Vec<ServiceChoice> = db::services::list(&mut tx)
+    Ok(db::services::list(tx)
         .await?
         .into_iter()
         .filter(|s| !s.archived)
@@ -303,19 +322,11 @@ pub async fn options(db: &Db, doctor: &DoctorId) -> Result<BookingChoices, AppEr
             name: s.name,
         })
         .filter(|s| !s.methods.is_empty())
-        .collect();
-    tx.commit().await?;
-    let missing = services.is_empty().then(|| {
-        "Add a service that allows one of the methods you offer (Setup → Services) before booking."
-            .to_owned()
-    });
-    Ok(BookingChoices {
-        services,
-        missing,
-        phone_country,
-    })
+        .collect())
 }
 
+/// Free times of `service` (blank: the first bookable one) on `day` (blank: the first day
+/// with any).
 pub async fn free_times(
     db: &Db,
     doctor: &DoctorId,
@@ -324,9 +335,19 @@ pub async fn free_times(
 ) -> Result<FreeTimesView, AppError> {
     let now = db::now_millis();
     let mut tx = db.tenant(doctor).await?;
-    let practice: Practice = practice(&mut tx).await?;
+    let practice = practice(&mut tx).await?;
+    let service = if service.trim().is_empty() {
+        bookable_services(&mut tx, &practice)
+            .await?
+            .into_iter()
+            .next()
+            .map(|s| s.id)
+            .unwrap_or_default()
+    } else {
+        service.to_owned()
+    };
     // The times depend on the service's length only, not on the method.
-    let (_, minutes) = live_service(&mut tx, &practice, service).await?;
+    let (_, minutes) = live_service(&mut tx, &practice, &service).await?;
     let free = slots(&mut tx, &practice, minutes, now).await?;
     tx.commit().await?;
     let wanted = (!day.trim().is_empty())

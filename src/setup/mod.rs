@@ -147,10 +147,13 @@ pub fn SetupSection() -> impl IntoView {
 fn WizardHeader(current: Memo<usize>) -> impl IntoView {
     let doctor = use_context::<DoctorResource>();
     let greeting = move || {
-        doctor
-            .and_then(|d| d.get())
-            .and_then(Result::ok)
-            .map(|d| format!("Welcome, {}", d.full_name))
+        Suspend::new(async move {
+            let signed_in = match doctor {
+                Some(doctor) => doctor.await.ok(),
+                None => None,
+            };
+            signed_in.map(|d| format!("Welcome, {}", d.full_name))
+        })
     };
     view! {
         <div class="wizard">
