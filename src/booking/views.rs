@@ -228,11 +228,17 @@ const AGENDA_NEXT: usize = 5;
 pub async fn agenda(db: &Db, doctor: &DoctorId) -> Result<AgendaView, AppError> {
     let now = db::now_millis();
     let mut tx = db.tenant(doctor).await?;
-    let Ok(practice) = practice(&mut tx).await else {
-        return Ok(AgendaView {
-            today: vec![],
-            next: vec![],
-        });
+    let practice = match practice(&mut tx).await {
+        Ok(practice) => practice,
+        // No hours yet, so nothing can have been booked.
+        Err(AppError::Conflict(_)) => {
+            tx.commit().await?;
+            return Ok(AgendaView {
+                today: vec![],
+                next: vec![],
+            });
+        }
+        Err(error) => return Err(error),
     };
     let zone = &practice.zone;
     let rows = store::between(&mut tx, now - DAY_MS, now + LIST_AHEAD_DAYS * DAY_MS).await?;
@@ -266,11 +272,12 @@ pub async fn options(db: &Db, doctor: &DoctorId) -> Result<BookingChoices, AppEr
     let practice = match practice(&mut tx).await {
         Ok(practice) => practice,
         Err(AppError::Conflict(missing)) => {
+            tx.commit().await?;
             return Ok(BookingChoices {
                 services: vec![],
                 missing: Some(missing),
                 phone_country,
-            })
+            });
         }
         Err(error) => return Err(error),
     };

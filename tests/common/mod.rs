@@ -262,6 +262,8 @@ fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // A response that never completes fails its test instead of stalling the run.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
 }
