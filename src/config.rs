@@ -72,7 +72,7 @@ impl SecretKey {
         self.0.expose_secret()
     }
 
-    fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| invalid(variable, "must be base64 (e.g. `openssl rand -base64 32`)"))?;

@@ -8,6 +8,7 @@
 //! - [`auth`]: sign-up, log-in, log-out; sessions and the request guard (`auth::ssr`).
 //! - [`setup`]: the practice setup panes: profile, availability, methods and fees, services.
 //! - [`booking`]: appointments: the calendar and list, manual booking, status changes.
+//! - [`instagram`]: the link to each doctor's Instagram account (token sealing so far).
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -40,6 +41,7 @@ pub mod auth;
 pub mod booking;
 pub mod domain;
 pub mod error;
+pub mod instagram;
 pub mod setup;
 pub mod ui;
 

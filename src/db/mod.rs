@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod availability;
 pub mod doctors;
+pub mod instagram;
 pub mod login_failures;
 pub mod methods;
 pub mod practice;
