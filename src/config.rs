@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::instagram::seal::TokenKeys;
 
 /// A configuration problem that stops the server, naming the variable to fix.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,33 @@ pub struct Config {
     /// Take the client's address from the last `X-Forwarded-For` hop (behind a proxy only).
     pub trust_forwarded_for: bool,
     pub login_throttle: LoginThrottle,
+    /// Seal Instagram tokens at rest.
+    pub token_keys: TokenKeys,
+    /// The Meta app doctors connect Instagram through; `None` until an operator sets it up.
+    pub meta: Option<MetaApp>,
+}
+
+/// The Meta app, and where Meta's login dialog and Graph API are (tests point them at a fake).
+pub struct MetaApp {
+    pub app_id: String,
+    pub app_secret: SecretString,
+    /// What Meta must echo when it verifies the webhook URL.
+    pub verify_token: SecretString,
+    /// Like `v21.0`.
+    pub graph_version: String,
+    pub dialog_base_url: String,
+    pub graph_base_url: String,
+}
+
+impl fmt::Debug for MetaApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetaApp")
+            .field("app_id", &self.app_id)
+            .field("graph_version", &self.graph_version)
+            .field("dialog_base_url", &self.dialog_base_url)
+            .field("graph_base_url", &self.graph_base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// When failed log-ins are slowed down and then refused.
@@ -70,6 +99,15 @@ pub struct SecretKey(SecretBox<[u8; 32]>);
 impl SecretKey {
     pub fn expose(&self) -> &[u8; 32] {
         self.0.expose_secret()
+    }
+
+    /// A key of its own for `purpose`, derived from this one (HMAC-SHA256).
+    pub fn derive(&self, purpose: &str) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.as_bytes());
+        Self(SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
     }
 
     pub(crate) fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
@@ -103,6 +141,8 @@ impl fmt::Debug for Config {
             .field("public_base_url", &self.public_base_url)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("login_throttle", &self.login_throttle)
+            .field("token_keys", &self.token_keys)
+            .field("meta", &self.meta)
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +209,16 @@ impl Config {
                 60 * parse_or::<u64>("LOGIN_LOCKOUT_MINUTES", var("LOGIN_LOCKOUT_MINUTES"), 15)?,
             ),
         };
+        let token_keys = match (var("TOKEN_KEYS"), app_env) {
+            (Some(text), _) => TokenKeys::parse("TOKEN_KEYS", &text)?,
+            (None, AppEnv::Production) => {
+                return Err(invalid("TOKEN_KEYS", "is required in production"))
+            }
+            (None, AppEnv::Development) => {
+                TokenKeys::single("dev", secret_key.derive("clariva token sealing"))
+            }
+        };
+        let meta = meta_app(&var)?;
         Ok(Self {
             app_env,
             database_url,
@@ -177,12 +227,53 @@ impl Config {
             secret_key,
             trust_forwarded_for,
             login_throttle,
+            token_keys,
+            meta,
         })
     }
 
     pub fn cookies_secure(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+/// The Meta app: all of `META_APP_ID`, `META_APP_SECRET` and `META_VERIFY_TOKEN`, or none.
+fn meta_app(var: &impl Fn(&str) -> Option<String>) -> Result<Option<MetaApp>, ConfigError> {
+    let (Some(app_id), Some(app_secret)) = (var("META_APP_ID"), var("META_APP_SECRET")) else {
+        for name in ["META_APP_ID", "META_APP_SECRET"] {
+            if var(name).is_some() {
+                return Err(invalid(
+                    name,
+                    "is set, but META_APP_ID and META_APP_SECRET go together",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let verify_token = var("META_VERIFY_TOKEN")
+        .ok_or_else(|| invalid("META_VERIFY_TOKEN", "is required with META_APP_ID"))?;
+    let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+        let url = var(name).unwrap_or_else(|| default.to_owned());
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid(
+                name,
+                "must start with https:// (or http:// for a local fake)",
+            ));
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    };
+    let graph_version = var("META_GRAPH_VERSION").unwrap_or_else(|| "v21.0".to_owned());
+    if !graph_version.starts_with('v') {
+        return Err(invalid("META_GRAPH_VERSION", "looks like v21.0"));
+    }
+    Ok(Some(MetaApp {
+        app_id,
+        app_secret: SecretString::from(app_secret),
+        verify_token: SecretString::from(verify_token),
+        graph_version,
+        dialog_base_url: url("META_DIALOG_BASE_URL", "https://www.facebook.com")?,
+        graph_base_url: url("META_GRAPH_BASE_URL", "https://graph.facebook.com")?,
+    }))
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -294,17 +385,60 @@ mod tests {
         }
     }
 
+    const PRODUCTION: [(&str, &str); 4] = [
+        ("APP_ENV", "production"),
+        ("PUBLIC_BASE_URL", "https://clariva.example/"),
+        ("SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        (
+            "TOKEN_KEYS",
+            "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+        ),
+    ];
+
     #[test]
-    fn production_with_a_key_starts_and_uses_secure_cookies() {
-        let config = config(&[
-            ("APP_ENV", "production"),
-            ("PUBLIC_BASE_URL", "https://clariva.example/"),
-            ("SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
-        ])
-        .unwrap();
-        assert!(config.cookies_secure());
-        assert_eq!(config.public_base_url, "https://clariva.example");
-        assert!(!format!("{config:?}").contains("AAAA"));
+    fn production_with_keys_starts_and_uses_secure_cookies() {
+        let production = config(&PRODUCTION).unwrap();
+        assert!(production.cookies_secure());
+        assert_eq!(production.public_base_url, "https://clariva.example");
+        assert!(production.meta.is_none(), "Meta is optional");
+        let shown = format!("{production:?}");
+        assert!(!shown.contains("AAAA") && !shown.contains("AQEB"));
+        let without_token_keys = config(&PRODUCTION[..3]).unwrap_err();
+        assert_eq!(without_token_keys.variable, "TOKEN_KEYS");
+    }
+
+    #[test]
+    fn the_meta_app_comes_whole_with_meta_defaults() {
+        let mut vars = PRODUCTION.to_vec();
+        vars.extend([("META_APP_ID", "1234"), ("META_APP_SECRET", "app-secret")]);
+        assert_eq!(config(&vars).unwrap_err().variable, "META_VERIFY_TOKEN");
+        vars.push(("META_VERIFY_TOKEN", "verify-me"));
+        let meta = config(&vars).unwrap().meta.unwrap();
+        assert_eq!(meta.graph_base_url, "https://graph.facebook.com");
+        assert_eq!(meta.dialog_base_url, "https://www.facebook.com");
+        assert_eq!(meta.graph_version, "v21.0");
+        assert!(
+            !format!("{meta:?}").contains("secret") && !format!("{meta:?}").contains("verify-me")
+        );
+        let half = [PRODUCTION.as_slice(), &[("META_APP_ID", "1234")]].concat();
+        assert_eq!(config(&half).unwrap_err().variable, "META_APP_ID");
+        vars.push(("META_GRAPH_BASE_URL", "graph.example"));
+        assert_eq!(config(&vars).unwrap_err().variable, "META_GRAPH_BASE_URL");
+    }
+
+    #[test]
+    fn development_seals_with_a_key_derived_from_the_secret_key() {
+        let dir = temp_dir();
+        let dir = dir.to_str().unwrap();
+        let development = config(&[("DATA_DIR", dir)]).unwrap();
+        assert!(format!("{:?}", development.token_keys).contains("\"dev\""));
+        assert_ne!(
+            development
+                .secret_key
+                .derive("clariva token sealing")
+                .expose(),
+            development.secret_key.expose()
+        );
     }
 
     #[test]
