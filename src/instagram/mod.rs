@@ -4,4 +4,6 @@
 //! [`crate::db::instagram`].
 
 #[cfg(feature = "ssr")]
+pub mod graph;
+#[cfg(feature = "ssr")]
 pub mod seal;

@@ -2,6 +2,8 @@
 //! `TEST_POSTGRES_URL` is set), and talks to it over HTTP like a browser would.
 #![allow(dead_code)] // each test binary uses a different part of this harness
 
+pub mod fake_meta;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,325 @@
+//! Meta's login dialog and Graph API, at the base URLs the configuration names (Meta's own by
+//! default; tests point them at a fake that speaks the same wire format). Tokens travel only
+//! inside [`SecretString`]s, and no error this module returns carries one: transport errors
+//! are stripped of their URL, which holds the token as a query parameter.
+
+use std::time::Duration;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl, Scope,
+    TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::config::MetaApp;
+
+/// What connecting an Instagram account through its Facebook Page needs.
+pub const SCOPES: [&str; 5] = [
+    "instagram_basic",
+    "instagram_manage_messages",
+    "pages_show_list",
+    "pages_manage_metadata",
+    "pages_messaging",
+];
+
+/// The webhook fields a connected Page is subscribed to.
+const SUBSCRIBED_FIELDS: &str = "messages,messaging_postbacks";
+
+/// Graph error code for an invalid or expired access token.
+const TOKEN_REJECTED: i64 = 190;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Meta refused the token (expired, revoked, password changed): reconnect.
+    #[error("Meta rejected the access token")]
+    TokenRejected,
+    /// Meta answered with an error of its own.
+    #[error("Meta refused the request (code {code}): {message}")]
+    Refused { code: i64, message: String },
+    /// Meta could not be reached, or answered with something unreadable.
+    #[error("Meta could not be reached: {0}")]
+    Unreachable(String),
+}
+
+impl From<reqwest::Error> for GraphError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Unreachable(error.without_url().to_string())
+    }
+}
+
+/// A user access token and how long it lasts, if Meta says.
+pub struct UserToken {
+    pub token: SecretString,
+    pub expires_in: Option<Duration>,
+}
+
+/// A Facebook Page the person manages, with its token and its Instagram account, if linked.
+pub struct ManagedPage {
+    pub id: String,
+    pub name: String,
+    pub token: SecretString,
+    pub instagram: Option<InstagramAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InstagramAccount {
+    pub id: String,
+    #[serde(default)]
+    pub username: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PagesBody {
+    data: Vec<PageBody>,
+}
+
+#[derive(Deserialize)]
+struct PageBody {
+    id: String,
+    #[serde(default)]
+    name: String,
+    access_token: String,
+    #[serde(default)]
+    instagram_business_account: Option<InstagramAccount>,
+}
+
+#[derive(Deserialize)]
+struct SuccessBody {
+    success: bool,
+}
+
+/// Meta's endpoints for one app.
+pub struct Graph {
+    http: reqwest::Client,
+    app_id: String,
+    app_secret: SecretString,
+    dialog_url: String,
+    graph_url: String,
+    redirect_uri: String,
+}
+
+impl Graph {
+    /// `redirect_uri` is where Meta sends the person back: `/auth/meta/callback` on our site.
+    pub fn new(app: &MetaApp, redirect_uri: String) -> Self {
+        let http = reqwest::Client::builder()
+            // The OAuth exchange must not follow redirects (oauth2's advice), and Meta's API
+            // has no reason to send any.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            app_id: app.app_id.clone(),
+            app_secret: app.app_secret.clone(),
+            dialog_url: format!("{}/{}/dialog/oauth", app.dialog_base_url, app.graph_version),
+            graph_url: format!("{}/{}", app.graph_base_url, app.graph_version),
+            redirect_uri,
+        }
+    }
+
+    fn oauth(
+        &self,
+    ) -> Result<
+        BasicClient<
+            oauth2::EndpointSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        GraphError,
+    > {
+        let bad = |e: oauth2::url::ParseError| GraphError::Unreachable(e.to_string());
+        Ok(BasicClient::new(ClientId::new(self.app_id.clone()))
+            .set_client_secret(ClientSecret::new(
+                self.app_secret.expose_secret().to_owned(),
+            ))
+            .set_auth_uri(AuthUrl::new(self.dialog_url.clone()).map_err(bad)?)
+            .set_token_uri(
+                TokenUrl::new(format!("{}/oauth/access_token", self.graph_url)).map_err(bad)?,
+            )
+            .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(bad)?)
+            // Meta reads the app's id and secret from the request body.
+            .set_auth_type(AuthType::RequestBody))
+    }
+
+    /// Meta's login dialog, asking for [`SCOPES`], carrying `state` back to us.
+    pub fn dialog(&self, state: &str) -> Result<String, GraphError> {
+        let state = state.to_owned();
+        let (url, _) = self
+            .oauth()?
+            .authorize_url(|| CsrfToken::new(state))
+            .add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_owned())))
+            .url();
+        Ok(url.to_string())
+    }
+
+    /// The code from the dialog's redirect, for a short-lived user token.
+    pub async fn exchange_code(&self, code: &str) -> Result<UserToken, GraphError> {
+        let response = self
+            .oauth()?
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match error {
+                oauth2::RequestTokenError::ServerResponse(body) => GraphError::Refused {
+                    code: 0,
+                    message: body.error().to_string(),
+                },
+                // Meta's errors are not OAuth's shape; report what it said.
+                oauth2::RequestTokenError::Parse(_, body) => refusal(&body),
+                other => GraphError::Unreachable(other.to_string()),
+            })?;
+        Ok(UserToken {
+            token: SecretString::from(response.access_token().secret().to_owned()),
+            expires_in: response.expires_in(),
+        })
+    }
+
+    /// A short-lived user token for a long-lived one (about 60 days).
+    pub async fn long_lived(&self, short: &SecretString) -> Result<UserToken, GraphError> {
+        let body: TokenBody = self
+            .get(
+                "oauth/access_token",
+                &[
+                    ("grant_type", "fb_exchange_token"),
+                    ("client_id", &self.app_id),
+                    ("client_secret", self.app_secret.expose_secret()),
+                    ("fb_exchange_token", short.expose_secret()),
+                ],
+            )
+            .await?;
+        Ok(UserToken {
+            token: SecretString::from(body.access_token),
+            expires_in: body.expires_in.map(Duration::from_secs),
+        })
+    }
+
+    /// The Pages the person manages, each with its token and linked Instagram account.
+    pub async fn pages(&self, user: &SecretString) -> Result<Vec<ManagedPage>, GraphError> {
+        let body: PagesBody = self
+            .get(
+                "me/accounts",
+                &[
+                    (
+                        "fields",
+                        "id,name,access_token,instagram_business_account{id,username}",
+                    ),
+                    ("access_token", user.expose_secret()),
+                ],
+            )
+            .await?;
+        Ok(body
+            .data
+            .into_iter()
+            .map(|page| ManagedPage {
+                id: page.id,
+                name: page.name,
+                token: SecretString::from(page.access_token),
+                instagram: page.instagram_business_account,
+            })
+            .collect())
+    }
+
+    /// Subscribes the Page to the app's webhook fields.
+    pub async fn subscribe(&self, page_id: &str, page: &SecretString) -> Result<(), GraphError> {
+        self.subscription(reqwest::Method::POST, page_id, page)
+            .await
+    }
+
+    pub async fn unsubscribe(&self, page_id: &str, page: &SecretString) -> Result<(), GraphError> {
+        self.subscription(reqwest::Method::DELETE, page_id, page)
+            .await
+    }
+
+    async fn subscription(
+        &self,
+        method: reqwest::Method,
+        page_id: &str,
+        page: &SecretString,
+    ) -> Result<(), GraphError> {
+        let response = self
+            .http
+            .request(
+                method,
+                format!("{}/{page_id}/subscribed_apps", self.graph_url),
+            )
+            .query(&[
+                ("subscribed_fields", SUBSCRIBED_FIELDS),
+                ("access_token", page.expose_secret()),
+            ])
+            .send()
+            .await?;
+        let body: SuccessBody = read(response).await?;
+        if body.success {
+            Ok(())
+        } else {
+            Err(GraphError::Refused {
+                code: 0,
+                message: "the subscription was not accepted".into(),
+            })
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, GraphError> {
+        let response = self
+            .http
+            .get(format!("{}/{path}", self.graph_url))
+            .query(query)
+            .send()
+            .await?;
+        read(response).await
+    }
+}
+
+/// A Graph answer: the body on success, Meta's error otherwise.
+async fn read<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, GraphError> {
+    let status = response.status();
+    let body = response.bytes().await?;
+    if status.is_success() {
+        serde_json::from_slice(&body)
+            .map_err(|e| GraphError::Unreachable(format!("unreadable answer: {e}")))
+    } else {
+        Err(refusal(&body))
+    }
+}
+
+fn refusal(body: &[u8]) -> GraphError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { error }) if error.code == TOKEN_REJECTED => GraphError::TokenRejected,
+        Ok(ErrorBody { error }) => GraphError::Refused {
+            code: error.code,
+            message: error.message,
+        },
+        Err(_) => GraphError::Unreachable("an error without Meta's error body".into()),
+    }
+}

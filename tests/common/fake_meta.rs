@@ -1,0 +1,232 @@
+//! A fake of Meta's login dialog and Graph API, speaking the wire format Meta documents
+//! (`../shared/reference/meta-instagram.md`): the dialog, the code and long-lived token
+//! exchanges, the Pages listing and Page webhook subscriptions, with Meta's error bodies.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use clariva::config::MetaApp;
+use secrecy::SecretString;
+use serde_json::json;
+
+pub const APP_ID: &str = "fake-app-id";
+pub const APP_SECRET: &str = "fake-app-secret";
+pub const VERSION: &str = "v21.0";
+pub const GOOD_CODE: &str = "good-code";
+pub const SHORT_TOKEN: &str = "short-user-token";
+pub const LONG_TOKEN: &str = "long-user-token";
+
+/// A Page the fake's person manages.
+#[derive(Clone, Debug)]
+pub struct FakePage {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub token: &'static str,
+    /// The linked Instagram professional account: id and username.
+    pub instagram: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Default)]
+struct World {
+    pages: Vec<FakePage>,
+    /// What was asked of the fake, in order, e.g. `subscribe page-1`.
+    calls: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct FakeMeta {
+    pub addr: SocketAddr,
+    world: Arc<Mutex<World>>,
+}
+
+fn meta_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({"error": {"message": message, "type": "OAuthException", "code": code,
+                                "fbtrace_id": "Afake"}});
+    (status, Json(body)).into_response()
+}
+
+impl FakeMeta {
+    pub async fn start(pages: Vec<FakePage>) -> Self {
+        let world = Arc::new(Mutex::new(World {
+            pages,
+            calls: Vec::new(),
+        }));
+        let router = Router::new()
+            .route(&format!("/{VERSION}/dialog/oauth"), get(dialog))
+            .route(
+                &format!("/{VERSION}/oauth/access_token"),
+                post(exchange_code).get(long_lived),
+            )
+            .route(&format!("/{VERSION}/me/accounts"), get(accounts))
+            .route(
+                &format!("/{VERSION}/{{page}}/subscribed_apps"),
+                post(subscribe).delete(unsubscribe),
+            )
+            .with_state(world.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { addr, world }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The app's configuration with both of Meta's base URLs pointing at this fake.
+    pub fn app(&self) -> MetaApp {
+        MetaApp {
+            app_id: APP_ID.into(),
+            app_secret: SecretString::from(APP_SECRET),
+            verify_token: SecretString::from("fake-verify-token"),
+            graph_version: VERSION.into(),
+            dialog_base_url: self.base_url(),
+            graph_base_url: self.base_url(),
+        }
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.world.lock().unwrap().calls.clone()
+    }
+
+    fn record(world: &Mutex<World>, call: String) {
+        world.lock().unwrap().calls.push(call);
+    }
+}
+
+/// The login dialog: "Continue" sends the person back with a code, "Cancel" with Meta's
+/// cancellation error; both keep `state`.
+async fn dialog(Query(query): Query<HashMap<String, String>>) -> Html<String> {
+    let back = query.get("redirect_uri").cloned().unwrap_or_default();
+    let state = query.get("state").cloned().unwrap_or_default();
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    Html(format!(
+        "<!doctype html><title>Log in with Facebook</title><h1>Fake Meta</h1>\
+         <p>Clariva Care asks for: {scopes}</p>\
+         <a href=\"{back}?code={GOOD_CODE}&state={state}\">Continue</a> \
+         <a href=\"{back}?error=access_denied&error_reason=user_denied&error_description={cancel}&state={state}\">Cancel</a>",
+        scopes = query.get("scope").cloned().unwrap_or_default(),
+        back = back,
+        state = encode(&state),
+        cancel = encode("Permissions error"),
+    ))
+}
+
+async fn exchange_code(
+    State(world): State<Arc<Mutex<World>>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, "exchange code".into());
+    let field = |name: &str| form.get(name).map(String::as_str);
+    if field("client_id") != Some(APP_ID) || field("client_secret") != Some(APP_SECRET) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            1,
+            "Error validating client secret.",
+        );
+    }
+    if field("grant_type") != Some("authorization_code") || field("code") != Some(GOOD_CODE) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Invalid verification code format.",
+        );
+    }
+    Json(json!({"access_token": SHORT_TOKEN, "token_type": "bearer", "expires_in": 5400}))
+        .into_response()
+}
+
+async fn long_lived(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, "long-lived token".into());
+    let field = |name: &str| query.get(name).map(String::as_str);
+    if field("client_id") != Some(APP_ID) || field("client_secret") != Some(APP_SECRET) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            1,
+            "Error validating client secret.",
+        );
+    }
+    if field("grant_type") != Some("fb_exchange_token")
+        || field("fb_exchange_token") != Some(SHORT_TOKEN)
+    {
+        return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    Json(json!({"access_token": LONG_TOKEN, "token_type": "bearer", "expires_in": 5_183_944}))
+        .into_response()
+}
+
+async fn accounts(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, "list pages".into());
+    if query.get("access_token").map(String::as_str) != Some(LONG_TOKEN) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Error validating access token.",
+        );
+    }
+    let pages = world.lock().unwrap().pages.clone();
+    let data: Vec<_> = pages
+        .iter()
+        .map(|page| {
+            let mut entry = json!({"id": page.id, "name": page.name, "access_token": page.token});
+            if let Some((id, username)) = page.instagram {
+                entry["instagram_business_account"] = json!({"id": id, "username": username});
+            }
+            entry
+        })
+        .collect();
+    Json(json!({"data": data, "paging": {"cursors": {"before": "b", "after": "a"}}}))
+        .into_response()
+}
+
+async fn subscription(
+    world: &Mutex<World>,
+    verb: &str,
+    page: &str,
+    query: &HashMap<String, String>,
+) -> Response {
+    let known =
+        world.lock().unwrap().pages.iter().any(|p| {
+            p.id == page && Some(p.token) == query.get("access_token").map(String::as_str)
+        });
+    if !known {
+        return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    if query.get("subscribed_fields").map(String::as_str) != Some("messages,messaging_postbacks") {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Param subscribed_fields is required.",
+        );
+    }
+    FakeMeta::record(world, format!("{verb} {page}"));
+    Json(json!({"success": true})).into_response()
+}
+
+async fn subscribe(
+    State(world): State<Arc<Mutex<World>>>,
+    Path(page): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    subscription(&world, "subscribe", &page, &query).await
+}
+
+async fn unsubscribe(
+    State(world): State<Arc<Mutex<World>>>,
+    Path(page): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    subscription(&world, "unsubscribe", &page, &query).await
+}

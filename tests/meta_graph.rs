@@ -1,0 +1,129 @@
+//! The Graph API client against the fake Meta: the dialog URL, the code and long-lived token
+//! exchanges, the Pages listing, subscriptions, Meta's errors, and an unreachable Meta; no
+//! error ever carries a token.
+
+mod common;
+
+use clariva::instagram::graph::{Graph, GraphError, SCOPES};
+use common::fake_meta::{self, FakeMeta, FakePage};
+use secrecy::{ExposeSecret, SecretString};
+
+const REDIRECT: &str = "https://clariva.example/auth/meta/callback";
+
+fn pages() -> Vec<FakePage> {
+    vec![
+        FakePage {
+            id: "page-1",
+            name: "Rao Skin Clinic",
+            token: "page-token-1",
+            instagram: Some(("ig-1", "raoskin")),
+        },
+        FakePage {
+            id: "page-2",
+            name: "Personal page",
+            token: "page-token-2",
+            instagram: None,
+        },
+    ]
+}
+
+async fn graph() -> (FakeMeta, Graph) {
+    let meta = FakeMeta::start(pages()).await;
+    let graph = Graph::new(&meta.app(), REDIRECT.into());
+    (meta, graph)
+}
+
+#[tokio::test]
+async fn the_dialog_asks_for_the_messaging_scopes_and_carries_the_state() {
+    let (meta, graph) = graph().await;
+    let url = reqwest::Url::parse(&graph.dialog("state-123").unwrap()).unwrap();
+    assert_eq!(
+        url.as_str().split('?').next().unwrap(),
+        format!("{}/v21.0/dialog/oauth", meta.base_url())
+    );
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], fake_meta::APP_ID);
+    assert_eq!(query["redirect_uri"], REDIRECT);
+    assert_eq!(query["state"], "state-123");
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["scope"], SCOPES.join(" "));
+    assert!(!url.as_str().contains(fake_meta::APP_SECRET));
+}
+
+#[tokio::test]
+async fn a_code_becomes_a_long_lived_token_that_lists_the_pages() {
+    let (meta, graph) = graph().await;
+    let short = graph.exchange_code(fake_meta::GOOD_CODE).await.unwrap();
+    assert_eq!(short.token.expose_secret(), fake_meta::SHORT_TOKEN);
+    let long = graph.long_lived(&short.token).await.unwrap();
+    assert_eq!(long.token.expose_secret(), fake_meta::LONG_TOKEN);
+    assert_eq!(long.expires_in.unwrap().as_secs(), 5_183_944);
+    let pages = graph.pages(&long.token).await.unwrap();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].name, "Rao Skin Clinic");
+    assert_eq!(pages[0].token.expose_secret(), "page-token-1");
+    assert_eq!(pages[0].instagram.as_ref().unwrap().username, "raoskin");
+    assert!(pages[1].instagram.is_none());
+    assert_eq!(
+        meta.calls(),
+        ["exchange code", "long-lived token", "list pages"]
+    );
+}
+
+#[tokio::test]
+async fn pages_are_subscribed_and_unsubscribed_with_their_own_token() {
+    let (meta, graph) = graph().await;
+    let token = SecretString::from("page-token-1");
+    graph.subscribe("page-1", &token).await.unwrap();
+    graph.unsubscribe("page-1", &token).await.unwrap();
+    assert_eq!(meta.calls(), ["subscribe page-1", "unsubscribe page-1"]);
+    let wrong = graph
+        .subscribe("page-2", &SecretString::from("page-token-1"))
+        .await;
+    assert_eq!(wrong, Err(GraphError::TokenRejected));
+}
+
+#[tokio::test]
+async fn metas_errors_are_told_apart_and_never_carry_a_token() {
+    let (_meta, graph) = graph().await;
+    let bad_code = graph.exchange_code("forged").await.err().unwrap();
+    assert!(
+        matches!(&bad_code, GraphError::Refused { code: 100, .. }),
+        "{bad_code:?}"
+    );
+    let rejected = graph
+        .pages(&SecretString::from("expired-user-token"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(rejected, GraphError::TokenRejected);
+    let rejected = graph
+        .long_lived(&SecretString::from("stale-short-token"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(rejected, GraphError::TokenRejected);
+    for error in [bad_code, rejected] {
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("token-") && !shown.contains(fake_meta::APP_SECRET));
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_meta_is_reported_without_the_url_or_token() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut app = FakeMeta::start(pages()).await.app();
+    app.graph_base_url = format!("http://{addr}");
+    let graph = Graph::new(&app, REDIRECT.into());
+    let error = graph
+        .pages(&SecretString::from("secret-user-token"))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, GraphError::Unreachable(_)), "{error:?}");
+    assert!(!error.to_string().contains("secret-user-token"));
+    assert!(!error.to_string().contains(fake_meta::APP_SECRET));
+}
