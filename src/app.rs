@@ -98,6 +98,10 @@ fn Dashboard() -> impl IntoView {
     let doctor: DoctorResource =
         Resource::new(move || location.pathname.get(), |_| current_doctor());
     provide_context(doctor);
+    // The bar reads a resource of its own: one resource read by two Suspense boundaries (the
+    // bar's and the page's) can leave server rendering waiting forever
+    // (leptos-rs/leptos#4851, seen here on about one dashboard load in a few hundred).
+    let signed_in = Resource::new(|| (), |()| current_doctor());
     let edits = crate::setup::UnsavedEdits::provide();
     view! {
         // In the capture phase, so it runs before the router follows the link.
@@ -111,7 +115,7 @@ fn Dashboard() -> impl IntoView {
             </nav>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    doctor.await.ok().map(|d| view! { <span class="who">{d.full_name}</span> })
+                    signed_in.await.ok().map(|d| view! { <span class="who">{d.full_name}</span> })
                 })}
             </Transition>
             <LogoutButton/>

@@ -45,9 +45,9 @@ impl Db {
         self.begin_tenant(doctor, "BEGIN").await
     }
 
-    /// Like [`Db::tenant`], for a transaction that checks what it read before it writes (a
-    /// booking): on SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent
-    /// ones queue behind it instead of failing to upgrade their read lock.
+    /// Like [`Db::tenant`], for a transaction that writes (a booking, a saved setting): on
+    /// SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent writers queue
+    /// behind it (up to the busy timeout) instead of failing to upgrade a read lock.
     pub async fn tenant_writer(&self, doctor: &DoctorId) -> Result<TenantTx, sqlx::Error> {
         let begin = match self.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",

@@ -312,7 +312,7 @@ pub async fn save_availability(
             let (Some(zone), Some(week), Some(rules)) = (zone, week, rules) else {
                 return Err(AppError::Invalid(errors));
             };
-            let mut tx = state.db.tenant(&doctor).await?;
+            let mut tx = state.db.tenant_writer(&doctor).await?;
             let changed = crate::db::availability::save(&mut tx, &zone, rules, &week).await?;
             if !changed.is_empty() {
                 crate::db::audit::record(
@@ -381,7 +381,7 @@ pub async fn add_blocked_time(
             let doctor = crate::auth::ssr::require_doctor()?;
             let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
                 .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant(&doctor).await?;
+            let mut tx = state.db.tenant_writer(&doctor).await?;
             let Some((zone, _)) = crate::db::availability::load(&mut tx).await?.settings else {
                 return Err(AppError::Invalid(FieldErrors::single(
                     "date",
@@ -427,7 +427,7 @@ pub async fn remove_blocked_time(id: String) -> Result<(), AppError> {
         async {
             let state = state()?;
             let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
+            let mut tx = state.db.tenant_writer(&doctor).await?;
             if !crate::db::availability::delete_block(&mut tx, &id).await? {
                 return Err(AppError::NotFound);
             }

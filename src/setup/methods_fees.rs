@@ -102,7 +102,7 @@ pub async fn save_methods_fees(
                 ],
             )
             .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant(&doctor).await?;
+            let mut tx = state.db.tenant_writer(&doctor).await?;
             let changed = crate::db::methods::save(&mut tx, &parsed).await?;
             if !changed.is_empty() {
                 crate::db::audit::record(

@@ -74,7 +74,7 @@ pub async fn save_profile(
                 &public_note,
             )
             .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant(&doctor).await?;
+            let mut tx = state.db.tenant_writer(&doctor).await?;
             let changed = crate::db::practice::save(&mut tx, &profile).await?;
             if !changed.is_empty() {
                 crate::db::audit::record(

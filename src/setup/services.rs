@@ -52,7 +52,7 @@ mod ssr {
             async {
                 let state: AppState = state()?;
                 let doctor: DoctorId = crate::auth::ssr::require_doctor()?;
-                let mut tx = state.db.tenant(&doctor).await?;
+                let mut tx = state.db.tenant_writer(&doctor).await?;
                 let offered = offered_methods(&mut tx).await?;
                 let Some(service_id) = change(&mut tx, &offered).await? else {
                     return Err(AppError::NotFound);
