@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
-use leptos_router::{Lazy, StaticSegment};
+use leptos_router::{Lazy, SsrMode, StaticSegment};
 
 use crate::auth::{current_doctor, LoginRoute, LogoutButton, SignedInDoctor, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
@@ -43,7 +43,10 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=Home/>
                 <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()}/>
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()}/>
-                <ParentRoute path=StaticSegment("dashboard") view=Dashboard>
+                // Rendered whole once its data is in (not streamed out of order): out-of-order
+                // streaming left about one dashboard response in a few hundred unfinished under
+                // load (leptos-rs/leptos#4851, #4578), and these pages' data are quick reads.
+                <ParentRoute path=StaticSegment("dashboard") view=Dashboard ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
                     <Route path=StaticSegment("appointments") view={Lazy::<AppointmentsRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
