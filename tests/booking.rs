@@ -436,6 +436,18 @@ async fn another_doctors_appointments_are_out_of_reach(backend: Backend) {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(list(&app, &app.client, "all").await.len(), 1);
+    // B's booking form offers B's services only.
+    let options: Value = app.read_from(&other, "appointments/options").await;
+    let offered: Vec<&str> = options["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        offered,
+        [own.consultation.as_str(), own.long_review.as_str()]
+    );
     let agenda: Value = app.read_from(&other, "appointments/agenda").await;
     let theirs = agenda["today"]
         .as_array()
