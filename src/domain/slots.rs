@@ -47,12 +47,6 @@ pub struct Interval {
     pub end: i64,
 }
 
-impl Interval {
-    pub fn overlaps(&self, other: &Interval) -> bool {
-        self.start < other.end && other.start < self.end
-    }
-}
-
 /// Everything the engine needs to answer "when can this be booked?".
 #[derive(Debug, Clone, Copy)]
 pub struct SlotQuery<'a> {
@@ -326,9 +320,15 @@ impl<'z> WallClock<'z> {
         let Ok(at) = Timestamp::from_millisecond(instant) else {
             return;
         };
+        // The stretch holding `at` began at the last transition at or before it; `preceding`
+        // looks strictly before, so ask from just past `at` (an instant can be a transition
+        // itself: the first minute after clocks jump forward).
+        let just_past = at
+            .checked_add(jiff::SignedDuration::from_nanos(1))
+            .unwrap_or(at);
         let after_previous = self
             .zone
-            .preceding(at)
+            .preceding(just_past)
             .next()
             .map_or(i64::MIN / 2, |t| t.timestamp().as_millisecond());
         let before_next = self
@@ -356,7 +356,7 @@ fn wall_millis(civil: DateTime) -> i64 {
 }
 
 /// The doctor's calendar date at an instant.
-pub fn local_date(instant: i64, zone: &TimeZone) -> Date {
+fn local_date(instant: i64, zone: &TimeZone) -> Date {
     Timestamp::from_millisecond(instant)
         .unwrap_or_default()
         .to_zoned(zone.clone())

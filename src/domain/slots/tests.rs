@@ -183,6 +183,9 @@ fn a_range_ending_in_the_missing_hour_ends_when_the_clocks_change() {
     let case = Case::new("America/New_York", "00:00-02:30", 60, "2026-03-08T00:00");
     // 01:00 EST + 1 h = 03:00 EDT, the moment the clocks changed: it fits.
     assert_eq!(case.first_day(), ["00:00", "01:00"]);
+    // Ending at 02:00, the first minute that does not exist, is the same moment.
+    let case = Case::new("America/New_York", "00:00-02:00", 60, "2026-03-08T00:00");
+    assert_eq!(case.first_day(), ["00:00", "01:00"]);
     let case = Case::new("America/New_York", "02:30-05:00", 30, "2026-03-08T00:00");
     assert_eq!(case.first_day(), ["03:00", "03:30", "04:00", "04:30"]);
 }
@@ -227,6 +230,17 @@ fn lord_howe_moves_its_clocks_by_half_an_hour() {
     assert_eq!(
         spring.first_day(),
         ["01:00", "01:30", "02:30", "03:00", "03:30"]
+    );
+    // A range ending at 02:30, the first minute after the jump, must not lend the later
+    // offset to the times before it (found by the property tests).
+    let before_jump = Case::new("Australia/Lord_Howe", "00:00-02:30", 30, "2026-10-04T00:00");
+    assert_eq!(
+        before_jump.first_day(),
+        ["00:00", "00:30", "01:00", "01:30"]
+    );
+    assert_eq!(
+        before_jump.run().slots[0].start,
+        utc("2026-10-03T13:30:00Z")
     );
     // 2026-04-05: 02:00 becomes 01:30; 01:30-01:59 happens twice.
     let autumn = Case::new("Australia/Lord_Howe", "01:00-03:00", 30, "2026-04-05T00:00");
@@ -329,8 +343,13 @@ fn reference_instant(zone: &TimeZone, date: jiff::civil::Date, minute: u16) -> (
         .unwrap();
     let ambiguous = zone.to_ambiguous_zoned(civil);
     if matches!(ambiguous.offset(), jiff::tz::AmbiguousOffset::Gap { .. }) {
+        // The later reading falls at or after the jump (exactly on it for the first skipped
+        // minute); `preceding` is strictly before, so look from just past it.
         let after_jump = ambiguous.later().unwrap().timestamp();
-        let jump = zone.preceding(after_jump).next().unwrap().timestamp();
+        let just_past = after_jump
+            .checked_add(jiff::SignedDuration::from_nanos(1))
+            .unwrap();
+        let jump = zone.preceding(just_past).next().unwrap().timestamp();
         (jump.as_millisecond(), false)
     } else {
         (
@@ -413,7 +432,7 @@ proptest! {
             for taken in case.busy.iter().chain(&case.blocked) {
                 let widened = Interval { start: taken.start - gap, end: taken.end + gap };
                 let booked = Interval { start: slot.start, end: slot.end };
-                prop_assert!(!widened.overlaps(&booked));
+                prop_assert!(!(widened.start < booked.end && booked.start < widened.end));
             }
             // The label is what a clock in the doctor's zone shows at the start: a skipped
             // time can never be shown, and the weekday is the date's.
