@@ -91,27 +91,21 @@ pub async fn log_out() -> Result<(), AppError> {
 
 #[server(endpoint = "current_doctor")]
 pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
-    use crate::server::{state, with_status};
-
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let summary = crate::db::practice::summary(&mut tx)
-                .await?
-                .ok_or(AppError::Unauthorized)?;
-            tx.commit().await?;
-            Ok(SignedInDoctor {
-                full_name: summary.full_name,
-                has_profile: summary.has_profile,
-                has_hours: summary.has_hours,
-                offers_a_method: summary.offers_a_method,
-                has_services: summary.has_services,
-            })
-        }
-        .await,
-    )
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let summary = crate::db::practice::summary(&mut tx)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        tx.commit().await?;
+        Ok(SignedInDoctor {
+            full_name: summary.full_name,
+            has_profile: summary.has_profile,
+            has_hours: summary.has_hours,
+            offers_a_method: summary.offers_a_method,
+            has_services: summary.has_services,
+        })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -120,23 +120,29 @@ pub struct AgendaView {
 /// (`upcoming`, `all`, or a status key).
 #[server(endpoint = "appointments")]
 pub async fn list_appointments(week: String, status: String) -> Result<AppointmentsView, AppError> {
-    views::signed_in(async |db, doctor| views::appointments(db, doctor, &week, &status).await).await
+    crate::server::for_doctor(async |db, doctor| {
+        views::appointments(db, doctor, &week, &status).await
+    })
+    .await
 }
 
 #[server(endpoint = "appointments/agenda")]
 pub async fn agenda() -> Result<AgendaView, AppError> {
-    views::signed_in(async |db, doctor| views::agenda(db, doctor).await).await
+    crate::server::for_doctor(async |db, doctor| views::agenda(db, doctor).await).await
 }
 
 #[server(endpoint = "appointments/options")]
 pub async fn booking_options() -> Result<BookingChoices, AppError> {
-    views::signed_in(async |db, doctor| views::options(db, doctor).await).await
+    crate::server::for_doctor(async |db, doctor| views::options(db, doctor).await).await
 }
 
 /// Free times for `service` on `day` (`YYYY-MM-DD`, blank: the first day with any).
 #[server(endpoint = "appointments/free")]
 pub async fn free_times(service: String, day: String) -> Result<FreeTimesView, AppError> {
-    views::signed_in(async |db, doctor| views::free_times(db, doctor, &service, &day).await).await
+    crate::server::for_doctor(async |db, doctor| {
+        views::free_times(db, doctor, &service, &day).await
+    })
+    .await
 }
 
 /// Books a patient by hand into a free time; confirmed at once.
@@ -153,7 +159,7 @@ pub async fn book_appointment(
     use crate::domain::appointments::{PatientInput, Source};
     use crate::domain::methods::AppointmentMethod;
 
-    views::signed_in(async |db, doctor| {
+    crate::server::for_doctor(async |db, doctor| {
         let patient = PatientInput::parse(&patient_name, &patient_phone, &phone_country, &note);
         let mut errors = patient.as_ref().err().cloned().unwrap_or_default();
         let starts = errors.check(
@@ -192,7 +198,7 @@ pub async fn change_appointment(
     use crate::domain::appointments::cancel_reason;
     use crate::domain::FieldErrors;
 
-    views::signed_in(async |db, doctor| {
+    crate::server::for_doctor(async |db, doctor| {
         let to = Status::from_key(&status)
             .filter(|s| crate::domain::appointments::DOCTOR_CHANGES.contains(s))
             .ok_or_else(|| AppError::Conflict("That is not a change you can make.".into()))?;

@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use crate::db::appointments::{self as store, NewAppointment, StoredAppointment};
 use crate::db::services::StoredService;
 use crate::db::{self, Db, DoctorId, TenantTx};
-use crate::domain::appointments::{check_change, PatientInput, SlotChoice, Source, Status, Timing};
+use crate::domain::appointments::{check_change, PatientInput, SlotChoice, Source, Status};
 use crate::domain::availability::{BookingRules, WeeklyHours};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::{free_slots, FreeSlots, Interval, SlotQuery, DAY_MS, MINUTE_MS};
@@ -284,12 +284,7 @@ pub async fn change_status(
 ) -> Result<StoredAppointment, AppError> {
     let mut tx = db.tenant_writer(doctor).await?;
     let current = store::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let timing = Timing {
-        starts_at: current.starts_at,
-        ends_at: current.ends_at,
-        hold_expires_at: current.hold_expires_at,
-        now,
-    };
+    let timing = current.timing(now);
     check_change(current.status, to, timing).map_err(AppError::Conflict)?;
     if !store::set_status(&mut tx, id, current.status, to, cancel_reason).await? {
         return Err(AppError::Conflict(
@@ -315,12 +310,7 @@ async fn expire(
     let Some(current) = store::get(tx, id).await? else {
         return Ok(());
     };
-    let timing = Timing {
-        starts_at: current.starts_at,
-        ends_at: current.ends_at,
-        hold_expires_at: current.hold_expires_at,
-        now,
-    };
+    let timing = current.timing(now);
     if check_change(current.status, Status::Expired, timing).is_ok()
         && store::set_status(tx, id, current.status, Status::Expired, None).await?
     {

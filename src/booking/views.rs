@@ -11,26 +11,11 @@ use super::{
 };
 use crate::db::appointments::{self as store, StoredAppointment};
 use crate::db::{self, Db, DoctorId, TenantTx};
-use crate::domain::appointments::{check_change, SlotChoice, Status, Timing};
+use crate::domain::appointments::{check_change, SlotChoice, Status};
 use crate::domain::availability::{clock, parse_date, LocalDate, MINUTES_PER_DAY};
 use crate::domain::money::Currency;
 use crate::domain::slots::{local_time, DayLabel, DAY_MS};
 use crate::error::AppError;
-use crate::server::{state, with_status};
-
-/// Runs `work` for the signed-in doctor; the HTTP status follows its error.
-pub async fn signed_in<T>(
-    work: impl AsyncFnOnce(&Db, &DoctorId) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            work(&state.db, &doctor).await
-        }
-        .await,
-    )
-}
 
 fn civil(date: LocalDate) -> Option<Date> {
     Date::new(date.year, date.month, date.day).ok()
@@ -66,12 +51,7 @@ fn describe(appointment: &StoredAppointment, zone: &TimeZone) -> (String, u16, u
 
 fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> AppointmentView {
     let (when, start_minute, end_minute) = describe(appointment, zone);
-    let timing = Timing {
-        starts_at: appointment.starts_at,
-        ends_at: appointment.ends_at,
-        hold_expires_at: appointment.hold_expires_at,
-        now,
-    };
+    let timing = appointment.timing(now);
     let fee = Currency::parse(&appointment.currency).map_or_else(
         |_| format!("{} {}", appointment.fee_minor, appointment.currency),
         |c| format!("{} {}", c.format_amount(appointment.fee_minor), c.code),

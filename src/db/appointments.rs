@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{new_id, now_millis, Db, DoctorId, TenantTx};
-use crate::domain::appointments::{PatientInput, Source, Status};
+use crate::domain::appointments::{PatientInput, Source, Status, Timing};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::Interval;
 
@@ -29,6 +29,18 @@ pub struct StoredAppointment {
     pub hold_expires_at: Option<i64>,
     pub cancel_reason: Option<String>,
     pub created_at: i64,
+}
+
+impl StoredAppointment {
+    /// What a status change is checked against, at `now`.
+    pub fn timing(&self, now: i64) -> Timing {
+        Timing {
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            hold_expires_at: self.hold_expires_at,
+            now,
+        }
+    }
 }
 
 /// A booking about to be written; its slot was checked in the same transaction.

@@ -72,6 +72,21 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// Runs a server function's `work` for the signed-in doctor (401 without one), setting the
+/// response's HTTP status from its error.
+pub async fn for_doctor<T>(
+    work: impl AsyncFnOnce(&Db, &crate::db::DoctorId) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_status(
+        async {
+            let state = state()?;
+            let doctor = crate::auth::ssr::require_doctor()?;
+            work(&state.db, &doctor).await
+        }
+        .await,
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {

@@ -230,41 +230,36 @@ pub(crate) mod ssr {
 #[server(endpoint = "setup/availability")]
 pub async fn availability() -> Result<AvailabilityForm, AppError> {
     use crate::domain::availability::BookingRules;
-    use crate::server::{state, with_status};
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let stored = crate::db::availability::load(&mut tx).await?;
-            tx.commit().await?;
-            let (time_zone, rules) = stored
-                .settings
-                .unwrap_or_else(|| (String::new(), BookingRules::default()));
-            Ok(AvailabilityForm {
-                time_zone,
-                days: stored
-                    .week
-                    .0
-                    .iter()
-                    .map(|d| availability::format_day(d))
-                    .collect(),
-                rules: [
-                    rules.appointment_minutes,
-                    rules.gap_minutes,
-                    rules.notice_hours,
-                    rules.horizon_days,
-                    rules.hold_minutes,
-                ]
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let stored = crate::db::availability::load(&mut tx).await?;
+        tx.commit().await?;
+        let (time_zone, rules) = stored
+            .settings
+            .unwrap_or_else(|| (String::new(), BookingRules::default()));
+        Ok(AvailabilityForm {
+            time_zone,
+            days: stored
+                .week
+                .0
                 .iter()
-                .map(u32::to_string)
+                .map(|d| availability::format_day(d))
                 .collect(),
-                zones: ssr::zone_names(),
-            })
-        }
-        .await,
-    )
+            rules: [
+                rules.appointment_minutes,
+                rules.gap_minutes,
+                rules.notice_hours,
+                rules.horizon_days,
+                rules.hold_minutes,
+            ]
+            .iter()
+            .map(u32::to_string)
+            .collect(),
+            zones: ssr::zone_names(),
+        })
+    })
+    .await
 }
 
 #[server(endpoint = "setup/availability/save")]
@@ -285,82 +280,72 @@ pub async fn save_availability(
 ) -> Result<(), AppError> {
     use crate::domain::availability::BookingRules;
     use crate::domain::FieldErrors;
-    use crate::server::{request_id, state, with_status};
+    use crate::server::request_id;
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut errors = FieldErrors::default();
-            let zone = errors.check("time_zone", ssr::canonical_zone_name(&time_zone));
-            let week = availability::parse_week(
-                [
-                    &monday, &tuesday, &wednesday, &thursday, &friday, &saturday, &sunday,
-                ],
-                &mut errors,
-            );
-            let rules = BookingRules::parse(
-                [
-                    &appointment_minutes,
-                    &gap_minutes,
-                    &notice_hours,
-                    &horizon_days,
-                    &hold_minutes,
-                ],
-                &mut errors,
-            );
-            let (Some(zone), Some(week), Some(rules)) = (zone, week, rules) else {
-                return Err(AppError::Invalid(errors));
-            };
-            let mut tx = state.db.tenant_writer(&doctor).await?;
-            let changed = crate::db::availability::save(&mut tx, &zone, rules, &week).await?;
-            if !changed.is_empty() {
-                crate::db::audit::record(
-                    &mut tx,
-                    "availability.updated",
-                    &changed,
-                    request_id().as_deref(),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            tracing::info!(doctor_id = %doctor, changed = changed.len(), "availability saved");
-            Ok(())
+    crate::server::for_doctor(async |db, doctor| {
+        let mut errors = FieldErrors::default();
+        let zone = errors.check("time_zone", ssr::canonical_zone_name(&time_zone));
+        let week = availability::parse_week(
+            [
+                &monday, &tuesday, &wednesday, &thursday, &friday, &saturday, &sunday,
+            ],
+            &mut errors,
+        );
+        let rules = BookingRules::parse(
+            [
+                &appointment_minutes,
+                &gap_minutes,
+                &notice_hours,
+                &horizon_days,
+                &hold_minutes,
+            ],
+            &mut errors,
+        );
+        let (Some(zone), Some(week), Some(rules)) = (zone, week, rules) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let mut tx = db.tenant_writer(doctor).await?;
+        let changed = crate::db::availability::save(&mut tx, &zone, rules, &week).await?;
+        if !changed.is_empty() {
+            crate::db::audit::record(
+                &mut tx,
+                "availability.updated",
+                &changed,
+                request_id().as_deref(),
+            )
+            .await?;
         }
-        .await,
-    )
+        tx.commit().await?;
+        tracing::info!(doctor_id = %doctor, changed = changed.len(), "availability saved");
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "setup/blocked")]
 pub async fn blocked_times() -> Result<Vec<BlockedView>, AppError> {
-    use crate::server::{state, with_status};
-
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let zone = crate::db::availability::load(&mut tx)
-                .await?
-                .settings
-                .map(|(z, _)| z);
-            let blocks =
-                crate::db::availability::upcoming_blocks(&mut tx, crate::db::now_millis()).await?;
-            tx.commit().await?;
-            let zone = zone
-                .and_then(|z| ssr::zone(&z).ok())
-                .unwrap_or(jiff::tz::TimeZone::UTC);
-            Ok(blocks
-                .into_iter()
-                .map(|b| BlockedView {
-                    when: ssr::describe(b.starts_at, b.ends_at, b.all_day, &zone),
-                    id: b.id,
-                    reason: b.reason.unwrap_or_default(),
-                })
-                .collect())
-        }
-        .await,
-    )
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let zone = crate::db::availability::load(&mut tx)
+            .await?
+            .settings
+            .map(|(z, _)| z);
+        let blocks =
+            crate::db::availability::upcoming_blocks(&mut tx, crate::db::now_millis()).await?;
+        tx.commit().await?;
+        let zone = zone
+            .and_then(|z| ssr::zone(&z).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        Ok(blocks
+            .into_iter()
+            .map(|b| BlockedView {
+                when: ssr::describe(b.starts_at, b.ends_at, b.all_day, &zone),
+                id: b.id,
+                reason: b.reason.unwrap_or_default(),
+            })
+            .collect())
+    })
+    .await
 }
 
 #[server(endpoint = "setup/blocked/add")]
@@ -373,76 +358,67 @@ pub async fn add_blocked_time(
 ) -> Result<(), AppError> {
     use crate::domain::availability::BlockedInput;
     use crate::domain::FieldErrors;
-    use crate::server::{request_id, state, with_status};
+    use crate::server::request_id;
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
-                .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant_writer(&doctor).await?;
-            let Some((zone, _)) = crate::db::availability::load(&mut tx).await?.settings else {
-                return Err(AppError::Invalid(FieldErrors::single(
-                    "date",
-                    "Save your time zone and hours first, so we know when this day is.",
-                )));
-            };
-            let zone =
-                ssr::zone(&zone).map_err(|e| AppError::internal("stored zone unknown", e))?;
-            let (starts_at, ends_at) = ssr::block_span(&input, &zone)?;
-            if ends_at <= crate::db::now_millis() {
-                return Err(AppError::Invalid(FieldErrors::single(
-                    "date",
-                    "That time has already passed.",
-                )));
-            }
-            let id = crate::db::availability::insert_block(
-                &mut tx,
-                starts_at,
-                ends_at,
-                input.span.is_none(),
-                input.reason.as_deref(),
-            )
-            .await?;
-            crate::db::audit::record(
-                &mut tx,
-                "blocked_time.added",
-                &[format!("blocked:{id}")],
-                request_id().as_deref(),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
+    crate::server::for_doctor(async |db, doctor| {
+        let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
+            .map_err(AppError::Invalid)?;
+        let mut tx = db.tenant_writer(doctor).await?;
+        let Some((zone, _)) = crate::db::availability::load(&mut tx).await?.settings else {
+            return Err(AppError::Invalid(FieldErrors::single(
+                "date",
+                "Save your time zone and hours first, so we know when this day is.",
+            )));
+        };
+        let zone = ssr::zone(&zone).map_err(|e| AppError::internal("stored zone unknown", e))?;
+        let (starts_at, ends_at) = ssr::block_span(&input, &zone)?;
+        if ends_at <= crate::db::now_millis() {
+            return Err(AppError::Invalid(FieldErrors::single(
+                "date",
+                "That time has already passed.",
+            )));
         }
-        .await,
-    )
+        let id = crate::db::availability::insert_block(
+            &mut tx,
+            starts_at,
+            ends_at,
+            input.span.is_none(),
+            input.reason.as_deref(),
+        )
+        .await?;
+        crate::db::audit::record(
+            &mut tx,
+            "blocked_time.added",
+            &[format!("blocked:{id}")],
+            request_id().as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "setup/blocked/remove")]
 pub async fn remove_blocked_time(id: String) -> Result<(), AppError> {
-    use crate::server::{request_id, state, with_status};
+    use crate::server::request_id;
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant_writer(&doctor).await?;
-            if !crate::db::availability::delete_block(&mut tx, &id).await? {
-                return Err(AppError::NotFound);
-            }
-            crate::db::audit::record(
-                &mut tx,
-                "blocked_time.removed",
-                &[format!("blocked:{id}")],
-                request_id().as_deref(),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant_writer(doctor).await?;
+        if !crate::db::availability::delete_block(&mut tx, &id).await? {
+            return Err(AppError::NotFound);
         }
-        .await,
-    )
+        crate::db::audit::record(
+            &mut tx,
+            "blocked_time.removed",
+            &[format!("blocked:{id}")],
+            request_id().as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The browser's own time zone, to suggest before the doctor has saved one.

@@ -21,42 +21,35 @@ pub struct MethodsFeesForm {
 
 #[server(endpoint = "setup/methods-fees")]
 pub async fn methods_fees() -> Result<MethodsFeesForm, AppError> {
-    use crate::server::{state, with_status};
-
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let stored = crate::db::methods::load(&mut tx).await?;
-            tx.commit().await?;
-            let currency = stored
-                .currency
-                .as_deref()
-                .and_then(|code| Currency::parse(code).ok());
-            let methods = AppointmentMethod::ALL
-                .into_iter()
-                .map(|method| {
-                    let input =
-                        stored
-                            .get(method)
-                            .map_or_else(MethodInput::default, |s| MethodInput {
-                                offered: s.offered,
-                                fee: currency
-                                    .map(|c| c.format_amount(s.fee_minor))
-                                    .unwrap_or_default(),
-                                instructions: s.instructions.clone().unwrap_or_default(),
-                            });
-                    (method, input)
-                })
-                .collect();
-            Ok(MethodsFeesForm {
-                currency: currency.map(|c| c.code.to_owned()).unwrap_or_default(),
-                methods,
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let stored = crate::db::methods::load(&mut tx).await?;
+        tx.commit().await?;
+        let currency = stored
+            .currency
+            .as_deref()
+            .and_then(|code| Currency::parse(code).ok());
+        let methods = AppointmentMethod::ALL
+            .into_iter()
+            .map(|method| {
+                let input = stored
+                    .get(method)
+                    .map_or_else(MethodInput::default, |s| MethodInput {
+                        offered: s.offered,
+                        fee: currency
+                            .map(|c| c.format_amount(s.fee_minor))
+                            .unwrap_or_default(),
+                        instructions: s.instructions.clone().unwrap_or_default(),
+                    });
+                (method, input)
             })
-        }
-        .await,
-    )
+            .collect();
+        Ok(MethodsFeesForm {
+            currency: currency.map(|c| c.code.to_owned()).unwrap_or_default(),
+            methods,
+        })
+    })
+    .await
 }
 
 #[server(endpoint = "setup/methods-fees/save")]
@@ -73,52 +66,48 @@ pub async fn save_methods_fees(
     video_instructions: String,
 ) -> Result<(), AppError> {
     use crate::domain::methods::MethodsAndFees;
-    use crate::server::{request_id, state, with_status};
+    use crate::server::request_id;
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let input = |offered: Option<String>, fee: String, instructions: String| MethodInput {
-                offered: offered.is_some(),
-                fee,
-                instructions,
-            };
-            let parsed = MethodsAndFees::parse(
-                &currency,
-                &[
-                    (
-                        AppointmentMethod::Text,
-                        input(text_offered, text_fee, text_instructions),
-                    ),
-                    (
-                        AppointmentMethod::Voice,
-                        input(voice_offered, voice_fee, voice_instructions),
-                    ),
-                    (
-                        AppointmentMethod::Video,
-                        input(video_offered, video_fee, video_instructions),
-                    ),
-                ],
+    crate::server::for_doctor(async |db, doctor| {
+        let input = |offered: Option<String>, fee: String, instructions: String| MethodInput {
+            offered: offered.is_some(),
+            fee,
+            instructions,
+        };
+        let parsed = MethodsAndFees::parse(
+            &currency,
+            &[
+                (
+                    AppointmentMethod::Text,
+                    input(text_offered, text_fee, text_instructions),
+                ),
+                (
+                    AppointmentMethod::Voice,
+                    input(voice_offered, voice_fee, voice_instructions),
+                ),
+                (
+                    AppointmentMethod::Video,
+                    input(video_offered, video_fee, video_instructions),
+                ),
+            ],
+        )
+        .map_err(AppError::Invalid)?;
+        let mut tx = db.tenant_writer(doctor).await?;
+        let changed = crate::db::methods::save(&mut tx, &parsed).await?;
+        if !changed.is_empty() {
+            crate::db::audit::record(
+                &mut tx,
+                "methods_fees.updated",
+                &changed,
+                request_id().as_deref(),
             )
-            .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant_writer(&doctor).await?;
-            let changed = crate::db::methods::save(&mut tx, &parsed).await?;
-            if !changed.is_empty() {
-                crate::db::audit::record(
-                    &mut tx,
-                    "methods_fees.updated",
-                    &changed,
-                    request_id().as_deref(),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            tracing::info!(doctor_id = %doctor, changed = changed.len(), "methods and fees saved");
-            Ok(())
+            .await?;
         }
-        .await,
-    )
+        tx.commit().await?;
+        tracing::info!(doctor_id = %doctor, changed = changed.len(), "methods and fees saved");
+        Ok(())
+    })
+    .await
 }
 
 #[component]

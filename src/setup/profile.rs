@@ -24,29 +24,23 @@ pub struct ProfileForm {
 
 #[server(endpoint = "setup/profile")]
 pub async fn practice_profile() -> Result<ProfileForm, AppError> {
-    use crate::server::{state, with_status};
-
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let stored = crate::db::practice::profile(&mut tx)
-                .await?
-                .ok_or(AppError::Unauthorized)?;
-            tx.commit().await?;
-            Ok(ProfileForm {
-                full_name: stored.full_name,
-                email: stored.email,
-                practice_name: stored.practice_name.unwrap_or_default(),
-                phone: stored.phone.unwrap_or_default(),
-                phone_country: stored.phone_country.unwrap_or_default(),
-                address: stored.address.unwrap_or_default(),
-                public_note: stored.public_note.unwrap_or_default(),
-            })
-        }
-        .await,
-    )
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let stored = crate::db::practice::profile(&mut tx)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        tx.commit().await?;
+        Ok(ProfileForm {
+            full_name: stored.full_name,
+            email: stored.email,
+            practice_name: stored.practice_name.unwrap_or_default(),
+            phone: stored.phone.unwrap_or_default(),
+            phone_country: stored.phone_country.unwrap_or_default(),
+            address: stored.address.unwrap_or_default(),
+            public_note: stored.public_note.unwrap_or_default(),
+        })
+    })
+    .await
 }
 
 #[server(endpoint = "setup/profile/save")]
@@ -59,38 +53,34 @@ pub async fn save_profile(
     public_note: String,
 ) -> Result<(), AppError> {
     use crate::domain::profile::Profile;
-    use crate::server::{request_id, state, with_status};
+    use crate::server::request_id;
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let profile = Profile::parse(
-                &full_name,
-                &practice_name,
-                &phone,
-                &phone_country,
-                &address,
-                &public_note,
+    crate::server::for_doctor(async |db, doctor| {
+        let profile = Profile::parse(
+            &full_name,
+            &practice_name,
+            &phone,
+            &phone_country,
+            &address,
+            &public_note,
+        )
+        .map_err(AppError::Invalid)?;
+        let mut tx = db.tenant_writer(doctor).await?;
+        let changed = crate::db::practice::save(&mut tx, &profile).await?;
+        if !changed.is_empty() {
+            crate::db::audit::record(
+                &mut tx,
+                "profile.updated",
+                &changed,
+                request_id().as_deref(),
             )
-            .map_err(AppError::Invalid)?;
-            let mut tx = state.db.tenant_writer(&doctor).await?;
-            let changed = crate::db::practice::save(&mut tx, &profile).await?;
-            if !changed.is_empty() {
-                crate::db::audit::record(
-                    &mut tx,
-                    "profile.updated",
-                    &changed,
-                    request_id().as_deref(),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            tracing::info!(doctor_id = %doctor, changed = changed.len(), "profile saved");
-            Ok(())
+            .await?;
         }
-        .await,
-    )
+        tx.commit().await?;
+        tracing::info!(doctor_id = %doctor, changed = changed.len(), "profile saved");
+        Ok(())
+    })
+    .await
 }
 
 #[component]

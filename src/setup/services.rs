@@ -35,11 +35,11 @@ pub struct ServicesView {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use crate::db::{self, DoctorId, TenantTx};
+    use crate::db::{self, TenantTx};
     use crate::domain::methods::AppointmentMethod;
     use crate::domain::FieldErrors;
     use crate::error::AppError;
-    use crate::server::{request_id, state, with_status, AppState};
+    use crate::server::request_id;
 
     /// Runs `change` (given the offered methods) in the signed-in doctor's transaction, audits
     /// it under `action` with the service id it returns, or answers "not found" when it
@@ -48,11 +48,8 @@ mod ssr {
     where
         F: AsyncFnOnce(&mut TenantTx, &[AppointmentMethod]) -> Result<Option<String>, AppError>,
     {
-        with_status(
-            async {
-                let state: AppState = state()?;
-                let doctor: DoctorId = crate::auth::ssr::require_doctor()?;
-                let mut tx = state.db.tenant_writer(&doctor).await?;
+        crate::server::for_doctor(async |db, doctor| {
+                let mut tx = db.tenant_writer(doctor).await?;
                 let offered = offered_methods(&mut tx).await?;
                 let Some(service_id) = change(&mut tx, &offered).await? else {
                     return Err(AppError::NotFound);
@@ -62,9 +59,8 @@ mod ssr {
                 tx.commit().await.map_err(name_taken)?;
                 tracing::info!(doctor_id = %doctor, service_id = %service_id, action, "service changed");
                 Ok(())
-            }
-            .await,
-        )
+})
+.await
     }
 
     pub async fn offered_methods(tx: &mut TenantTx) -> Result<Vec<AppointmentMethod>, AppError> {
@@ -87,44 +83,39 @@ mod ssr {
 #[server(endpoint = "setup/services")]
 pub async fn list_services() -> Result<ServicesView, AppError> {
     use crate::domain::availability::BookingRules;
-    use crate::server::{state, with_status};
 
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            let mut tx = state.db.tenant(&doctor).await?;
-            let offered = ssr::offered_methods(&mut tx).await?;
-            let stored = crate::db::services::list(&mut tx).await?;
-            let default_minutes = crate::db::availability::load(&mut tx)
-                .await?
-                .settings
-                .map_or_else(BookingRules::default, |(_, rules)| rules)
-                .appointment_minutes;
-            tx.commit().await?;
-            let services = stored
-                .into_iter()
-                .map(|s| ServiceView {
-                    unbookable: !s.methods.iter().any(|m| offered.contains(m)),
-                    id: s.id,
-                    name: s.name,
-                    description: s.description.unwrap_or_default(),
-                    duration: s
-                        .duration_minutes
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                    methods: s.methods,
-                    archived: s.archived,
-                })
-                .collect();
-            Ok(ServicesView {
-                services,
-                offered,
-                default_minutes,
+    crate::server::for_doctor(async |db, doctor| {
+        let mut tx = db.tenant(doctor).await?;
+        let offered = ssr::offered_methods(&mut tx).await?;
+        let stored = crate::db::services::list(&mut tx).await?;
+        let default_minutes = crate::db::availability::load(&mut tx)
+            .await?
+            .settings
+            .map_or_else(BookingRules::default, |(_, rules)| rules)
+            .appointment_minutes;
+        tx.commit().await?;
+        let services = stored
+            .into_iter()
+            .map(|s| ServiceView {
+                unbookable: !s.methods.iter().any(|m| offered.contains(m)),
+                id: s.id,
+                name: s.name,
+                description: s.description.unwrap_or_default(),
+                duration: s
+                    .duration_minutes
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                methods: s.methods,
+                archived: s.archived,
             })
-        }
-        .await,
-    )
+            .collect();
+        Ok(ServicesView {
+            services,
+            offered,
+            default_minutes,
+        })
+    })
+    .await
 }
 
 /// Adds a service (`id` blank) or edits one.
