@@ -2,6 +2,8 @@ import { defineConfig } from "@playwright/test";
 
 // The release build, on a port and with a database of its own so `make run` can stay up.
 const port = 3100;
+// The fake of Meta the app talks to instead of facebook.com (end2end/fake-meta.mjs).
+const fakeMetaPort = 3102;
 
 export default defineConfig({
   testDir: "./tests",
@@ -27,24 +29,40 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "rm -rf target/e2e-data && exec ./target/release/clariva",
-    cwd: "..",
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    env: {
-      APP_ENV: "development",
-      DATA_DIR: "target/e2e-data",
-      DATABASE_URL: "",
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      LEPTOS_OUTPUT_NAME: "clariva",
-      LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_RELOAD_PORT: "3101",
-      LEPTOS_ENV: "PROD",
-      RUST_LOG: "warn",
+  webServer: [
+    {
+      // Meta's login dialog and Graph API, faked (fake-meta.mjs, next to this file).
+      command: "node fake-meta.mjs",
+      cwd: ".",
+      url: `http://127.0.0.1:${fakeMetaPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 10_000,
+      env: { FAKE_META_PORT: String(fakeMetaPort) },
     },
-  },
+    {
+      command: "rm -rf target/e2e-data && exec ./target/release/clariva",
+      cwd: "..",
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        APP_ENV: "development",
+        DATA_DIR: "target/e2e-data",
+        DATABASE_URL: "",
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        LEPTOS_OUTPUT_NAME: "clariva",
+        LEPTOS_SITE_ROOT: "target/site",
+        LEPTOS_SITE_PKG_DIR: "pkg",
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_RELOAD_PORT: "3101",
+        LEPTOS_ENV: "PROD",
+        RUST_LOG: "warn",
+        META_APP_ID: "e2e-app-id",
+        META_APP_SECRET: "e2e-app-secret",
+        META_VERIFY_TOKEN: "e2e-verify-token",
+        META_DIALOG_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
+        META_GRAPH_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
+      },
+    },
+  ],
 });

@@ -8,6 +8,7 @@ use leptos_router::{Lazy, SsrMode, StaticSegment};
 use crate::auth::{current_doctor, LoginRoute, LogoutButton, SignedInDoctor, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
 use crate::error::AppError;
+use crate::instagram::InstagramRoute;
 use crate::setup::{
     AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
 };
@@ -49,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
                     <Route path=StaticSegment("appointments") view={Lazy::<AppointmentsRoute>::new()}/>
+                    <Route path=StaticSegment("instagram") view={Lazy::<InstagramRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
                         <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
@@ -114,6 +116,7 @@ fn Dashboard() -> impl IntoView {
             <nav aria-label="Dashboard">
                 <A href="/dashboard" exact=true>"Overview"</A>
                 <A href="/dashboard/appointments">"Appointments"</A>
+                <A href="/dashboard/instagram">"Instagram"</A>
                 <A href="/dashboard/setup/profile">"Setup"</A>
             </nav>
             <Transition fallback=|| ()>
@@ -152,6 +155,12 @@ fn Overview() -> impl IntoView {
                             <a href="/dashboard/setup/methods-fees">"Set methods and fees"</a>
                         </p>
                     })}
+                    {doctor.instagram.as_ref().filter(|health| health.needs_attention()).map(|health| view! {
+                        <p class="alert" role="alert">
+                            "Instagram needs attention: " {health.describe()} " "
+                            <a class="button primary" href="/auth/meta/start" rel="external">"Reconnect Instagram"</a>
+                        </p>
+                    })}
                     <NextAppointments agenda/>
                     <section class="panel" aria-labelledby="setup-title">
                         <h2 id="setup-title">"Set up your practice"</h2>
@@ -161,8 +170,8 @@ fn Overview() -> impl IntoView {
                             <SetupStep done=doctor.has_hours href="/dashboard/setup/availability" title="Set your hours and time zone"/>
                             <SetupStep done=doctor.offers_a_method href="/dashboard/setup/methods-fees" title="Set your appointment methods and fees"/>
                             <SetupStep done=doctor.has_services href="/dashboard/setup/services" title="Add your services"/>
+                            <SetupStep done=doctor.instagram.is_some() href="/dashboard/instagram" title="Connect your Instagram account"/>
                         </ol>
-                        <p class="hint">"Connecting Instagram comes next; it appears here when it becomes available."</p>
                     </section>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {

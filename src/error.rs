@@ -30,6 +30,9 @@ pub enum AppError {
     /// The change does not fit the current state of things; the message says why.
     #[error("{0}")]
     Conflict(String),
+    /// Connecting Instagram through Meta did not work out; the outcome says how.
+    #[error("{}", .0.message())]
+    Instagram(crate::instagram::Outcome),
     /// The request never reached us, or came back unreadable.
     #[error("{0}")]
     Request(String),
@@ -83,6 +86,7 @@ mod ssr {
     use leptos::server_fn::error::FromServerFnError;
 
     use super::AppError;
+    use crate::instagram::Outcome;
 
     impl AppError {
         pub fn status(&self) -> StatusCode {
@@ -93,6 +97,12 @@ mod ssr {
                 Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
                 Self::SlotTaken(_) | Self::Conflict(_) => StatusCode::CONFLICT,
                 Self::Request(_) => StatusCode::BAD_REQUEST,
+                Self::Instagram(outcome) => match outcome {
+                    Outcome::MetaRefused | Outcome::MetaUnreachable => StatusCode::BAD_GATEWAY,
+                    Outcome::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+                    Outcome::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::CONFLICT,
+                },
                 Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

@@ -71,6 +71,7 @@ impl Practices {
                 page_name: "The Clinic",
                 token: &token,
                 token_expires_at: None,
+                meta_user_id: "fb-user-1",
             },
         )
         .await?;

@@ -23,6 +23,8 @@ pub struct SignedInDoctor {
     pub offers_a_method: bool,
     /// Whether at least one service is live.
     pub has_services: bool,
+    /// The Instagram link's health, if an account is connected.
+    pub instagram: Option<crate::instagram::Health>,
 }
 
 #[server(endpoint = "create_account")]
@@ -96,8 +98,12 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
         let summary = crate::db::practice::summary(&mut tx)
             .await?
             .ok_or(AppError::Unauthorized)?;
+        let link = crate::db::instagram::get(&mut tx).await?;
         tx.commit().await?;
         Ok(SignedInDoctor {
+            instagram: link
+                .as_ref()
+                .map(|link| crate::instagram::connect::health(link, crate::db::now_millis())),
             full_name: summary.full_name,
             has_profile: summary.has_profile,
             has_hours: summary.has_hours,

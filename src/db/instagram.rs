@@ -17,6 +17,8 @@ pub struct StoredLink {
     pub token_expires_at: Option<i64>,
     pub token_rejected: bool,
     pub connected_at: i64,
+    /// The Facebook user who connected it, as Meta's app callbacks name them.
+    pub meta_user_id: Option<String>,
 }
 
 /// A link about to be stored for the transaction's doctor.
@@ -28,6 +30,7 @@ pub struct NewLink<'a> {
     pub page_name: &'a str,
     pub token: &'a Sealed,
     pub token_expires_at: Option<i64>,
+    pub meta_user_id: &'a str,
 }
 
 /// Links the doctor to an account, replacing any link they had. An account or Page already
@@ -38,14 +41,15 @@ pub async fn save(tx: &mut TenantTx, link: &NewLink<'_>) -> Result<(), sqlx::Err
     sqlx::query(
         "INSERT INTO instagram_links (doctor_id, page_id, instagram_id, username, page_name,
              token_sealed, token_key_id, token_expires_at, token_rejected, connected_at,
-             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)
+             updated_at, meta_user_id, token_checked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10, NULL)
          ON CONFLICT (doctor_id) DO UPDATE SET
              page_id = excluded.page_id, instagram_id = excluded.instagram_id,
              username = excluded.username, page_name = excluded.page_name,
              token_sealed = excluded.token_sealed, token_key_id = excluded.token_key_id,
              token_expires_at = excluded.token_expires_at, token_rejected = 0,
-             connected_at = excluded.connected_at, updated_at = excluded.updated_at",
+             connected_at = excluded.connected_at, updated_at = excluded.updated_at,
+             meta_user_id = excluded.meta_user_id, token_checked_at = NULL",
     )
     .bind(doctor.as_str())
     .bind(link.page_id)
@@ -56,6 +60,7 @@ pub async fn save(tx: &mut TenantTx, link: &NewLink<'_>) -> Result<(), sqlx::Err
     .bind(&link.token.key_id)
     .bind(link.token_expires_at)
     .bind(now_millis())
+    .bind(link.meta_user_id)
     .execute(conn)
     .await
     .map(drop)
@@ -74,11 +79,12 @@ fn read(row: &sqlx::any::AnyRow) -> Result<StoredLink, sqlx::Error> {
         token_expires_at: row.try_get("token_expires_at")?,
         token_rejected: row.try_get::<i64, _>("token_rejected")? != 0,
         connected_at: row.try_get("connected_at")?,
+        meta_user_id: row.try_get("meta_user_id")?,
     })
 }
 
 const COLUMNS: &str = "page_id, instagram_id, username, page_name, token_sealed, token_key_id,
-    token_expires_at, token_rejected, connected_at";
+    token_expires_at, token_rejected, connected_at, meta_user_id";
 
 pub async fn get(tx: &mut TenantTx) -> Result<Option<StoredLink>, sqlx::Error> {
     let (conn, doctor) = tx.parts();
@@ -118,4 +124,136 @@ pub async fn doctor_for(
     .await?;
     row.map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
         .transpose()
+}
+
+/// Records what Meta said of the doctor's token when it was last checked, if the link still
+/// holds that token.
+pub async fn record_check(
+    tx: &mut TenantTx,
+    checked: &Sealed,
+    expires_at: Option<i64>,
+    rejected: bool,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE instagram_links SET token_expires_at = $2, token_rejected = $3,
+             token_checked_at = $4
+         WHERE doctor_id = $1 AND token_sealed = $5",
+    )
+    .bind(doctor.as_str())
+    .bind(expires_at)
+    .bind(i64::from(rejected))
+    .bind(now_millis())
+    .bind(&checked.value)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Every doctor with a link whose token was not checked since `checked_before`: the daily
+/// check's work list, across doctors (it then works in each doctor's own transaction).
+pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorId>, sqlx::Error> {
+    sqlx::query(
+        "SELECT doctor_id FROM instagram_links
+         WHERE token_checked_at IS NULL OR token_checked_at < $1 ORDER BY doctor_id",
+    )
+    .bind(checked_before)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
+    .collect()
+}
+
+/// The doctors whose links were made by this Facebook user (Meta's callbacks name the user).
+pub async fn doctors_of_meta_user(
+    db: &Db,
+    meta_user_id: &str,
+) -> Result<Vec<DoctorId>, sqlx::Error> {
+    sqlx::query("SELECT doctor_id FROM instagram_links WHERE meta_user_id = $1")
+        .bind(meta_user_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
+        .collect()
+}
+
+/// An account offered to the doctor to pick, when they manage several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub page_id: String,
+    pub instagram_id: String,
+    pub username: String,
+    pub page_name: String,
+    pub meta_user_id: String,
+    pub token: Sealed,
+}
+
+/// How long the accounts stay offered: as long as a login dialog's state.
+const CHOICES_LAST_MS: i64 = 10 * 60 * 1000;
+
+/// Offers these accounts to the doctor, in place of any offered before.
+pub async fn offer_choices(tx: &mut TenantTx, choices: &[Choice]) -> Result<(), sqlx::Error> {
+    clear_choices(tx).await?;
+    let expires_at = now_millis() + CHOICES_LAST_MS;
+    for choice in choices {
+        let (conn, doctor) = tx.parts();
+        sqlx::query(
+            "INSERT INTO instagram_choices (doctor_id, page_id, instagram_id, username,
+                 page_name, meta_user_id, token_sealed, token_key_id, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(doctor.as_str())
+        .bind(&choice.page_id)
+        .bind(&choice.instagram_id)
+        .bind(&choice.username)
+        .bind(&choice.page_name)
+        .bind(&choice.meta_user_id)
+        .bind(&choice.token.value)
+        .bind(&choice.token.key_id)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The accounts on offer that have not expired, by Page name.
+pub async fn choices(tx: &mut TenantTx) -> Result<Vec<Choice>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "SELECT page_id, instagram_id, username, page_name, meta_user_id, token_sealed,
+             token_key_id
+         FROM instagram_choices WHERE doctor_id = $1 AND expires_at > $2
+         ORDER BY page_name, page_id",
+    )
+    .bind(doctor.as_str())
+    .bind(now_millis())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Choice {
+            page_id: row.try_get("page_id")?,
+            instagram_id: row.try_get("instagram_id")?,
+            username: row.try_get("username")?,
+            page_name: row.try_get("page_name")?,
+            meta_user_id: row.try_get("meta_user_id")?,
+            token: Sealed {
+                key_id: row.try_get("token_key_id")?,
+                value: row.try_get("token_sealed")?,
+            },
+        })
+    })
+    .collect()
+}
+
+pub async fn clear_choices(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("DELETE FROM instagram_choices WHERE doctor_id = $1")
+        .bind(doctor.as_str())
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -8,6 +8,7 @@ pub mod availability;
 pub mod doctors;
 pub mod instagram;
 pub mod login_failures;
+pub mod meta_connect;
 pub mod methods;
 pub mod practice;
 pub mod services;

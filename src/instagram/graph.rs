@@ -106,6 +106,33 @@ struct PageBody {
 }
 
 #[derive(Deserialize)]
+struct MeBody {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct DebugBody {
+    data: DebugData,
+}
+
+#[derive(Deserialize)]
+struct DebugData {
+    #[serde(default)]
+    is_valid: bool,
+    /// Unix seconds; 0 for a token that does not expire.
+    #[serde(default)]
+    expires_at: i64,
+}
+
+/// What Meta says of a token it issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenStatus {
+    pub valid: bool,
+    /// When it expires, in Unix seconds; `None` if it does not.
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
 struct SuccessBody {
     success: bool,
 }
@@ -215,6 +242,36 @@ impl Graph {
         Ok(UserToken {
             token: SecretString::from(body.access_token),
             expires_in: body.expires_in.map(Duration::from_secs),
+        })
+    }
+
+    /// The app-scoped id of the person the user token belongs to.
+    pub async fn me(&self, user: &SecretString) -> Result<String, GraphError> {
+        let body: MeBody = self
+            .get(
+                "me",
+                &[("fields", "id"), ("access_token", user.expose_secret())],
+            )
+            .await?;
+        Ok(body.id)
+    }
+
+    /// Asks Meta whether a token still works and until when (`debug_token`, with the app's
+    /// own access token).
+    pub async fn check(&self, token: &SecretString) -> Result<TokenStatus, GraphError> {
+        let app_token = format!("{}|{}", self.app_id, self.app_secret.expose_secret());
+        let body: DebugBody = self
+            .get(
+                "debug_token",
+                &[
+                    ("input_token", token.expose_secret()),
+                    ("access_token", &app_token),
+                ],
+            )
+            .await?;
+        Ok(TokenStatus {
+            valid: body.data.is_valid,
+            expires_at: (body.data.expires_at > 0).then_some(body.data.expires_at),
         })
     }
 

@@ -1,9 +1,239 @@
-//! Instagram: each doctor links their own Instagram professional account (through the
-//! Facebook Page it belongs to). So far: sealing the Page token at rest ([`seal`]); the
-//! stored link and the lookup from an Instagram or Page id to its doctor are in
-//! [`crate::db::instagram`].
+//! Instagram: each doctor links their own Instagram professional account, through the Facebook
+//! Page it belongs to, by Meta's login dialog ([`connect`]). The Page token is sealed at rest
+//! ([`seal`]); the stored link, and the only way from an Instagram or Page id to its doctor,
+//! are in [`crate::db::instagram`]. A daily check keeps each link's health ([`token_check`]);
+//! Meta's app callbacks disconnect a person who removed the app ([`app_callbacks`]).
+//!
+//! Here: what the Instagram pane shows, and the server functions behind it.
 
 #[cfg(feature = "ssr")]
+pub mod app_callbacks;
+#[cfg(feature = "ssr")]
+pub mod connect;
+#[cfg(feature = "ssr")]
 pub mod graph;
+mod page;
 #[cfg(feature = "ssr")]
 pub mod seal;
+#[cfg(feature = "ssr")]
+pub mod signed_request;
+#[cfg(feature = "ssr")]
+pub mod token_check;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+pub use page::InstagramRoute;
+
+/// Where Meta explains how to link an Instagram professional account to a Facebook Page.
+pub const META_HELP_URL: &str = "https://help.instagram.com/399237934150902";
+
+/// A token expiring within this many days needs the doctor to reconnect.
+pub const EXPIRY_WARNING_DAYS: i64 = 7;
+
+/// The Instagram pane: whether Meta is set up on this server, the link if any, and the
+/// accounts on offer when the doctor manages several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstagramPane {
+    pub meta_configured: bool,
+    pub link: Option<LinkView>,
+    pub choices: Vec<AccountChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub username: String,
+    pub page_name: String,
+    /// The day it was connected, e.g. "26 Nov 2026".
+    pub connected_on: String,
+    pub health: Health,
+}
+
+/// How the link's token stands, as last heard from Meta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Health {
+    /// Working; `expires_on` is the day it stops, if it ever does.
+    Good { expires_on: Option<String> },
+    /// Stops working within [`EXPIRY_WARNING_DAYS`]: reconnect.
+    ExpiresSoon { expires_on: String },
+    /// Meta refused it (expired, revoked, password changed): reconnect.
+    Rejected,
+}
+
+impl Health {
+    pub fn needs_attention(&self) -> bool {
+        !matches!(self, Self::Good { .. })
+    }
+
+    /// One sentence for the doctor.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Good { expires_on: None } => "Working. It does not expire.".into(),
+            Self::Good {
+                expires_on: Some(day),
+            } => format!("Working until {day}."),
+            Self::ExpiresSoon { expires_on } => format!(
+                "Expires on {expires_on}. Reconnect Instagram before then so the assistant keeps answering."
+            ),
+            Self::Rejected => "Meta no longer accepts this connection (it was revoked or expired). Reconnect Instagram so the assistant can answer again.".into(),
+        }
+    }
+}
+
+/// One account the doctor can pick. No token ever leaves the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChoice {
+    pub page_id: String,
+    pub page_name: String,
+    pub username: String,
+}
+
+/// How a trip through Meta's login dialog ended; the callback sends the doctor back to the
+/// pane with its code in `?result=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Connected,
+    /// Several accounts: the pane offers them.
+    Choose,
+    Cancelled,
+    MetaRefused,
+    MetaUnreachable,
+    NoEligibleAccount,
+    TakenByAnotherDoctor,
+    InvalidState,
+    Expired,
+    OtherSession,
+    NotConfigured,
+    /// Something failed on our side.
+    Failed,
+}
+
+impl Outcome {
+    const ALL: [Self; 12] = [
+        Self::Connected,
+        Self::Choose,
+        Self::Cancelled,
+        Self::MetaRefused,
+        Self::MetaUnreachable,
+        Self::NoEligibleAccount,
+        Self::TakenByAnotherDoctor,
+        Self::InvalidState,
+        Self::Expired,
+        Self::OtherSession,
+        Self::NotConfigured,
+        Self::Failed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Choose => "choose",
+            Self::Cancelled => "cancelled",
+            Self::MetaRefused => "meta-refused",
+            Self::MetaUnreachable => "meta-unreachable",
+            Self::NoEligibleAccount => "no-account",
+            Self::TakenByAnotherDoctor => "taken",
+            Self::InvalidState => "invalid",
+            Self::Expired => "expired",
+            Self::OtherSession => "other-session",
+            Self::NotConfigured => "not-configured",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|outcome| outcome.code() == code)
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Connected | Self::Choose)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Connected => "Instagram is connected. The assistant now answers DMs sent to this account.",
+            Self::Choose => "You manage several Instagram accounts. Pick the one the assistant should answer.",
+            Self::Cancelled => "You cancelled on Facebook, so nothing changed. Connect again whenever you are ready.",
+            Self::MetaRefused => "Facebook did not complete the connection, so nothing changed. Please try again.",
+            Self::MetaUnreachable => "Facebook could not be reached just now, so nothing changed. Please try again in a moment.",
+            Self::NoEligibleAccount => "None of the Facebook Pages you manage has an Instagram professional account linked to it. Switch your Instagram account to a professional (business or creator) account, link it to a Facebook Page you manage, then connect again.",
+            Self::TakenByAnotherDoctor => "That Instagram account is already connected to another Clariva practice. It has to be disconnected there first.",
+            Self::InvalidState => "That connection link is not valid: it was already used or has been changed. Start again with Connect Instagram.",
+            Self::Expired => "That connection took longer than 10 minutes and expired. Start again with Connect Instagram.",
+            Self::OtherSession => "That connection was started from another log-in. Start again with Connect Instagram here.",
+            Self::NotConfigured => "Instagram connections are not set up on this Clariva server yet.",
+            Self::Failed => "Something went wrong on our side, so nothing was connected. Please try again in a moment.",
+        }
+    }
+}
+
+/// The pane's data for the signed-in doctor.
+#[server(endpoint = "instagram")]
+pub async fn instagram_status() -> Result<InstagramPane, AppError> {
+    crate::server::for_doctor(async |db, doctor| {
+        let state = crate::server::state()?;
+        let mut tx = db.tenant(doctor).await?;
+        let link = crate::db::instagram::get(&mut tx).await?;
+        let choices = crate::db::instagram::choices(&mut tx).await?;
+        tx.commit().await?;
+        Ok(InstagramPane {
+            meta_configured: state.config.meta.is_some(),
+            link: link.as_ref().map(connect::view),
+            choices: choices
+                .into_iter()
+                .map(|choice| AccountChoice {
+                    page_id: choice.page_id,
+                    page_name: choice.page_name,
+                    username: choice.username,
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+/// Connects the account of the Page the doctor picked from those on offer.
+#[server(endpoint = "instagram/choose")]
+pub async fn choose_account(page_id: String) -> Result<(), AppError> {
+    crate::server::for_doctor(async |db, doctor| {
+        let state = crate::server::state()?;
+        connect::connect_choice(&state, db, doctor, &page_id).await
+    })
+    .await
+}
+
+/// Disconnects the doctor's account: the assistant stops answering its DMs; conversations and
+/// appointments stay.
+#[server(endpoint = "instagram/disconnect")]
+pub async fn disconnect() -> Result<(), AppError> {
+    crate::server::for_doctor(async |db, doctor| {
+        let state = crate::server::state()?;
+        connect::disconnect(&state, db, doctor).await
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_code_reads_back_as_itself() {
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::from_code(outcome.code()), Some(outcome));
+        }
+        assert_eq!(Outcome::from_code("anything else"), None);
+    }
+
+    #[test]
+    fn only_a_working_token_needs_no_attention() {
+        assert!(!Health::Good { expires_on: None }.needs_attention());
+        assert!(Health::Rejected.needs_attention());
+        let soon = Health::ExpiresSoon {
+            expires_on: "1 Dec 2026".into(),
+        };
+        assert!(soon.needs_attention());
+        assert!(soon.describe().contains("1 Dec 2026"));
+    }
+}

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -23,6 +23,8 @@ use crate::auth::ssr::{password, session};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::instagram::graph::Graph;
+use crate::instagram::{app_callbacks, connect};
 
 /// How often lapsed holds are marked expired (the slot engine frees them on time anyway).
 const HOLD_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
@@ -36,6 +38,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// Meta's endpoints, when the Meta app is configured.
+    pub graph: Option<Arc<Graph>>,
 }
 
 /// The state of the request being served, for server functions.
@@ -99,6 +103,11 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/auth/meta/start", get(connect::start))
+        .route("/auth/meta/callback", get(connect::callback))
+        .route("/meta/deauthorize", post(app_callbacks::deauthorize))
+        .route("/meta/data-deletion", post(app_callbacks::data_deletion))
+        .route("/meta/deletion/{code}", get(app_callbacks::deletion_status))
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -120,7 +129,7 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    db: Db,
+    state: AppState,
 }
 
 impl Application {
@@ -134,15 +143,20 @@ impl Application {
         tracing::info!(backend = ?db.backend(), "database ready");
         password::warm_up().await;
         let listener = TcpListener::bind(addr).await?;
+        let graph = config.meta.as_ref().map(|app| {
+            let callback = format!("{}/auth/meta/callback", config.public_base_url);
+            Arc::new(Graph::new(app, callback))
+        });
         let state = AppState {
             leptos_options,
             db: db.clone(),
             config: Arc::new(config),
+            graph,
         };
         Ok(Self {
             listener,
-            router: router(state),
-            db,
+            router: router(state.clone()),
+            state,
         })
     }
 
@@ -156,18 +170,28 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "listening");
-        let sweeper = tokio::spawn(crate::booking::ssr::sweep_holds(
-            self.db.clone(),
+        let db = self.state.db.clone();
+        let mut jobs = vec![tokio::spawn(crate::booking::ssr::sweep_holds(
+            db.clone(),
             HOLD_SWEEP_EVERY,
-        ));
+        ))];
+        if let Some(graph) = &self.state.graph {
+            jobs.push(tokio::spawn(crate::instagram::token_check::run(
+                db.clone(),
+                graph.clone(),
+                self.state.config.clone(),
+            )));
+        }
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
-        sweeper.abort();
-        self.db.close().await;
+        for job in jobs {
+            job.abort();
+        }
+        db.close().await;
         tracing::info!("stopped");
         Ok(())
     }

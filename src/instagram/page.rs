@@ -1,0 +1,182 @@
+//! The Instagram pane: connect through Meta, pick an account when there are several, see the
+//! link and its health, disconnect after confirming.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    instagram_status, AccountChoice, ChooseAccount, Disconnect, InstagramPane, LinkView, Outcome,
+    META_HELP_URL,
+};
+use crate::error::AppError;
+
+lazy_page!(
+    /// The Instagram pane.
+    InstagramRoute => InstagramPage
+);
+
+/// Where "Connect Instagram" goes: the server's start of Meta's login dialog (a full page
+/// load, not a route of this app).
+const START: &str = "/auth/meta/start";
+
+#[component]
+fn InstagramPage() -> impl IntoView {
+    let choose = ServerAction::<ChooseAccount>::new();
+    let disconnect = ServerAction::<Disconnect>::new();
+    let pane = Resource::new(
+        move || (choose.version().get(), disconnect.version().get()),
+        |_| instagram_status(),
+    );
+    let query = use_query_map();
+    // What the trip through Meta's dialog came to, until the doctor does something here.
+    let outcome = move || {
+        let acted = choose.version().get() + disconnect.version().get() > 0;
+        let code = query.read().get("result");
+        code.and_then(|code| Outcome::from_code(&code))
+            .filter(|_| !acted)
+    };
+    let chose = move || matches!(choose.value().get(), Some(Ok(())));
+    let disconnected = move || matches!(disconnect.value().get(), Some(Ok(())));
+    let failed = move || {
+        [choose.value().get(), disconnect.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(Result::err)
+    };
+    view! {
+        <h1>"Instagram"</h1>
+        <p class="lead">"The assistant answers the DMs sent to the Instagram account you connect here."</p>
+        {move || outcome().map(|outcome| view! { <OutcomeNote outcome/> })}
+        {move || chose().then(|| view! { <OutcomeNote outcome=Outcome::Connected/> })}
+        {move || disconnected().then(|| view! {
+            <p class="saved" role="status">"Instagram is disconnected. The assistant no longer answers its DMs."</p>
+        })}
+        {move || failed().map(|error| view! { <p class="alert" role="alert">{error.to_string()}</p> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { match pane.await {
+                Ok(pane) => view! { <PaneBody pane choose disconnect/> }.into_any(),
+                Err(AppError::Unauthorized) => view! {
+                    <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard/instagram">"Log in again"</a></p>
+                }.into_any(),
+                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
+            }})}
+        </Transition>
+    }
+}
+
+#[component]
+fn OutcomeNote(outcome: Outcome) -> impl IntoView {
+    let help = (outcome == Outcome::NoEligibleAccount).then(|| {
+        view! {
+            " "
+            <a href=META_HELP_URL target="_blank" rel="external noopener">
+                "How to link Instagram to a Facebook Page"
+            </a>
+        }
+    });
+    if outcome.is_success() {
+        view! { <p class="saved" role="status">{outcome.message()}</p> }.into_any()
+    } else {
+        view! { <p class="alert" role="alert">{outcome.message()}{help}</p> }.into_any()
+    }
+}
+
+#[component]
+fn PaneBody(
+    pane: InstagramPane,
+    choose: ServerAction<ChooseAccount>,
+    disconnect: ServerAction<Disconnect>,
+) -> impl IntoView {
+    let InstagramPane {
+        meta_configured,
+        link,
+        choices,
+    } = pane;
+    view! {
+        {(!meta_configured).then(|| view! {
+            <section class="panel" aria-labelledby="meta-title">
+                <h2 id="meta-title">"Not available on this server yet"</h2>
+                <p>{Outcome::NotConfigured.message()}</p>
+                <p class="hint">"Whoever runs this Clariva server creates a Meta app and sets META_APP_ID, META_APP_SECRET and META_VERIFY_TOKEN, as docs/meta-setup.md describes. Then this page offers to connect your account."</p>
+            </section>
+        })}
+        {(!choices.is_empty()).then(|| view! { <Choices choices choose/> })}
+        {match link {
+            Some(link) => view! { <Connected link disconnect meta_configured/> }.into_any(),
+            None => view! {
+                <section class="panel" aria-labelledby="link-title">
+                    <h2 id="link-title">"Not connected"</h2>
+                    <p>"Connect the Instagram professional account your patients message. You log in with Facebook and allow Clariva Care to manage that account's messages; the account must be linked to a Facebook Page you manage."</p>
+                    {meta_configured.then(|| view! {
+                        <a class="button primary" href=START rel="external">"Connect Instagram"</a>
+                    })}
+                </section>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Choices(choices: Vec<AccountChoice>, choose: ServerAction<ChooseAccount>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="choose-title">
+            <h2 id="choose-title">"Choose the Instagram account"</h2>
+            <p>"The assistant answers one account. Pick the one your patients message."</p>
+            <ul class="choices">
+                {choices.into_iter().map(|choice| view! {
+                    <li>
+                        <ActionForm action=choose>
+                            <input type="hidden" name="page_id" value=choice.page_id/>
+                            <span>{format!("@{} (Page: {})", choice.username, choice.page_name)}</span>
+                            " "
+                            <button type="submit" class="primary" disabled=move || choose.pending().get()>
+                                {format!("Connect @{}", choice.username)}
+                            </button>
+                        </ActionForm>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn Connected(
+    link: LinkView,
+    disconnect: ServerAction<Disconnect>,
+    meta_configured: bool,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let attention = link.health.needs_attention();
+    let username = link.username.clone();
+    view! {
+        <section class="panel" aria-labelledby="link-title">
+            <h2 id="link-title">{format!("Connected as @{}", link.username)}</h2>
+            <dl class="facts">
+                <dt>"Facebook Page"</dt><dd>{link.page_name}</dd>
+                <dt>"Connected since"</dt><dd>{link.connected_on}</dd>
+                <dt>"Connection"</dt><dd>{link.health.describe()}</dd>
+            </dl>
+            {(attention && meta_configured).then(|| view! {
+                <p class="alert" role="alert">"This connection needs attention. "
+                    <a class="button primary" href=START rel="external">"Reconnect Instagram"</a>
+                </p>
+            })}
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Disconnect"</button>
+                }
+            >
+                <div class="confirm" role="group" aria-label="Confirm disconnecting">
+                    <p>{format!("The assistant stops answering DMs sent to @{username}. Your conversations and appointments stay.")}</p>
+                    <ActionForm action=disconnect>
+                        <button type="submit" class="danger" disabled=move || disconnect.pending().get()>"Yes, disconnect"</button>
+                        " "
+                        <button type="button" on:click=move |_| confirming.set(false)>"Keep connected"</button>
+                    </ActionForm>
+                </div>
+            </Show>
+        </section>
+    }
+}
