@@ -1,6 +1,7 @@
 //! A fake of Meta's login dialog and Graph API, speaking the wire format Meta documents
 //! (`../shared/reference/meta-instagram.md`): the dialog, the code and long-lived token
-//! exchanges, the Pages listing and Page webhook subscriptions, with Meta's error bodies.
+//! exchanges, the person's id, the Pages listing, Page webhook subscriptions and token
+//! checks (`debug_token`), with Meta's error bodies.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ pub const VERSION: &str = "v21.0";
 pub const GOOD_CODE: &str = "good-code";
 pub const SHORT_TOKEN: &str = "short-user-token";
 pub const LONG_TOKEN: &str = "long-user-token";
+/// The app-scoped id of the person who logs in through the fake.
+pub const USER_ID: &str = "fb-user-10221";
 
 /// A Page the fake's person manages.
 #[derive(Clone, Debug)]
@@ -37,6 +40,10 @@ struct World {
     pages: Vec<FakePage>,
     /// What was asked of the fake, in order, e.g. `subscribe page-1`.
     calls: Vec<String>,
+    /// Page tokens Meta no longer accepts (revoked, password changed).
+    revoked: Vec<String>,
+    /// When Page tokens expire, in Unix seconds; the others never do.
+    expiring: HashMap<String, i64>,
 }
 
 #[derive(Clone)]
@@ -55,7 +62,7 @@ impl FakeMeta {
     pub async fn start(pages: Vec<FakePage>) -> Self {
         let world = Arc::new(Mutex::new(World {
             pages,
-            calls: Vec::new(),
+            ..World::default()
         }));
         let router = Router::new()
             .route(&format!("/{VERSION}/dialog/oauth"), get(dialog))
@@ -63,7 +70,9 @@ impl FakeMeta {
                 &format!("/{VERSION}/oauth/access_token"),
                 post(exchange_code).get(long_lived),
             )
+            .route(&format!("/{VERSION}/me"), get(me))
             .route(&format!("/{VERSION}/me/accounts"), get(accounts))
+            .route(&format!("/{VERSION}/debug_token"), get(debug_token))
             .route(
                 &format!("/{VERSION}/{{page}}/subscribed_apps"),
                 post(subscribe).delete(unsubscribe),
@@ -93,6 +102,22 @@ impl FakeMeta {
 
     pub fn calls(&self) -> Vec<String> {
         self.world.lock().unwrap().calls.clone()
+    }
+
+    /// The Pages the person manages from now on.
+    pub fn set_pages(&self, pages: Vec<FakePage>) {
+        self.world.lock().unwrap().pages = pages;
+    }
+
+    /// Meta stops accepting this Page token.
+    pub fn revoke(&self, token: &str) {
+        self.world.lock().unwrap().revoked.push(token.to_owned());
+    }
+
+    /// This Page token expires at `unix_seconds`.
+    pub fn expire(&self, token: &str, unix_seconds: i64) {
+        let mut world = self.world.lock().unwrap();
+        world.expiring.insert(token.to_owned(), unix_seconds);
     }
 
     fn record(world: &Mutex<World>, call: String) {
@@ -164,6 +189,44 @@ async fn long_lived(
         .into_response()
 }
 
+async fn me(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, "me".into());
+    if query.get("access_token").map(String::as_str) != Some(LONG_TOKEN) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Error validating access token.",
+        );
+    }
+    Json(json!({"id": USER_ID})).into_response()
+}
+
+/// Meta's token inspection, answered for the Page tokens of the fake's Pages.
+async fn debug_token(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, "debug token".into());
+    if query.get("access_token") != Some(&format!("{APP_ID}|{APP_SECRET}")) {
+        return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    let token = query.get("input_token").cloned().unwrap_or_default();
+    let world = world.lock().unwrap();
+    let known = world.pages.iter().any(|page| page.token == token);
+    if !known || world.revoked.contains(&token) {
+        return Json(json!({"data": {"is_valid": false, "expires_at": 0, "scopes": [],
+            "error": {"code": 190, "message": "Error validating access token: The session has been invalidated."}}}))
+        .into_response();
+    }
+    let expires_at = world.expiring.get(&token).copied().unwrap_or(0);
+    Json(json!({"data": {"app_id": APP_ID, "type": "PAGE", "application": "Clariva Care",
+        "is_valid": true, "expires_at": expires_at, "scopes": ["pages_messaging"]}}))
+    .into_response()
+}
+
 async fn accounts(
     State(world): State<Arc<Mutex<World>>>,
     Query(query): Query<HashMap<String, String>>,
@@ -197,10 +260,15 @@ async fn subscription(
     page: &str,
     query: &HashMap<String, String>,
 ) -> Response {
-    let known =
-        world.lock().unwrap().pages.iter().any(|p| {
-            p.id == page && Some(p.token) == query.get("access_token").map(String::as_str)
-        });
+    let known = {
+        let world = world.lock().unwrap();
+        let token = query.get("access_token").cloned().unwrap_or_default();
+        !world.revoked.contains(&token)
+            && world
+                .pages
+                .iter()
+                .any(|p| p.id == page && p.token == token)
+    };
     if !known {
         return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
     }

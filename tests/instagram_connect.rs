@@ -1,0 +1,597 @@
+//! Connecting Instagram end to end over HTTP, against the fake Meta: the dialog round trip,
+//! state checks (missing, tampered, replayed, expired, another session's), cancelling, one,
+//! several and no eligible accounts, an account already linked to another doctor, Meta's
+//! errors, disconnecting, Meta's deauthorize and data-deletion callbacks, the daily token
+//! check, and no token in the database, in any answer or page.
+
+mod common;
+
+use clariva::db::Db;
+use clariva::instagram::graph::Graph;
+use clariva::instagram::seal::TokenKeys;
+use clariva::instagram::token_check;
+use common::fake_meta::{self, FakeMeta, FakePage};
+use common::{Backend, TestApp};
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use sqlx::{Connection, Row};
+
+on_both_databases!(
+    a_doctor_connects_their_one_account_and_disconnects_it,
+    the_state_must_be_this_sessions_unused_and_fresh,
+    cancelling_on_meta_or_a_meta_error_changes_nothing,
+    several_accounts_are_offered_and_the_picked_one_is_connected,
+    pages_without_an_instagram_account_are_explained,
+    an_account_linked_to_another_doctor_is_refused,
+    reconnecting_replaces_the_link_and_unsubscribes_the_old_page,
+    without_the_meta_app_the_pane_says_so,
+    meta_deauthorizing_a_person_disconnects_them_when_signed,
+    a_data_deletion_request_disconnects_and_answers_with_a_status_page,
+    the_daily_check_flags_rejected_and_expiring_tokens,
+);
+
+const KEYS: &str = "k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+fn clinic() -> FakePage {
+    FakePage {
+        id: "page-1",
+        name: "Rao Skin Clinic",
+        token: "page-token-1",
+        instagram: Some(("ig-1", "raoskin")),
+    }
+}
+
+fn second_clinic() -> FakePage {
+    FakePage {
+        id: "page-2",
+        name: "Rao Hair Clinic",
+        token: "page-token-2",
+        instagram: Some(("ig-2", "raohair")),
+    }
+}
+
+fn personal_page() -> FakePage {
+    FakePage {
+        id: "page-3",
+        name: "Asha's page",
+        token: "page-token-3",
+        instagram: None,
+    }
+}
+
+/// Every secret the fake hands out; none may ever be stored, shown or answered in plain text.
+const SECRETS: [&str; 7] = [
+    fake_meta::SHORT_TOKEN,
+    fake_meta::LONG_TOKEN,
+    fake_meta::APP_SECRET,
+    fake_meta::GOOD_CODE,
+    "page-token-1",
+    "page-token-2",
+    "page-token-3",
+];
+
+fn assert_no_secret(text: &str, what: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what} holds {secret}");
+    }
+}
+
+/// The app, configured with the fake Meta's app and base URLs.
+async fn app_with_meta(backend: Backend, meta: &FakeMeta) -> TestApp {
+    let base = meta.base_url();
+    TestApp::spawn_with(
+        backend,
+        &[
+            ("META_APP_ID", fake_meta::APP_ID),
+            ("META_APP_SECRET", fake_meta::APP_SECRET),
+            ("META_VERIFY_TOKEN", "fake-verify-token"),
+            ("META_DIALOG_BASE_URL", &base),
+            ("META_GRAPH_BASE_URL", &base),
+            ("TOKEN_KEYS", KEYS),
+        ],
+    )
+    .await
+}
+
+async fn world(backend: Backend, pages: Vec<FakePage>) -> (TestApp, FakeMeta) {
+    let meta = FakeMeta::start(pages).await;
+    let app = app_with_meta(backend, &meta).await;
+    (app, meta)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .unwrap_or_else(|| panic!("no redirect: {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// "Connect Instagram": the address of Meta's dialog the app sends the browser to.
+async fn start(app: &TestApp, browser: &Client) -> String {
+    let response = browser.get(app.url("/auth/meta/start")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(&response)
+}
+
+/// The dialog's link named `choice` ("Continue" or "Cancel"): where Meta sends the browser
+/// back, as a path and query on the app.
+async fn dialog_link(dialog: &str, choice: &str) -> String {
+    let page = reqwest::get(dialog).await.unwrap().text().await.unwrap();
+    let marker = format!(">{choice}</a>");
+    let before = &page[..page.find(&marker).expect("the dialog offers the choice")];
+    let href = &before[before.rfind("href=\"").unwrap() + 6..before.len() - 1];
+    let url = reqwest::Url::parse(&href.replace("&amp;", "&")).unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+/// Follows Meta's redirect back to the app: the `result` the app sends the browser to the pane with.
+async fn back_from_meta(app: &TestApp, browser: &Client, callback: &str) -> String {
+    let response = browser.get(app.url(callback)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{callback}");
+    let to = location(&response);
+    to.strip_prefix("/dashboard/instagram?result=")
+        .unwrap_or_else(|| panic!("back to the pane, not {to}"))
+        .to_owned()
+}
+
+/// The whole trip: Connect, "Continue" on Meta's dialog, back to the app.
+async fn connect(app: &TestApp, browser: &Client) -> String {
+    let dialog = start(app, browser).await;
+    let callback = dialog_link(&dialog, "Continue").await;
+    back_from_meta(app, browser, &callback).await
+}
+
+async fn pane(app: &TestApp, browser: &Client) -> Value {
+    let response = app.call_from(browser, "instagram", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert_no_secret(&text, "the pane's data");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The raw rows of the Instagram tables, as text, for looking for tokens in plain text.
+async fn raw_rows(url: &str) -> String {
+    let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut text = String::new();
+    for table in ["instagram_links", "instagram_choices", "meta_connect_states"] {
+        for row in sqlx::query(&format!("SELECT * FROM {table}"))
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+        {
+            for i in 0..row.len() {
+                if let Ok(Some(value)) = row.try_get::<Option<String>, _>(i) {
+                    text.push_str(&value);
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
+}
+
+async fn links_count(url: &str) -> i64 {
+    let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query("SELECT COUNT(*) AS n FROM instagram_links")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("n")
+}
+
+async fn signed_in(app: &TestApp, name: &str) -> Client {
+    let browser = app.other_browser();
+    app.new_doctor(&browser, name).await;
+    browser
+}
+
+async fn a_doctor_connects_their_one_account_and_disconnects_it(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic(), personal_page()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert!(pane(&app, &asha).await["link"].is_null());
+
+    let dialog = start(&app, &asha).await;
+    let query: std::collections::HashMap<_, _> = reqwest::Url::parse(&dialog)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert!(query["state"].len() >= 43, "a state of 32 random bytes");
+    assert!(query["redirect_uri"].ends_with("/auth/meta/callback"));
+    let callback = dialog_link(&dialog, "Continue").await;
+    assert_eq!(back_from_meta(&app, &asha, &callback).await, "connected");
+
+    let link = &pane(&app, &asha).await["link"];
+    assert_eq!(link["username"], "raoskin");
+    assert_eq!(link["page_name"], "Rao Skin Clinic");
+    assert_eq!(link["health"], serde_json::json!({"Good": {"expires_on": null}}));
+    assert!(meta.calls().contains(&"subscribe page-1".to_owned()));
+    let rows = raw_rows(&app.database.url).await;
+    assert!(rows.contains("ig-1") && rows.contains("raoskin"));
+    assert_no_secret(&rows, "the database");
+
+    let page = app.client.get(app.url("/dashboard/instagram")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER, "another browser is not signed in");
+    let page = asha.get(app.url("/dashboard/instagram")).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Connected as @raoskin"), "{html}");
+    assert_no_secret(&html, "the pane's page");
+    let home = asha.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("Reconnect Instagram"), "a working link needs nothing");
+
+    let response = app.call_from(&asha, "instagram/disconnect", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(pane(&app, &asha).await["link"].is_null());
+    assert_eq!(links_count(&app.database.url).await, 0);
+    assert!(meta.calls().contains(&"unsubscribe page-1".to_owned()));
+    let anyone = app.call("instagram/disconnect", &[]).await;
+    assert_eq!(anyone.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+async fn the_state_must_be_this_sessions_unused_and_fresh(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    let ben = signed_in(&app, "Ben Okafor").await;
+
+    let code = fake_meta::GOOD_CODE;
+    for callback in [
+        format!("/auth/meta/callback?code={code}"),
+        format!("/auth/meta/callback?code={code}&state="),
+        format!("/auth/meta/callback?code={code}&state=made-up"),
+    ] {
+        assert_eq!(back_from_meta(&app, &asha, &callback).await, "invalid");
+    }
+
+    // Tampered with: one character changed.
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let tampered = callback.replacen("state=", "state=x", 1);
+    assert_eq!(back_from_meta(&app, &asha, &tampered).await, "invalid");
+
+    // Another doctor's browser, and a signed-out one, cannot use Asha's state.
+    assert_eq!(back_from_meta(&app, &ben, &callback).await, "other-session");
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let signed_out = app.other_browser();
+    assert_eq!(back_from_meta(&app, &signed_out, &callback).await, "other-session");
+
+    // Ten minutes later.
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let mut db = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    sqlx::query("UPDATE meta_connect_states SET expires_at = 0")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(back_from_meta(&app, &asha, &callback).await, "expired");
+
+    assert!(
+        !meta.calls().iter().any(|call| call == "exchange code"),
+        "no refused state reaches Meta"
+    );
+    assert_eq!(links_count(&app.database.url).await, 0);
+
+    // Used once, then replayed.
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    assert_eq!(back_from_meta(&app, &asha, &callback).await, "connected");
+    assert_eq!(back_from_meta(&app, &asha, &callback).await, "invalid");
+    let exchanges = meta.calls().iter().filter(|c| *c == "exchange code").count();
+    assert_eq!(exchanges, 1, "the replay never reached Meta");
+    app.stop().await;
+}
+
+async fn cancelling_on_meta_or_a_meta_error_changes_nothing(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+
+    let cancel = dialog_link(&start(&app, &asha).await, "Cancel").await;
+    assert_eq!(back_from_meta(&app, &asha, &cancel).await, "cancelled");
+
+    // Meta does not accept the code.
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let bad_code = callback.replace(fake_meta::GOOD_CODE, "stale-code");
+    assert_eq!(back_from_meta(&app, &asha, &bad_code).await, "meta-refused");
+
+    // Another error from the dialog, and no code at all.
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let other = callback.replace("code=", "error=server_error&was=");
+    assert_eq!(back_from_meta(&app, &asha, &other).await, "meta-refused");
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    let no_code = callback.replace("code=", "was=");
+    assert_eq!(back_from_meta(&app, &asha, &no_code).await, "meta-refused");
+
+    assert!(!meta.calls().iter().any(|c| c.starts_with("subscribe")));
+    assert_eq!(links_count(&app.database.url).await, 0);
+    assert!(pane(&app, &asha).await["link"].is_null());
+    app.stop().await;
+
+    // Meta's Graph API cannot be reached (its dialog still can).
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("META_APP_ID", fake_meta::APP_ID),
+            ("META_APP_SECRET", fake_meta::APP_SECRET),
+            ("META_VERIFY_TOKEN", "fake-verify-token"),
+            ("META_DIALOG_BASE_URL", &meta.base_url()),
+            ("META_GRAPH_BASE_URL", "http://127.0.0.1:9"),
+        ],
+    )
+    .await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "meta-unreachable");
+    assert_eq!(links_count(&app.database.url).await, 0);
+    app.stop().await;
+}
+
+async fn several_accounts_are_offered_and_the_picked_one_is_connected(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic(), personal_page(), second_clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "choose");
+    let offered = pane(&app, &asha).await;
+    assert!(offered["link"].is_null());
+    assert_eq!(
+        offered["choices"],
+        serde_json::json!([
+            {"page_id": "page-2", "page_name": "Rao Hair Clinic", "username": "raohair"},
+            {"page_id": "page-1", "page_name": "Rao Skin Clinic", "username": "raoskin"},
+        ])
+    );
+    assert_no_secret(&raw_rows(&app.database.url).await, "the offered choices");
+    assert!(!meta.calls().iter().any(|c| c.starts_with("subscribe")));
+
+    // Another doctor cannot pick from Asha's offer.
+    let ben = signed_in(&app, "Ben Okafor").await;
+    let response = app.call_from(&ben, "instagram/choose", &[("page_id", "page-2")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    // Nor can Asha pick a Page that was not offered.
+    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-3")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-2")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let connected = pane(&app, &asha).await;
+    assert_eq!(connected["link"]["username"], "raohair");
+    assert_eq!(connected["choices"], serde_json::json!([]));
+    assert!(meta.calls().contains(&"subscribe page-2".to_owned()));
+    assert!(pane(&app, &ben).await["link"].is_null());
+    app.stop().await;
+}
+
+async fn pages_without_an_instagram_account_are_explained(backend: Backend) {
+    let (app, meta) = world(backend, vec![personal_page()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "no-account");
+    meta.set_pages(Vec::new());
+    assert_eq!(connect(&app, &asha).await, "no-account");
+    let html = asha
+        .get(app.url("/dashboard/instagram?result=no-account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Instagram professional account linked to it"));
+    assert!(html.contains(clariva::instagram::META_HELP_URL));
+    assert_eq!(links_count(&app.database.url).await, 0);
+    app.stop().await;
+}
+
+async fn an_account_linked_to_another_doctor_is_refused(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let ben = signed_in(&app, "Ben Okafor").await;
+    assert_eq!(connect(&app, &ben).await, "taken");
+    assert!(pane(&app, &ben).await["link"].is_null());
+    assert_eq!(pane(&app, &asha).await["link"]["username"], "raoskin");
+    let subscriptions = meta.calls().iter().filter(|c| *c == "subscribe page-1").count();
+    assert_eq!(subscriptions, 1, "Ben's attempt stopped before Meta");
+    let html = ben
+        .get(app.url("/dashboard/instagram?result=taken"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("already connected to another Clariva practice"));
+    app.stop().await;
+}
+
+async fn reconnecting_replaces_the_link_and_unsubscribes_the_old_page(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    meta.set_pages(vec![clinic(), second_clinic()]);
+    assert_eq!(connect(&app, &asha).await, "choose");
+    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-2")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(pane(&app, &asha).await["link"]["username"], "raohair");
+    assert_eq!(links_count(&app.database.url).await, 1);
+    assert!(meta.calls().contains(&"unsubscribe page-1".to_owned()));
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let owner = clariva::db::instagram::doctor_for(&db, "ig-1").await.unwrap();
+    assert_eq!(owner, None, "the old account leads to no one");
+    assert!(clariva::db::instagram::doctor_for(&db, "ig-2").await.unwrap().is_some());
+    app.stop().await;
+}
+
+async fn without_the_meta_app_the_pane_says_so(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    let response = asha.get(app.url("/auth/meta/start")).send().await.unwrap();
+    assert_eq!(location(&response), "/dashboard/instagram?result=not-configured");
+    assert_eq!(pane(&app, &asha).await["meta_configured"], false);
+    let html = asha
+        .get(app.url("/dashboard/instagram"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("META_APP_ID") && html.contains("docs/meta-setup.md"));
+    assert!(!html.contains("/auth/meta/start"), "no button that cannot work");
+    let signed_out = app.other_browser();
+    let response = signed_out.get(app.url("/auth/meta/start")).send().await.unwrap();
+    assert!(location(&response).starts_with("/login?next="));
+    app.stop().await;
+}
+
+/// Meta's `signed_request` for `payload`, signed with `secret`.
+fn signed_request(payload: &str, secret: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::Mac;
+
+    let payload = URL_SAFE_NO_PAD.encode(payload);
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(payload.as_bytes());
+    format!("{}.{payload}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
+fn about_the_fake_user() -> String {
+    format!(
+        r#"{{"algorithm":"HMAC-SHA256","issued_at":1795694400,"user_id":"{}"}}"#,
+        fake_meta::USER_ID
+    )
+}
+
+async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backend) {
+    let (app, _meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let meta_calls = app.other_browser();
+    let post = |signed: String| {
+        meta_calls
+            .post(app.url("/meta/deauthorize"))
+            .form(&[("signed_request", signed)])
+            .send()
+    };
+
+    let forged = post(signed_request(&about_the_fake_user(), "not-the-app-secret"))
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    let garbage = post("not a signed request".into()).await.unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    let someone_else = about_the_fake_user().replace(fake_meta::USER_ID, "fb-user-other");
+    let other = post(signed_request(&someone_else, fake_meta::APP_SECRET)).await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(links_count(&app.database.url).await, 1, "nothing changed yet");
+
+    let genuine = post(signed_request(&about_the_fake_user(), fake_meta::APP_SECRET))
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), StatusCode::OK);
+    assert!(pane(&app, &asha).await["link"].is_null());
+    let mut db = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY created_at")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("action"))
+        .filter(|action: &String| action.starts_with("instagram."))
+        .collect();
+    assert_eq!(actions, ["instagram.connected", "instagram.deauthorized"]);
+    app.stop().await;
+}
+
+async fn a_data_deletion_request_disconnects_and_answers_with_a_status_page(backend: Backend) {
+    let (app, _meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let meta_calls = app.other_browser();
+
+    let forged = meta_calls
+        .post(app.url("/meta/data-deletion"))
+        .form(&[("signed_request", signed_request(&about_the_fake_user(), "nope"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(links_count(&app.database.url).await, 1);
+
+    let answer: Value = meta_calls
+        .post(app.url("/meta/data-deletion"))
+        .form(&[(
+            "signed_request",
+            signed_request(&about_the_fake_user(), fake_meta::APP_SECRET),
+        )])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = answer["confirmation_code"].as_str().unwrap();
+    let status_url = answer["url"].as_str().unwrap();
+    assert!(status_url.ends_with(&format!("/meta/deletion/{code}")));
+    assert_eq!(links_count(&app.database.url).await, 0);
+    assert!(pane(&app, &asha).await["link"].is_null());
+
+    let status = app.get(&format!("/meta/deletion/{code}")).await;
+    assert_eq!(status.status(), StatusCode::OK);
+    let html = status.text().await.unwrap();
+    assert!(html.contains(code) && html.contains("was removed"), "{html}");
+    let unknown = app.get("/meta/deletion/no-such-code").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into());
+    let keys = TokenKeys::parse("TOKEN_KEYS", KEYS).unwrap();
+
+    let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
+    assert_eq!((round.working, round.rejected, round.unanswered), (1, 0, 0));
+    let again = token_check::check_all(&db, &graph, &keys).await.unwrap();
+    assert_eq!(again, token_check::Round::default(), "checked once a day");
+
+    let in_three_days = jiff::Timestamp::now().as_second() + 3 * 24 * 60 * 60;
+    meta.expire("page-token-1", in_three_days);
+    let mut raw = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    let recheck = "UPDATE instagram_links SET token_checked_at = NULL";
+    sqlx::query(recheck).execute(&mut raw).await.unwrap();
+    token_check::check_all(&db, &graph, &keys).await.unwrap();
+    let health = &pane(&app, &asha).await["link"]["health"];
+    assert!(health["ExpiresSoon"]["expires_on"].is_string(), "{health}");
+    let home = asha.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Reconnect Instagram"), "the dashboard home says so");
+
+    meta.revoke("page-token-1");
+    sqlx::query(recheck).execute(&mut raw).await.unwrap();
+    let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
+    assert_eq!(round.rejected, 1);
+    assert_eq!(pane(&app, &asha).await["link"]["health"], "Rejected");
+    let html = asha
+        .get(app.url("/dashboard/instagram"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Reconnect Instagram"));
+
+    // Meta unreachable: nothing is concluded, the token is asked about again next time.
+    let away = Graph::new(
+        &clariva::config::MetaApp {
+            graph_base_url: "http://127.0.0.1:9".into(),
+            ..meta.app()
+        },
+        "http://unused/auth/meta/callback".into(),
+    );
+    sqlx::query(recheck).execute(&mut raw).await.unwrap();
+    let round = token_check::check_all(&db, &away, &keys).await.unwrap();
+    assert_eq!(round.unanswered, 1);
+    assert_eq!(pane(&app, &asha).await["link"]["health"], "Rejected");
+    app.stop().await;
+}
