@@ -11,6 +11,9 @@ use clariva::instagram::graph::Graph;
 use clariva::instagram::seal::TokenKeys;
 use clariva::instagram::token_check;
 use common::fake_meta::{self, FakeMeta, FakePage};
+use common::meta_flow::{
+    app_with_meta, back_from_meta, connect, dialog_link, location, start, KEYS,
+};
 use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -29,8 +32,6 @@ on_both_databases!(
     a_data_deletion_request_disconnects_and_answers_with_a_status_page,
     the_daily_check_flags_rejected_and_expiring_tokens,
 );
-
-const KEYS: &str = "k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 fn clinic() -> FakePage {
     FakePage {
@@ -76,72 +77,10 @@ fn assert_no_secret(text: &str, what: &str) {
     }
 }
 
-/// The app, configured with the fake Meta's app and base URLs.
-async fn app_with_meta(backend: Backend, meta: &FakeMeta) -> TestApp {
-    let base = meta.base_url();
-    TestApp::spawn_with(
-        backend,
-        &[
-            ("META_APP_ID", fake_meta::APP_ID),
-            ("META_APP_SECRET", fake_meta::APP_SECRET),
-            ("META_VERIFY_TOKEN", "fake-verify-token"),
-            ("META_DIALOG_BASE_URL", &base),
-            ("META_GRAPH_BASE_URL", &base),
-            ("TOKEN_KEYS", KEYS),
-        ],
-    )
-    .await
-}
-
 async fn world(backend: Backend, pages: Vec<FakePage>) -> (TestApp, FakeMeta) {
     let meta = FakeMeta::start(pages).await;
     let app = app_with_meta(backend, &meta).await;
     (app, meta)
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .unwrap_or_else(|| panic!("no redirect: {}", response.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// "Connect Instagram": the address of Meta's dialog the app sends the browser to.
-async fn start(app: &TestApp, browser: &Client) -> String {
-    let response = browser.get(app.url("/auth/meta/start")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    location(&response)
-}
-
-/// The dialog's link named `choice` ("Continue" or "Cancel"): where Meta sends the browser
-/// back, as a path and query on the app.
-async fn dialog_link(dialog: &str, choice: &str) -> String {
-    let page = reqwest::get(dialog).await.unwrap().text().await.unwrap();
-    let marker = format!(">{choice}</a>");
-    let before = &page[..page.find(&marker).expect("the dialog offers the choice")];
-    let href = &before[before.rfind("href=\"").unwrap() + 6..before.len() - 1];
-    let url = reqwest::Url::parse(&href.replace("&amp;", "&")).unwrap();
-    format!("{}?{}", url.path(), url.query().unwrap())
-}
-
-/// Follows Meta's redirect back to the app: the `result` the app sends the browser to the pane with.
-async fn back_from_meta(app: &TestApp, browser: &Client, callback: &str) -> String {
-    let response = browser.get(app.url(callback)).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{callback}");
-    let to = location(&response);
-    to.strip_prefix("/dashboard/instagram?result=")
-        .unwrap_or_else(|| panic!("back to the pane, not {to}"))
-        .to_owned()
-}
-
-/// The whole trip: Connect, "Continue" on Meta's dialog, back to the app.
-async fn connect(app: &TestApp, browser: &Client) -> String {
-    let dialog = start(app, browser).await;
-    let callback = dialog_link(&dialog, "Continue").await;
-    back_from_meta(app, browser, &callback).await
 }
 
 async fn pane(app: &TestApp, browser: &Client) -> Value {
@@ -156,7 +95,11 @@ async fn pane(app: &TestApp, browser: &Client) -> Value {
 async fn raw_rows(url: &str) -> String {
     let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
     let mut text = String::new();
-    for table in ["instagram_links", "instagram_choices", "meta_connect_states"] {
+    for table in [
+        "instagram_links",
+        "instagram_choices",
+        "meta_connect_states",
+    ] {
         for row in sqlx::query(&format!("SELECT * FROM {table}"))
             .fetch_all(&mut db)
             .await
@@ -183,9 +126,14 @@ async fn links_count(url: &str) -> i64 {
 }
 
 async fn signed_in(app: &TestApp, name: &str) -> Client {
+    signed_up(app, name).await.0
+}
+
+/// A browser signed in as a new doctor, and the doctor's email.
+async fn signed_up(app: &TestApp, name: &str) -> (Client, String) {
     let browser = app.other_browser();
-    app.new_doctor(&browser, name).await;
-    browser
+    let email = app.new_doctor(&browser, name).await;
+    (browser, email)
 }
 
 async fn a_doctor_connects_their_one_account_and_disconnects_it(backend: Backend) {
@@ -207,20 +155,46 @@ async fn a_doctor_connects_their_one_account_and_disconnects_it(backend: Backend
     let link = &pane(&app, &asha).await["link"];
     assert_eq!(link["username"], "raoskin");
     assert_eq!(link["page_name"], "Rao Skin Clinic");
-    assert_eq!(link["health"], serde_json::json!({"Good": {"expires_on": null}}));
+    assert_eq!(
+        link["health"],
+        serde_json::json!({"Good": {"expires_on": null}})
+    );
     assert!(meta.calls().contains(&"subscribe page-1".to_owned()));
     let rows = raw_rows(&app.database.url).await;
     assert!(rows.contains("ig-1") && rows.contains("raoskin"));
     assert_no_secret(&rows, "the database");
 
-    let page = app.client.get(app.url("/dashboard/instagram")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::SEE_OTHER, "another browser is not signed in");
-    let page = asha.get(app.url("/dashboard/instagram")).send().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/dashboard/instagram"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "another browser is not signed in"
+    );
+    let page = asha
+        .get(app.url("/dashboard/instagram"))
+        .send()
+        .await
+        .unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("Connected as @raoskin"), "{html}");
     assert_no_secret(&html, "the pane's page");
-    let home = asha.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
-    assert!(!home.contains("Reconnect Instagram"), "a working link needs nothing");
+    let home = asha
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !home.contains("Reconnect Instagram"),
+        "a working link needs nothing"
+    );
 
     let response = app.call_from(&asha, "instagram/disconnect", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -234,8 +208,17 @@ async fn a_doctor_connects_their_one_account_and_disconnects_it(backend: Backend
 
 async fn the_state_must_be_this_sessions_unused_and_fresh(backend: Backend) {
     let (app, meta) = world(backend, vec![clinic()]).await;
-    let asha = signed_in(&app, "Asha Rao").await;
+    let (asha, email) = signed_up(&app, "Asha Rao").await;
     let ben = signed_in(&app, "Ben Okafor").await;
+    // Asha again, logged in on another device.
+    let asha_elsewhere = app.other_browser();
+    let form = [
+        ("email", email.as_str()),
+        ("password", common::PASSWORD),
+        ("next", ""),
+    ];
+    let response = app.call_from(&asha_elsewhere, "log_in", &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
 
     let code = fake_meta::GOOD_CODE;
     for callback in [
@@ -251,15 +234,26 @@ async fn the_state_must_be_this_sessions_unused_and_fresh(backend: Backend) {
     let tampered = callback.replacen("state=", "state=x", 1);
     assert_eq!(back_from_meta(&app, &asha, &tampered).await, "invalid");
 
-    // Another doctor's browser, and a signed-out one, cannot use Asha's state.
+    // Another doctor's browser, Asha's other session, and a signed-out browser cannot use the
+    // state Asha's session started with.
     assert_eq!(back_from_meta(&app, &ben, &callback).await, "other-session");
     let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
+    assert_eq!(
+        back_from_meta(&app, &asha_elsewhere, &callback).await,
+        "other-session"
+    );
+    let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
     let signed_out = app.other_browser();
-    assert_eq!(back_from_meta(&app, &signed_out, &callback).await, "other-session");
+    assert_eq!(
+        back_from_meta(&app, &signed_out, &callback).await,
+        "other-session"
+    );
 
     // Ten minutes later.
     let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
-    let mut db = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    let mut db = sqlx::AnyConnection::connect(&app.database.url)
+        .await
+        .unwrap();
     sqlx::query("UPDATE meta_connect_states SET expires_at = 0")
         .execute(&mut db)
         .await
@@ -276,7 +270,11 @@ async fn the_state_must_be_this_sessions_unused_and_fresh(backend: Backend) {
     let callback = dialog_link(&start(&app, &asha).await, "Continue").await;
     assert_eq!(back_from_meta(&app, &asha, &callback).await, "connected");
     assert_eq!(back_from_meta(&app, &asha, &callback).await, "invalid");
-    let exchanges = meta.calls().iter().filter(|c| *c == "exchange code").count();
+    let exchanges = meta
+        .calls()
+        .iter()
+        .filter(|c| *c == "exchange code")
+        .count();
     assert_eq!(exchanges, 1, "the replay never reached Meta");
     app.stop().await;
 }
@@ -342,13 +340,19 @@ async fn several_accounts_are_offered_and_the_picked_one_is_connected(backend: B
 
     // Another doctor cannot pick from Asha's offer.
     let ben = signed_in(&app, "Ben Okafor").await;
-    let response = app.call_from(&ben, "instagram/choose", &[("page_id", "page-2")]).await;
+    let response = app
+        .call_from(&ben, "instagram/choose", &[("page_id", "page-2")])
+        .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     // Nor can Asha pick a Page that was not offered.
-    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-3")]).await;
+    let response = app
+        .call_from(&asha, "instagram/choose", &[("page_id", "page-3")])
+        .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 
-    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-2")]).await;
+    let response = app
+        .call_from(&asha, "instagram/choose", &[("page_id", "page-2")])
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let connected = pane(&app, &asha).await;
     assert_eq!(connected["link"]["username"], "raohair");
@@ -386,7 +390,11 @@ async fn an_account_linked_to_another_doctor_is_refused(backend: Backend) {
     assert_eq!(connect(&app, &ben).await, "taken");
     assert!(pane(&app, &ben).await["link"].is_null());
     assert_eq!(pane(&app, &asha).await["link"]["username"], "raoskin");
-    let subscriptions = meta.calls().iter().filter(|c| *c == "subscribe page-1").count();
+    let subscriptions = meta
+        .calls()
+        .iter()
+        .filter(|c| *c == "subscribe page-1")
+        .count();
     assert_eq!(subscriptions, 1, "Ben's attempt stopped before Meta");
     let html = ben
         .get(app.url("/dashboard/instagram?result=taken"))
@@ -406,15 +414,22 @@ async fn reconnecting_replaces_the_link_and_unsubscribes_the_old_page(backend: B
     assert_eq!(connect(&app, &asha).await, "connected");
     meta.set_pages(vec![clinic(), second_clinic()]);
     assert_eq!(connect(&app, &asha).await, "choose");
-    let response = app.call_from(&asha, "instagram/choose", &[("page_id", "page-2")]).await;
+    let response = app
+        .call_from(&asha, "instagram/choose", &[("page_id", "page-2")])
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(pane(&app, &asha).await["link"]["username"], "raohair");
     assert_eq!(links_count(&app.database.url).await, 1);
     assert!(meta.calls().contains(&"unsubscribe page-1".to_owned()));
     let db = Db::connect(&app.database.url).await.unwrap();
-    let owner = clariva::db::instagram::doctor_for(&db, "ig-1").await.unwrap();
+    let owner = clariva::db::instagram::doctor_for(&db, "ig-1")
+        .await
+        .unwrap();
     assert_eq!(owner, None, "the old account leads to no one");
-    assert!(clariva::db::instagram::doctor_for(&db, "ig-2").await.unwrap().is_some());
+    assert!(clariva::db::instagram::doctor_for(&db, "ig-2")
+        .await
+        .unwrap()
+        .is_some());
     app.stop().await;
 }
 
@@ -422,7 +437,10 @@ async fn without_the_meta_app_the_pane_says_so(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let asha = signed_in(&app, "Asha Rao").await;
     let response = asha.get(app.url("/auth/meta/start")).send().await.unwrap();
-    assert_eq!(location(&response), "/dashboard/instagram?result=not-configured");
+    assert_eq!(
+        location(&response),
+        "/dashboard/instagram?result=not-configured"
+    );
     assert_eq!(pane(&app, &asha).await["meta_configured"], false);
     let html = asha
         .get(app.url("/dashboard/instagram"))
@@ -433,9 +451,16 @@ async fn without_the_meta_app_the_pane_says_so(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("META_APP_ID") && html.contains("docs/meta-setup.md"));
-    assert!(!html.contains("/auth/meta/start"), "no button that cannot work");
+    assert!(
+        !html.contains("/auth/meta/start"),
+        "no button that cannot work"
+    );
     let signed_out = app.other_browser();
-    let response = signed_out.get(app.url("/auth/meta/start")).send().await.unwrap();
+    let response = signed_out
+        .get(app.url("/auth/meta/start"))
+        .send()
+        .await
+        .unwrap();
     assert!(location(&response).starts_with("/login?next="));
     app.stop().await;
 }
@@ -449,7 +474,10 @@ fn signed_request(payload: &str, secret: &str) -> String {
     let payload = URL_SAFE_NO_PAD.encode(payload);
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(payload.as_bytes());
-    format!("{}.{payload}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    format!(
+        "{}.{payload}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 fn about_the_fake_user() -> String {
@@ -478,16 +506,27 @@ async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backe
     let garbage = post("not a signed request".into()).await.unwrap();
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
     let someone_else = about_the_fake_user().replace(fake_meta::USER_ID, "fb-user-other");
-    let other = post(signed_request(&someone_else, fake_meta::APP_SECRET)).await.unwrap();
-    assert_eq!(other.status(), StatusCode::OK);
-    assert_eq!(links_count(&app.database.url).await, 1, "nothing changed yet");
-
-    let genuine = post(signed_request(&about_the_fake_user(), fake_meta::APP_SECRET))
+    let other = post(signed_request(&someone_else, fake_meta::APP_SECRET))
         .await
         .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(
+        links_count(&app.database.url).await,
+        1,
+        "nothing changed yet"
+    );
+
+    let genuine = post(signed_request(
+        &about_the_fake_user(),
+        fake_meta::APP_SECRET,
+    ))
+    .await
+    .unwrap();
     assert_eq!(genuine.status(), StatusCode::OK);
     assert!(pane(&app, &asha).await["link"].is_null());
-    let mut db = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    let mut db = sqlx::AnyConnection::connect(&app.database.url)
+        .await
+        .unwrap();
     let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY created_at")
         .fetch_all(&mut db)
         .await
@@ -508,7 +547,10 @@ async fn a_data_deletion_request_disconnects_and_answers_with_a_status_page(back
 
     let forged = meta_calls
         .post(app.url("/meta/data-deletion"))
-        .form(&[("signed_request", signed_request(&about_the_fake_user(), "nope"))])
+        .form(&[(
+            "signed_request",
+            signed_request(&about_the_fake_user(), "nope"),
+        )])
         .send()
         .await
         .unwrap();
@@ -536,7 +578,10 @@ async fn a_data_deletion_request_disconnects_and_answers_with_a_status_page(back
     let status = app.get(&format!("/meta/deletion/{code}")).await;
     assert_eq!(status.status(), StatusCode::OK);
     let html = status.text().await.unwrap();
-    assert!(html.contains(code) && html.contains("was removed"), "{html}");
+    assert!(
+        html.contains(code) && html.contains("was removed"),
+        "{html}"
+    );
     let unknown = app.get("/meta/deletion/no-such-code").await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     app.stop().await;
@@ -557,14 +602,26 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
 
     let in_three_days = jiff::Timestamp::now().as_second() + 3 * 24 * 60 * 60;
     meta.expire("page-token-1", in_three_days);
-    let mut raw = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    let mut raw = sqlx::AnyConnection::connect(&app.database.url)
+        .await
+        .unwrap();
     let recheck = "UPDATE instagram_links SET token_checked_at = NULL";
     sqlx::query(recheck).execute(&mut raw).await.unwrap();
     token_check::check_all(&db, &graph, &keys).await.unwrap();
     let health = &pane(&app, &asha).await["link"]["health"];
     assert!(health["ExpiresSoon"]["expires_on"].is_string(), "{health}");
-    let home = asha.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("Reconnect Instagram"), "the dashboard home says so");
+    let home = asha
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Reconnect Instagram"),
+        "the dashboard home says so"
+    );
 
     meta.revoke("page-token-1");
     sqlx::query(recheck).execute(&mut raw).await.unwrap();

@@ -1,5 +1,6 @@
 //! The logs of a whole sign-up, log-in, failed log-in and log-out hold no email, name or
-//! password, even at debug level, while they do carry the doctor's id.
+//! password, and those of connecting and disconnecting Instagram no token, code or handle,
+//! even at debug level, while they do carry ids.
 
 mod common;
 
@@ -53,7 +54,10 @@ fn capture() -> CapturedLogs {
     .clone()
 }
 
-on_both_databases!(logs_of_sign_up_and_log_in_hold_no_personal_data);
+on_both_databases!(
+    logs_of_sign_up_and_log_in_hold_no_personal_data,
+    logs_of_connecting_and_disconnecting_instagram_hold_no_token,
+);
 
 async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
     let logs = capture();
@@ -82,6 +86,42 @@ async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
         &*password,
         "Zephyrine",
         "zephyrine",
+    ] {
+        assert!(!text.contains(secret), "logs contain {secret:?}");
+    }
+}
+
+async fn logs_of_connecting_and_disconnecting_instagram_hold_no_token(backend: Backend) {
+    use common::fake_meta::{self, FakeMeta, FakePage};
+    use common::meta_flow;
+
+    let logs = capture();
+    let meta = FakeMeta::start(vec![FakePage {
+        id: "page-logs",
+        name: "Logged Clinic",
+        token: "page-token-logs",
+        instagram: Some(("ig-logs", "logged.clinic")),
+    }])
+    .await;
+    let app = meta_flow::app_with_meta(backend, &meta).await;
+    app.new_doctor(&app.client, "Asha Rao").await;
+    assert_eq!(meta_flow::connect(&app, &app.client).await, "connected");
+    app.get("/dashboard/instagram").await;
+    let response = app.call("instagram/disconnect", &[]).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    app.stop().await;
+
+    let text = logs.text();
+    assert!(text.contains("Instagram connected") && text.contains("Instagram disconnected"));
+    assert!(text.contains("instagram_id=ig-logs"), "logs carry ids");
+    for secret in [
+        fake_meta::GOOD_CODE,
+        fake_meta::SHORT_TOKEN,
+        fake_meta::LONG_TOKEN,
+        fake_meta::APP_SECRET,
+        "page-token-logs",
+        "logged.clinic",
+        "Logged Clinic",
     ] {
         assert!(!text.contains(secret), "logs contain {secret:?}");
     }

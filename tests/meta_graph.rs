@@ -1,6 +1,6 @@
 //! The Graph API client against the fake Meta: the dialog URL, the code and long-lived token
-//! exchanges, the Pages listing, subscriptions, Meta's errors, and an unreachable Meta; no
-//! error ever carries a token.
+//! exchanges, the person's id, the Pages listing, subscriptions, token checks, Meta's errors,
+//! and an unreachable Meta; no error ever carries a token.
 
 mod common;
 
@@ -126,4 +126,23 @@ async fn an_unreachable_meta_is_reported_without_the_url_or_token() {
     assert!(matches!(error, GraphError::Unreachable(_)), "{error:?}");
     assert!(!error.to_string().contains("secret-user-token"));
     assert!(!error.to_string().contains(fake_meta::APP_SECRET));
+}
+
+#[tokio::test]
+async fn the_person_and_their_tokens_health_are_asked_of_meta() {
+    let (meta, graph) = graph().await;
+    let long = SecretString::from(fake_meta::LONG_TOKEN);
+    assert_eq!(graph.me(&long).await.unwrap(), fake_meta::USER_ID);
+    let page = SecretString::from("page-token-1");
+    let fine = graph.check(&page).await.unwrap();
+    assert_eq!((fine.valid, fine.expires_at), (true, None));
+    meta.expire("page-token-1", 1_796_000_000);
+    assert_eq!(
+        graph.check(&page).await.unwrap().expires_at,
+        Some(1_796_000_000)
+    );
+    meta.revoke("page-token-1");
+    assert!(!graph.check(&page).await.unwrap().valid);
+    let unknown = graph.check(&SecretString::from("nobody's")).await.unwrap();
+    assert!(!unknown.valid);
 }

@@ -222,8 +222,10 @@ async fn debug_token(
         .into_response();
     }
     let expires_at = world.expiring.get(&token).copied().unwrap_or(0);
-    Json(json!({"data": {"app_id": APP_ID, "type": "PAGE", "application": "Clariva Care",
-        "is_valid": true, "expires_at": expires_at, "scopes": ["pages_messaging"]}}))
+    Json(
+        json!({"data": {"app_id": APP_ID, "type": "PAGE", "application": "Clariva Care",
+        "is_valid": true, "expires_at": expires_at, "scopes": ["pages_messaging"]}}),
+    )
     .into_response()
 }
 
@@ -264,10 +266,7 @@ async fn subscription(
         let world = world.lock().unwrap();
         let token = query.get("access_token").cloned().unwrap_or_default();
         !world.revoked.contains(&token)
-            && world
-                .pages
-                .iter()
-                .any(|p| p.id == page && p.token == token)
+            && world.pages.iter().any(|p| p.id == page && p.token == token)
     };
     if !known {
         return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");

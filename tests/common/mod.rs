@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this harness
 
 pub mod fake_meta;
+pub mod meta_flow;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
