@@ -62,6 +62,8 @@ pub fn verify(signed_request: &str, app_secret: &SecretString) -> Result<SignedR
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn sign(payload: &str, secret: &str) -> String {
@@ -120,5 +122,22 @@ mod tests {
             verify(&sign("not json", "app-secret"), &secret()),
             Err(Rejected::Malformed)
         );
+    }
+
+    proptest! {
+        #[test]
+        fn any_signed_user_verifies_and_any_changed_character_is_refused(
+            user_id in "[0-9]{1,20}",
+            at in any::<prop::sample::Index>(),
+            replacement in "[A-Za-z0-9_.-]",
+        ) {
+            let payload = format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user_id}"}}"#);
+            let signed = sign(&payload, "app-secret");
+            prop_assert_eq!(verify(&signed, &secret()).map(|r| r.user_id), Ok(user_id));
+            let at = at.index(signed.len());
+            prop_assume!(signed[at..=at] != replacement);
+            let changed = format!("{}{replacement}{}", &signed[..at], &signed[at + 1..]);
+            prop_assert!(verify(&changed, &secret()).is_err(), "{}", changed);
+        }
     }
 }
