@@ -48,4 +48,5 @@ rust-tests:
 ## Playwright in Debian's Chromium against a release build (its own port and database).
 e2e:
 	cargo leptos build --release --split
+	cargo build --features ssr --example fake_meta
 	cd end2end && npx playwright test

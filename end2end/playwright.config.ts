@@ -2,7 +2,7 @@ import { defineConfig } from "@playwright/test";
 
 // The release build, on a port and with a database of its own so `make run` can stay up.
 const port = 3100;
-// The fake of Meta the app talks to instead of facebook.com (end2end/fake-meta.mjs).
+// The fake of Meta the app talks to instead of facebook.com.
 const fakeMetaPort = 3102;
 
 export default defineConfig({
@@ -31,12 +31,13 @@ export default defineConfig({
   },
   webServer: [
     {
-      // Meta's login dialog and Graph API, faked (fake-meta.mjs, next to this file).
-      command: "node fake-meta.mjs",
-      cwd: ".",
+      // Meta's login dialog and Graph API, faked: the Rust tests' fake
+      // (tests/common/fake_meta.rs), served by `cargo build --example fake_meta` (make e2e).
+      command: "exec ./target/debug/examples/fake_meta",
+      cwd: "..",
       url: `http://127.0.0.1:${fakeMetaPort}/healthz`,
       reuseExistingServer: false,
-      timeout: 10_000,
+      timeout: 30_000,
       env: { FAKE_META_PORT: String(fakeMetaPort) },
     },
     {
@@ -57,9 +58,9 @@ export default defineConfig({
         LEPTOS_RELOAD_PORT: "3101",
         LEPTOS_ENV: "PROD",
         RUST_LOG: "warn",
-        META_APP_ID: "e2e-app-id",
-        META_APP_SECRET: "e2e-app-secret",
-        META_VERIFY_TOKEN: "e2e-verify-token",
+        META_APP_ID: "fake-app-id",
+        META_APP_SECRET: "fake-app-secret",
+        META_VERIFY_TOKEN: "fake-verify-token",
         META_DIALOG_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
         META_GRAPH_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
       },

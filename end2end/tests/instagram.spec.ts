@@ -1,8 +1,9 @@
 import { expect, Page, test } from "@playwright/test";
 import { openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
 
-// The app talks to end2end/fake-meta.mjs instead of Meta: its dialog offers "Continue" and
-// "Cancel", and its person manages one Page, "E2E Skin Clinic", linked to @e2e.skin.clinic.
+// The app talks to the fake Meta of the Rust tests (served by examples/fake_meta.rs) instead
+// of Meta: its dialog offers "Continue" and "Cancel", and its person manages one Page,
+// "E2E Skin Clinic", linked to @e2e.skin.clinic.
 
 /** From the Instagram pane, through "Connect Instagram", to the fake login dialog. */
 async function openMetaDialog(page: Page) {

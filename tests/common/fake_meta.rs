@@ -60,6 +60,11 @@ fn meta_error(status: StatusCode, code: i64, message: &str) -> Response {
 
 impl FakeMeta {
     pub async fn start(pages: Vec<FakePage>) -> Self {
+        Self::start_on(([127, 0, 0, 1], 0).into(), pages).await
+    }
+
+    /// Serves the fake on `addr` (port 0 picks a free port).
+    pub async fn start_on(addr: SocketAddr, pages: Vec<FakePage>) -> Self {
         let world = Arc::new(Mutex::new(World {
             pages,
             ..World::default()
@@ -77,8 +82,9 @@ impl FakeMeta {
                 &format!("/{VERSION}/{{page}}/subscribed_apps"),
                 post(subscribe).delete(unsubscribe),
             )
+            .route("/healthz", get(|| async { "ok" }))
             .with_state(world.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self { addr, world }
