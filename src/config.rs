@@ -60,6 +60,9 @@ pub struct MetaApp {
     pub graph_version: String,
     pub dialog_base_url: String,
     pub graph_base_url: String,
+    /// A Facebook Login for Business configuration: when set, the login dialog asks for the
+    /// permissions it lists instead of naming them itself (`scope`).
+    pub login_config_id: Option<String>,
 }
 
 impl fmt::Debug for MetaApp {
@@ -69,6 +72,7 @@ impl fmt::Debug for MetaApp {
             .field("graph_version", &self.graph_version)
             .field("dialog_base_url", &self.dialog_base_url)
             .field("graph_base_url", &self.graph_base_url)
+            .field("login_config_id", &self.login_config_id)
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +277,7 @@ fn meta_app(var: &impl Fn(&str) -> Option<String>) -> Result<Option<MetaApp>, Co
         graph_version,
         dialog_base_url: url("META_DIALOG_BASE_URL", "https://www.facebook.com")?,
         graph_base_url: url("META_GRAPH_BASE_URL", "https://graph.facebook.com")?,
+        login_config_id: var("META_LOGIN_CONFIG_ID").filter(|id| !id.trim().is_empty()),
     }))
 }
 
@@ -417,6 +422,10 @@ mod tests {
         assert_eq!(meta.graph_base_url, "https://graph.facebook.com");
         assert_eq!(meta.dialog_base_url, "https://www.facebook.com");
         assert_eq!(meta.graph_version, "v21.0");
+        assert_eq!(meta.login_config_id, None);
+        vars.push(("META_LOGIN_CONFIG_ID", "98765"));
+        let meta = config(&vars).unwrap().meta.unwrap();
+        assert_eq!(meta.login_config_id.as_deref(), Some("98765"));
         assert!(
             !format!("{meta:?}").contains("secret") && !format!("{meta:?}").contains("verify-me")
         );

@@ -51,6 +51,20 @@ async fn the_dialog_asks_for_the_messaging_scopes_and_carries_the_state() {
 }
 
 #[tokio::test]
+async fn with_a_login_configuration_the_dialog_names_it_instead_of_scopes() {
+    let meta = FakeMeta::start(pages()).await;
+    let app = clariva::config::MetaApp {
+        login_config_id: Some("1234567890".into()),
+        ..meta.app()
+    };
+    let url = reqwest::Url::parse(&Graph::new(&app, REDIRECT.into()).dialog("s").unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["config_id"], "1234567890");
+    assert!(!query.contains_key("scope"));
+    assert_eq!(query["state"], "s");
+}
+
+#[tokio::test]
 async fn a_code_becomes_a_long_lived_token_that_lists_the_pages() {
     let (meta, graph) = graph().await;
     let short = graph.exchange_code(fake_meta::GOOD_CODE).await.unwrap();

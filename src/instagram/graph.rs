@@ -145,6 +145,7 @@ pub struct Graph {
     dialog_url: String,
     graph_url: String,
     redirect_uri: String,
+    login_config_id: Option<String>,
 }
 
 impl Graph {
@@ -164,6 +165,7 @@ impl Graph {
             dialog_url: format!("{}/{}/dialog/oauth", app.dialog_base_url, app.graph_version),
             graph_url: format!("{}/{}", app.graph_base_url, app.graph_version),
             redirect_uri,
+            login_config_id: app.login_config_id.clone(),
         }
     }
 
@@ -193,15 +195,17 @@ impl Graph {
             .set_auth_type(AuthType::RequestBody))
     }
 
-    /// Meta's login dialog, asking for [`SCOPES`], carrying `state` back to us.
+    /// Meta's login dialog, asking for [`SCOPES`] (or for what the Facebook Login for
+    /// Business configuration lists, when there is one), carrying `state` back to us.
     pub fn dialog(&self, state: &str) -> Result<String, GraphError> {
         let state = state.to_owned();
-        let (url, _) = self
-            .oauth()?
-            .authorize_url(|| CsrfToken::new(state))
-            .add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_owned())))
-            .url();
-        Ok(url.to_string())
+        let client = self.oauth()?;
+        let request = client.authorize_url(|| CsrfToken::new(state));
+        let request = match &self.login_config_id {
+            Some(config_id) => request.add_extra_param("config_id", config_id),
+            None => request.add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_owned()))),
+        };
+        Ok(request.url().0.to_string())
     }
 
     /// The code from the dialog's redirect, for a short-lived user token.

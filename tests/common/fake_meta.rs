@@ -103,6 +103,7 @@ impl FakeMeta {
             graph_version: VERSION.into(),
             dialog_base_url: self.base_url(),
             graph_base_url: self.base_url(),
+            login_config_id: None,
         }
     }
 
