@@ -150,11 +150,13 @@ async fn the_person_and_their_tokens_health_are_asked_of_meta() {
     let page = SecretString::from("page-token-1");
     let fine = graph.check(&page).await.unwrap();
     assert_eq!((fine.valid, fine.expires_at), (true, None));
+    // It stops working at the earlier of its expiry and its data access's.
+    meta.lapse_data_access("page-token-1", 1_797_000_000);
+    let lapsing = graph.check(&page).await.unwrap().expires_at;
+    assert_eq!(lapsing, Some(1_797_000_000));
     meta.expire("page-token-1", 1_796_000_000);
-    assert_eq!(
-        graph.check(&page).await.unwrap().expires_at,
-        Some(1_796_000_000)
-    );
+    let expiring = graph.check(&page).await.unwrap().expires_at;
+    assert_eq!(expiring, Some(1_796_000_000));
     meta.revoke("page-token-1");
     assert!(!graph.check(&page).await.unwrap().valid);
     let unknown = graph.check(&SecretString::from("nobody's")).await.unwrap();

@@ -122,13 +122,18 @@ struct DebugData {
     /// Unix seconds; 0 for a token that does not expire.
     #[serde(default)]
     expires_at: i64,
+    /// Unix seconds when the person's grant of data access lapses (Meta's 90-day data access
+    /// expiration; the token stops working for what it grants then); 0 or absent if never.
+    #[serde(default)]
+    data_access_expires_at: i64,
 }
 
 /// What Meta says of a token it issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenStatus {
     pub valid: bool,
-    /// When it expires, in Unix seconds; `None` if it does not.
+    /// When it stops working (it expires, or its data access does), in Unix seconds; `None`
+    /// if it never does.
     pub expires_at: Option<i64>,
 }
 
@@ -275,7 +280,10 @@ impl Graph {
             .await?;
         Ok(TokenStatus {
             valid: body.data.is_valid,
-            expires_at: (body.data.expires_at > 0).then_some(body.data.expires_at),
+            expires_at: [body.data.expires_at, body.data.data_access_expires_at]
+                .into_iter()
+                .filter(|at| *at > 0)
+                .min(),
         })
     }
 

@@ -44,6 +44,8 @@ struct World {
     revoked: Vec<String>,
     /// When Page tokens expire, in Unix seconds; the others never do.
     expiring: HashMap<String, i64>,
+    /// When the data access behind Page tokens lapses, in Unix seconds; by default never.
+    data_access: HashMap<String, i64>,
 }
 
 #[derive(Clone)]
@@ -119,6 +121,12 @@ impl FakeMeta {
     /// Meta stops accepting this Page token.
     pub fn revoke(&self, token: &str) {
         self.world.lock().unwrap().revoked.push(token.to_owned());
+    }
+
+    /// The data access behind this Page token lapses at `unix_seconds`.
+    pub fn lapse_data_access(&self, token: &str, unix_seconds: i64) {
+        let mut world = self.world.lock().unwrap();
+        world.data_access.insert(token.to_owned(), unix_seconds);
     }
 
     /// This Page token expires at `unix_seconds`.
@@ -229,9 +237,11 @@ async fn debug_token(
         .into_response();
     }
     let expires_at = world.expiring.get(&token).copied().unwrap_or(0);
+    let data_access_expires_at = world.data_access.get(&token).copied().unwrap_or(0);
     Json(
         json!({"data": {"app_id": APP_ID, "type": "PAGE", "application": "Clariva Care",
-        "is_valid": true, "expires_at": expires_at, "scopes": ["pages_messaging"]}}),
+        "is_valid": true, "expires_at": expires_at,
+        "data_access_expires_at": data_access_expires_at, "scopes": ["pages_messaging"]}}),
     )
     .into_response()
 }

@@ -130,6 +130,13 @@ impl TestApp {
 
     /// Starts the app with extra configuration variables.
     pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Self {
+        // `TEST_LOG=info` (any filter) shows the servers' logs, for chasing a failing test.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let database = TestDatabase::create(backend).await;
         let mut env: HashMap<String, String> = vars
             .iter()
