@@ -27,6 +27,7 @@ on_both_databases!(
     pages_without_an_instagram_account_are_explained,
     an_account_linked_to_another_doctor_is_refused,
     reconnecting_replaces_the_link_and_unsubscribes_the_old_page,
+    disconnecting_does_not_wait_for_meta_to_agree,
     without_the_meta_app_the_pane_says_so,
     meta_deauthorizing_a_person_disconnects_them_when_signed,
     a_data_deletion_request_disconnects_and_answers_with_a_status_page,
@@ -116,6 +117,19 @@ async fn raw_rows(url: &str) -> String {
     text
 }
 
+/// The Instagram actions of the audit log, oldest first.
+async fn instagram_audit(url: &str) -> Vec<String> {
+    let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query("SELECT action FROM audit_log ORDER BY created_at, id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("action"))
+        .filter(|action| action.starts_with("instagram."))
+        .collect()
+}
+
 async fn links_count(url: &str) -> i64 {
     let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
     sqlx::query("SELECT COUNT(*) AS n FROM instagram_links")
@@ -201,6 +215,10 @@ async fn a_doctor_connects_their_one_account_and_disconnects_it(backend: Backend
     assert!(pane(&app, &asha).await["link"].is_null());
     assert_eq!(links_count(&app.database.url).await, 0);
     assert!(meta.calls().contains(&"unsubscribe page-1".to_owned()));
+    assert_eq!(
+        instagram_audit(&app.database.url).await,
+        ["instagram.connected", "instagram.disconnected"]
+    );
     let anyone = app.call("instagram/disconnect", &[]).await;
     assert_eq!(anyone.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
@@ -433,6 +451,19 @@ async fn reconnecting_replaces_the_link_and_unsubscribes_the_old_page(backend: B
     app.stop().await;
 }
 
+async fn disconnecting_does_not_wait_for_meta_to_agree(backend: Backend) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    meta.revoke("page-token-1");
+    let response = app.call_from(&asha, "instagram/disconnect", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(pane(&app, &asha).await["link"].is_null());
+    assert_eq!(links_count(&app.database.url).await, 0);
+    assert!(!meta.calls().iter().any(|c| c.starts_with("unsubscribe")));
+    app.stop().await;
+}
+
 async fn without_the_meta_app_the_pane_says_so(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let asha = signed_in(&app, "Asha Rao").await;
@@ -524,18 +555,10 @@ async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backe
     .unwrap();
     assert_eq!(genuine.status(), StatusCode::OK);
     assert!(pane(&app, &asha).await["link"].is_null());
-    let mut db = sqlx::AnyConnection::connect(&app.database.url)
-        .await
-        .unwrap();
-    let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY created_at")
-        .fetch_all(&mut db)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get("action"))
-        .filter(|action: &String| action.starts_with("instagram."))
-        .collect();
-    assert_eq!(actions, ["instagram.connected", "instagram.deauthorized"]);
+    assert_eq!(
+        instagram_audit(&app.database.url).await,
+        ["instagram.connected", "instagram.deauthorized"]
+    );
     app.stop().await;
 }
 

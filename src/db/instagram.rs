@@ -6,6 +6,9 @@ use sqlx::Row;
 use super::{now_millis, Db, DoctorId, TenantTx};
 use crate::instagram::seal::Sealed;
 
+/// What connecting, disconnecting or replacing a link changes, as the audit log names it.
+pub const AUDITED_FIELDS: [&str; 5] = ["page_id", "instagram_id", "username", "page_name", "token"];
+
 /// A link as stored; the token stays sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLink {

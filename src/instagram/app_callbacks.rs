@@ -39,7 +39,7 @@ fn verified(state: &AppState, form: &SignedForm) -> Result<SignedRequest, AppErr
 /// Disconnects every link the person made; how many there were.
 async fn forget(state: &AppState, meta_user_id: &str, action: &str) -> Result<i64, AppError> {
     let doctors = db::instagram::doctors_of_meta_user(&state.db, meta_user_id).await?;
-    let fields = ["page_id", "instagram_id", "username", "page_name", "token"].map(String::from);
+    let fields = db::instagram::AUDITED_FIELDS.map(String::from);
     for doctor in &doctors {
         let mut tx = state.db.tenant_writer(doctor).await?;
         if db::instagram::remove(&mut tx).await?.is_some() {

@@ -255,7 +255,7 @@ async fn connect_account(
         other => other?,
     }
     links::clear_choices(&mut tx).await?;
-    let fields = ["page_id", "instagram_id", "username", "page_name", "token"].map(String::from);
+    let fields = links::AUDITED_FIELDS.map(String::from);
     db::audit::record(&mut tx, "instagram.connected", &fields, request_id).await?;
     tx.commit().await?;
     tracing::info!(
@@ -316,8 +316,7 @@ pub async fn disconnect(state: &AppState, db: &Db, doctor: &DoctorId) -> Result<
     let mut tx = db.tenant_writer(doctor).await?;
     let removed = links::remove(&mut tx).await?;
     if removed.is_some() {
-        let fields =
-            ["page_id", "instagram_id", "username", "page_name", "token"].map(String::from);
+        let fields = links::AUDITED_FIELDS.map(String::from);
         db::audit::record(
             &mut tx,
             "instagram.disconnected",
