@@ -31,10 +31,12 @@ test("a doctor connects Instagram through Meta's dialog, reloads, and disconnect
   await expect(page.getByText("E2E Skin Clinic")).toBeVisible();
   await expect(page.getByRole("status").filter({ hasText: "Instagram is connected" })).toBeVisible();
 
-  // Still connected after a reload.
+  // The address forgets how the trip went, so a reload shows the link but not the message.
+  await expect(page).toHaveURL(/\/dashboard\/instagram$/);
   await page.reload();
   await waitForHydration(page);
   await expect(page.getByRole("heading", { name: "Connected as @e2e.skin.clinic" })).toBeVisible();
+  await expect(page.getByRole("status")).toHaveCount(0);
 
   // Disconnecting asks first, saying what stops.
   await page.getByRole("button", { name: "Disconnect", exact: true }).click();

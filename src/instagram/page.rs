@@ -27,13 +27,19 @@ fn InstagramPage() -> impl IntoView {
         move || (choose.version().get(), disconnect.version().get()),
         |_| instagram_status(),
     );
-    let query = use_query_map();
-    // What the trip through Meta's dialog came to, until the doctor does something here.
+    // What the trip through Meta's dialog came to: shown until the doctor does something here,
+    // and dropped from the address bar so that a reload does not tell it again.
+    let arrived_with = use_query_map()
+        .with_untracked(|query| query.get("result"))
+        .and_then(|code| Outcome::from_code(&code));
+    Effect::new(move |_| {
+        if arrived_with.is_some() {
+            forget_outcome_in_address();
+        }
+    });
     let outcome = move || {
         let acted = choose.version().get() + disconnect.version().get() > 0;
-        let code = query.read().get("result");
-        code.and_then(|code| Outcome::from_code(&code))
-            .filter(|_| !acted)
+        arrived_with.filter(|_| !acted)
     };
     let chose = move || matches!(choose.value().get(), Some(Ok(())));
     let disconnected = move || matches!(disconnect.value().get(), Some(Ok(())));
@@ -63,6 +69,23 @@ fn InstagramPage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// Replaces `/dashboard/instagram?result=…` by `/dashboard/instagram` in the address bar and
+/// history, without a navigation.
+#[cfg(feature = "hydrate")]
+fn forget_outcome_in_address() {
+    if let Some(history) = web_sys::window().and_then(|window| window.history().ok()) {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some("/dashboard/instagram"),
+        );
+    }
+}
+
+/// Effects do not run on the server.
+#[cfg(not(feature = "hydrate"))]
+fn forget_outcome_in_address() {}
 
 #[component]
 fn OutcomeNote(outcome: Outcome) -> impl IntoView {
