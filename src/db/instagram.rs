@@ -69,16 +69,28 @@ pub async fn save(tx: &mut TenantTx, link: &NewLink<'_>) -> Result<(), sqlx::Err
     .map(drop)
 }
 
+/// The sealed token of a link's or a choice's row.
+fn sealed(row: &sqlx::any::AnyRow) -> Result<Sealed, sqlx::Error> {
+    Ok(Sealed {
+        key_id: row.try_get("token_key_id")?,
+        value: row.try_get("token_sealed")?,
+    })
+}
+
+/// The doctors of rows that have a `doctor_id`.
+fn doctors(rows: &[sqlx::any::AnyRow]) -> Result<Vec<DoctorId>, sqlx::Error> {
+    rows.iter()
+        .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
+        .collect()
+}
+
 fn read(row: &sqlx::any::AnyRow) -> Result<StoredLink, sqlx::Error> {
     Ok(StoredLink {
         page_id: row.try_get("page_id")?,
         instagram_id: row.try_get("instagram_id")?,
         username: row.try_get("username")?,
         page_name: row.try_get("page_name")?,
-        token: Sealed {
-            key_id: row.try_get("token_key_id")?,
-            value: row.try_get("token_sealed")?,
-        },
+        token: sealed(row)?,
         token_expires_at: row.try_get("token_expires_at")?,
         token_rejected: row.try_get::<i64, _>("token_rejected")? != 0,
         connected_at: row.try_get("connected_at")?,
@@ -162,10 +174,8 @@ pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorI
     )
     .bind(checked_before)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
-    .collect()
+    .await
+    .and_then(|rows| doctors(&rows))
 }
 
 /// The doctors whose links were made by this Facebook user (Meta's callbacks name the user).
@@ -176,10 +186,8 @@ pub async fn doctors_of_meta_user(
     sqlx::query("SELECT doctor_id FROM instagram_links WHERE meta_user_id = $1")
         .bind(meta_user_id)
         .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
-        .collect()
+        .await
+        .and_then(|rows| doctors(&rows))
 }
 
 /// An account offered to the doctor to pick, when they manage several.
@@ -243,10 +251,7 @@ pub async fn choices(tx: &mut TenantTx) -> Result<Vec<Choice>, sqlx::Error> {
             username: row.try_get("username")?,
             page_name: row.try_get("page_name")?,
             meta_user_id: row.try_get("meta_user_id")?,
-            token: Sealed {
-                key_id: row.try_get("token_key_id")?,
-                value: row.try_get("token_sealed")?,
-            },
+            token: sealed(row)?,
         })
     })
     .collect()
