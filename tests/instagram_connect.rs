@@ -563,9 +563,13 @@ async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backe
 }
 
 async fn a_data_deletion_request_disconnects_and_answers_with_a_status_page(backend: Backend) {
-    let (app, _meta) = world(backend, vec![clinic()]).await;
+    let (app, meta) = world(backend, vec![clinic()]).await;
     let asha = signed_in(&app, "Asha Rao").await;
     assert_eq!(connect(&app, &asha).await, "connected");
+    // The same person also logged in for another practice, which has yet to pick an account.
+    meta.set_pages(vec![clinic(), second_clinic()]);
+    let ben = signed_in(&app, "Ben Okafor").await;
+    assert_eq!(connect(&app, &ben).await, "choose");
     let meta_calls = app.other_browser();
 
     let forged = meta_calls
@@ -597,6 +601,7 @@ async fn a_data_deletion_request_disconnects_and_answers_with_a_status_page(back
     assert!(status_url.ends_with(&format!("/meta/deletion/{code}")));
     assert_eq!(links_count(&app.database.url).await, 0);
     assert!(pane(&app, &asha).await["link"].is_null());
+    assert_eq!(pane(&app, &ben).await["choices"], serde_json::json!([]));
 
     let status = app.get(&format!("/meta/deletion/{code}")).await;
     assert_eq!(status.status(), StatusCode::OK);

@@ -257,6 +257,15 @@ pub async fn choices(tx: &mut TenantTx) -> Result<Vec<Choice>, sqlx::Error> {
     .collect()
 }
 
+/// Withdraws every account on offer that this Facebook user's login found, for any doctor.
+pub async fn withdraw_choices_of_meta_user(db: &Db, meta_user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM instagram_choices WHERE meta_user_id = $1")
+        .bind(meta_user_id)
+        .execute(db.pool())
+        .await
+        .map(drop)
+}
+
 pub async fn clear_choices(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();
     sqlx::query("DELETE FROM instagram_choices WHERE doctor_id = $1")

@@ -36,8 +36,10 @@ fn verified(state: &AppState, form: &SignedForm) -> Result<SignedRequest, AppErr
     })
 }
 
-/// Disconnects every link the person made; how many there were.
+/// Disconnects every link the person made, and withdraws the accounts their login offered;
+/// how many links there were.
 async fn forget(state: &AppState, meta_user_id: &str, action: &str) -> Result<i64, AppError> {
+    db::instagram::withdraw_choices_of_meta_user(&state.db, meta_user_id).await?;
     let doctors = db::instagram::doctors_of_meta_user(&state.db, meta_user_id).await?;
     let fields = db::instagram::AUDITED_FIELDS.map(String::from);
     for doctor in &doctors {
