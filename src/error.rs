@@ -86,6 +86,7 @@ mod ssr {
     use leptos::server_fn::error::FromServerFnError;
 
     use super::AppError;
+    use crate::instagram::graph::GraphError;
     use crate::instagram::Outcome;
 
     impl AppError {
@@ -111,6 +112,17 @@ mod ssr {
         pub fn internal(context: &'static str, cause: impl std::fmt::Display) -> Self {
             tracing::error!(error = %cause, "{context}");
             Self::Internal
+        }
+    }
+
+    impl From<GraphError> for AppError {
+        /// Meta's failures, as the doctor is told them; the details are logged.
+        fn from(error: GraphError) -> Self {
+            tracing::warn!(%error, "Meta request failed");
+            Self::Instagram(match error {
+                GraphError::Unreachable(_) => Outcome::MetaUnreachable,
+                GraphError::TokenRejected | GraphError::Refused { .. } => Outcome::MetaRefused,
+            })
         }
     }
 

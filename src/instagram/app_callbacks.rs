@@ -37,20 +37,25 @@ fn verified(state: &AppState, form: &SignedForm) -> Result<SignedRequest, AppErr
 }
 
 /// Disconnects every link the person made, and withdraws the accounts their login offered;
-/// how many links there were.
+/// how many links were removed.
 async fn forget(state: &AppState, meta_user_id: &str, action: &str) -> Result<i64, AppError> {
     db::instagram::withdraw_choices_of_meta_user(&state.db, meta_user_id).await?;
-    let doctors = db::instagram::doctors_of_meta_user(&state.db, meta_user_id).await?;
     let fields = db::instagram::AUDITED_FIELDS.map(String::from);
-    for doctor in &doctors {
-        let mut tx = state.db.tenant_writer(doctor).await?;
-        if db::instagram::remove(&mut tx).await?.is_some() {
+    let mut removed = 0;
+    for doctor in db::instagram::doctors_of_meta_user(&state.db, meta_user_id).await? {
+        let mut tx = state.db.tenant_writer(&doctor).await?;
+        // The doctor may have disconnected since the lookup.
+        let link = db::instagram::remove(&mut tx).await?;
+        if link.is_some() {
             db::audit::record(&mut tx, action, &fields, None).await?;
         }
         tx.commit().await?;
-        tracing::info!(doctor_id = %doctor, action, "Instagram disconnected by Meta's callback");
+        if link.is_some() {
+            removed += 1;
+            tracing::info!(doctor_id = %doctor, action, "Instagram disconnected by Meta's callback");
+        }
     }
-    Ok(i64::try_from(doctors.len()).unwrap_or(i64::MAX))
+    Ok(removed)
 }
 
 /// `POST /meta/deauthorize`.
@@ -92,17 +97,15 @@ pub async fn data_deletion(
 pub async fn deletion_status(State(state): State<AppState>, Path(code): Path<String>) -> Response {
     match meta_connect::deletion(&state.db, &code).await {
         Ok(Some(request)) => {
-            let day = jiff::Timestamp::from_millisecond(request.requested_at)
-                .map(|at| at.strftime("%-d %b %Y").to_string())
-                .unwrap_or_default();
+            let day = super::connect::day(request.requested_at);
             let removed = match request.links_removed {
                 0 => "No Instagram connection was linked to your Facebook account.".to_owned(),
                 1 => "The Instagram connection made with your Facebook account was removed, with its access token.".to_owned(),
                 n => format!("The {n} Instagram connections made with your Facebook account were removed, with their access tokens."),
             };
+            // Found, so `code` is one of ours: base64url, nothing to escape.
             Html(page(&format!(
-                "<p>Request <code>{code}</code>, received on {day}, is complete.</p><p>{removed}</p>",
-                code = escape(&code)
+                "<p>Request <code>{code}</code>, received on {day}, is complete.</p><p>{removed}</p>"
             )))
             .into_response()
         }
@@ -123,11 +126,4 @@ fn page(body: &str) -> String {
          <title>Data deletion – Clariva Care</title></head>\
          <body><main><h1>Data deletion request</h1>{body}</main></body></html>"
     )
-}
-
-/// The code is ours (base64url), but it comes back from the URL: escape it all the same.
-fn escape(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
 }

@@ -16,13 +16,13 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::graph::{Graph, GraphError, ManagedPage};
+use super::graph::ManagedPage;
 use super::{Health, LinkView, Outcome, EXPIRY_WARNING_DAYS};
 use crate::auth::ssr::session::{hash_token, SignedIn};
 use crate::db::instagram::{self as links, Choice, NewLink, StoredLink};
 use crate::db::{self, meta_connect, Db, DoctorId};
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::server::{request_id_in, AppState};
 
 /// How long a login dialog may take, from "Connect Instagram" to the callback.
 const STATE_LASTS_MS: i64 = 10 * 60 * 1000;
@@ -32,35 +32,9 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// The pane, where every trip through the dialog ends.
 const PANE: &str = "/dashboard/instagram";
 
-impl From<GraphError> for AppError {
-    fn from(error: GraphError) -> Self {
-        tracing::warn!(%error, "Meta request failed");
-        Self::Instagram(match error {
-            GraphError::Unreachable(_) => Outcome::MetaUnreachable,
-            GraphError::TokenRejected | GraphError::Refused { .. } => Outcome::MetaRefused,
-        })
-    }
-}
-
-impl AppState {
-    /// Meta's endpoints, if an operator has set up the Meta app.
-    pub fn graph(&self) -> Result<&Graph, AppError> {
-        self.graph
-            .as_deref()
-            .ok_or(AppError::Instagram(Outcome::NotConfigured))
-    }
-}
-
 /// Back to the pane, saying how it went.
 fn back_to_pane(outcome: Outcome) -> Response {
     Redirect::to(&format!("{PANE}?result={}", outcome.code())).into_response()
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|id| id.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// `GET /auth/meta/start`: to Meta's login dialog, with a fresh state for this session.
@@ -107,7 +81,7 @@ pub async fn callback(
     Query(callback): Query<Callback>,
 ) -> Response {
     let signed_in = extensions.get::<SignedIn>();
-    let outcome = match finish(&state, signed_in, callback, request_id(&headers)).await {
+    let outcome = match finish(&state, signed_in, callback, request_id_in(&headers)).await {
         Ok(outcome) => outcome,
         Err(AppError::Instagram(outcome)) => outcome,
         Err(_) => Outcome::Failed,
@@ -374,8 +348,8 @@ pub fn health(link: &StoredLink, now: i64) -> Health {
     }
 }
 
-/// A day as the pane writes it, e.g. "26 Nov 2026" (UTC).
-fn day(millis: i64) -> String {
+/// A day as Clariva writes it, e.g. "26 Nov 2026" (UTC).
+pub(crate) fn day(millis: i64) -> String {
     jiff::Timestamp::from_millisecond(millis)
         .map(|at| at.strftime("%-d %b %Y").to_string())
         .unwrap_or_default()

@@ -51,8 +51,22 @@ pub fn state() -> Result<AppState, AppError> {
 /// The id of the request being served (see the request-id layers), for audit rows.
 pub fn request_id() -> Option<String> {
     let parts = leptos::prelude::use_context::<http::request::Parts>()?;
-    let id = parts.headers.get("x-request-id")?.to_str().ok()?;
+    request_id_in(&parts.headers)
+}
+
+/// The request id among a plain handler's request headers.
+pub fn request_id_in(headers: &http::HeaderMap) -> Option<String> {
+    let id = headers.get("x-request-id")?.to_str().ok()?;
     Some(id.to_owned())
+}
+
+impl AppState {
+    /// Meta's endpoints, if an operator has set up the Meta app.
+    pub fn graph(&self) -> Result<&Graph, AppError> {
+        self.graph.as_deref().ok_or(AppError::Instagram(
+            crate::instagram::Outcome::NotConfigured,
+        ))
+    }
 }
 
 /// Sets the HTTP status of a server function's response from its error, so clients and logs
