@@ -204,17 +204,24 @@ async fn long_lived(
         .into_response()
 }
 
+/// Meta's answer to a call that needs the long-lived user token and lacks it.
+fn unless_long_lived(query: &HashMap<String, String>) -> Option<Response> {
+    (query.get("access_token").map(String::as_str) != Some(LONG_TOKEN)).then(|| {
+        meta_error(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Error validating access token.",
+        )
+    })
+}
+
 async fn me(
     State(world): State<Arc<Mutex<World>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     FakeMeta::record(&world, "me".into());
-    if query.get("access_token").map(String::as_str) != Some(LONG_TOKEN) {
-        return meta_error(
-            StatusCode::BAD_REQUEST,
-            190,
-            "Error validating access token.",
-        );
+    if let Some(refusal) = unless_long_lived(&query) {
+        return refusal;
     }
     Json(json!({"id": USER_ID})).into_response()
 }
@@ -251,12 +258,8 @@ async fn accounts(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     FakeMeta::record(&world, "list pages".into());
-    if query.get("access_token").map(String::as_str) != Some(LONG_TOKEN) {
-        return meta_error(
-            StatusCode::BAD_REQUEST,
-            190,
-            "Error validating access token.",
-        );
+    if let Some(refusal) = unless_long_lived(&query) {
+        return refusal;
     }
     let pages = world.lock().unwrap().pages.clone();
     let data: Vec<_> = pages
