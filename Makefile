@@ -38,12 +38,22 @@ lint:
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 ## Rust tests; the database tests also run on PostgreSQL when one answers on 127.0.0.1:5432.
+## Without one they run on SQLite only, and the run says so loudly (under CI=true it fails).
 rust-tests:
 	@if [ -z "$${TEST_POSTGRES_URL:-}" ] && timeout 1 bash -c '</dev/tcp/127.0.0.1/5432' 2>/dev/null; then \
 		export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres; \
+	fi; \
+	if [ -n "$${TEST_POSTGRES_URL:-}" ]; then \
 		echo "PostgreSQL answers: database tests run on SQLite and PostgreSQL"; \
 	fi; \
-	cargo test --features ssr
+	cargo test --features ssr; \
+	if [ -z "$${TEST_POSTGRES_URL:-}" ]; then \
+		echo; \
+		echo "!!! PostgreSQL SKIPPED: no server on 127.0.0.1:5432 and TEST_POSTGRES_URL unset."; \
+		echo "!!! Only the SQLite half of the database tests ran; the PostgreSQL half did not."; \
+		echo "!!! Start PostgreSQL (README: About make test) and run make test again."; \
+		echo; \
+	fi
 
 ## Playwright in Debian's Chromium against a release build (its own port and database).
 e2e:

@@ -84,6 +84,9 @@ pub struct LoginThrottle {
     pub lock_after_per_email: u32,
     /// Failures from one client address before it is refused for `lockout`.
     pub lock_after_per_client: u32,
+    /// Refused sign-ups (such as "this email already has an account") from one client
+    /// address before its sign-ups are refused for `lockout`.
+    pub sign_ups_per_client: u32,
     /// How long failures are remembered, and how long a refusal lasts.
     pub lockout: Duration,
 }
@@ -208,6 +211,11 @@ impl Config {
                 "LOGIN_LOCK_AFTER_PER_CLIENT",
                 var("LOGIN_LOCK_AFTER_PER_CLIENT"),
                 50,
+            )?,
+            sign_ups_per_client: parse_or(
+                "SIGNUP_LIMIT_PER_CLIENT",
+                var("SIGNUP_LIMIT_PER_CLIENT"),
+                20,
             )?,
             lockout: Duration::from_secs(
                 60 * parse_or::<u64>("LOGIN_LOCKOUT_MINUTES", var("LOGIN_LOCKOUT_MINUTES"), 15)?,
@@ -471,6 +479,7 @@ mod tests {
         let throttle = LoginThrottle {
             lock_after_per_email: 10,
             lock_after_per_client: 50,
+            sign_ups_per_client: 20,
             lockout: Duration::from_secs(900),
         };
         assert_eq!(throttle.delay(4, 10), Duration::ZERO);

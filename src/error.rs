@@ -36,6 +36,9 @@ pub enum AppError {
     /// The request never reached us, or came back unreadable.
     #[error("{0}")]
     Request(String),
+    /// Too much at once (password checks queue for a free core); try again shortly.
+    #[error("Clariva is busy right now. Please try again in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
 }
@@ -104,8 +107,14 @@ mod ssr {
                     Outcome::Failed => StatusCode::INTERNAL_SERVER_ERROR,
                     _ => StatusCode::CONFLICT,
                 },
+                Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             }
+        }
+
+        /// Seconds after which a refused request may be tried again, for `Retry-After`.
+        pub fn retry_after(&self) -> Option<u32> {
+            matches!(self, Self::Busy).then_some(RETRY_BUSY_AFTER_SECS)
         }
 
         /// Logs the cause of an unexpected failure and hides it from the user.
@@ -132,15 +141,24 @@ mod ssr {
         }
     }
 
+    /// How long a client is asked to wait after [`AppError::Busy`].
+    const RETRY_BUSY_AFTER_SECS: u32 = 2;
+
     impl IntoResponse for AppError {
         /// The same JSON a server function's error carries, so the browser decodes it either way.
         fn into_response(self) -> Response {
-            (
+            let mut response = (
                 self.status(),
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
                 self.ser(),
             )
-                .into_response()
+                .into_response();
+            if let Some(seconds) = self.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            response
         }
     }
 }

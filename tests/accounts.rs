@@ -23,6 +23,8 @@ on_both_databases!(
     the_request_id_is_reused_or_generated_and_echoed,
     bodies_over_one_mebibyte_get_413,
     signed_in_doctors_skip_the_log_in_page,
+    fifty_parallel_wrong_passwords_check_no_more_than_the_allowance,
+    refused_sign_ups_from_one_address_are_throttled,
 );
 
 async fn a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them(backend: Backend) {
@@ -191,6 +193,10 @@ async fn the_session_cookie_is_http_only_and_lax(backend: Backend) {
     let cookie =
         session_cookie(&https.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
+    // Over https the name is __Host-: Secure, Path=/ and no Domain, so no subdomain can plant
+    // a session cookie for this host.
+    assert!(cookie.starts_with("__Host-clariva_session="), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
 async fn logging_in_replaces_the_session_id(backend: Backend) {
@@ -347,4 +353,106 @@ async fn signed_in_doctors_skip_the_log_in_page(backend: Backend) {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
         assert_eq!(response.headers()["location"], "/dashboard");
     }
+}
+
+async fn fifty_parallel_wrong_passwords_check_no_more_than_the_allowance(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("LOGIN_LOCK_AFTER_PER_EMAIL", "4"),
+            ("LOGIN_LOCK_AFTER_PER_CLIENT", "1000"),
+        ],
+    )
+    .await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    app.log_out().await;
+    let guesses = (0..50).map(|i| {
+        let browser = app.other_browser();
+        let url = app.url("/api/log_in");
+        let email = email.clone();
+        async move {
+            browser
+                .post(url)
+                .form(&[
+                    ("email", &*email),
+                    ("password", &*format!("guess {i}")),
+                    ("next", ""),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|s| {
+            matches!(
+                **s,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            )
+        })
+        .count();
+    // The fourth checked guess is answered with the pause (429) rather than 401.
+    assert!(checked <= 3, "{checked} guesses were checked: {answers:?}");
+    assert_eq!(checked + refused, 50, "{answers:?}");
+    // And the right password is refused now too.
+    assert_eq!(
+        app.log_in(&email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+async fn refused_sign_ups_from_one_address_are_throttled(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("SIGNUP_LIMIT_PER_CLIENT", "3")]).await;
+    // Successful sign-ups do not count against the address.
+    let taken = unique_email();
+    assert_eq!(
+        app.sign_up("Asha Rao", &taken, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    for _ in 0..4 {
+        let browser = app.other_browser();
+        let form = [
+            ("full_name", "Ben Okafor"),
+            ("email", &*unique_email()),
+            ("password", PASSWORD),
+        ];
+        let response = app.call_from(&browser, "create_account", &form).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // Testing whether addresses have accounts: three answers, then a pause.
+    for _ in 0..3 {
+        let response = app
+            .call_from(
+                &app.other_browser(),
+                "create_account",
+                &[
+                    ("full_name", "Mallory"),
+                    ("email", &*taken),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let paused = app
+        .call_from(
+            &app.other_browser(),
+            "create_account",
+            &[
+                ("full_name", "Mallory"),
+                ("email", &*taken),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(paused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(paused.text().await.unwrap().contains("sign-up is paused"));
 }

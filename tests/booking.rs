@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{audit_actions, open_practice, Backend, OpenPractice, TestApp};
+use common::{audit_actions, open_practice, save_hours, Backend, OpenPractice, TestApp};
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -23,6 +23,9 @@ on_both_databases!(
     fifty_bookings_of_one_time_make_one_appointment,
     fifty_doctors_booking_the_same_time_all_succeed,
     the_database_itself_refuses_overlapping_appointments,
+    a_changed_gap_offers_only_times_that_can_be_booked,
+    a_booking_under_a_known_phone_does_not_rename_the_patient,
+    an_appointment_cannot_point_at_another_doctors_patient_or_service,
 );
 
 async fn free(app: &TestApp, browser: &Client, service: &str, day: &str) -> Value {
@@ -65,11 +68,32 @@ async fn book(
     starts_at: &str,
     phone: &str,
 ) -> reqwest::Response {
+    book_named(
+        app,
+        browser,
+        service,
+        method,
+        starts_at,
+        "Meera Iyer",
+        phone,
+    )
+    .await
+}
+
+async fn book_named(
+    app: &TestApp,
+    browser: &Client,
+    service: &str,
+    method: &str,
+    starts_at: &str,
+    name: &str,
+    phone: &str,
+) -> reqwest::Response {
     let form = [
         ("service", service),
         ("method", method),
         ("starts_at", starts_at),
-        ("patient_name", "Meera Iyer"),
+        ("patient_name", name),
         ("patient_phone", phone),
         ("phone_country", "IN"),
         ("note", "Prefers mornings"),
@@ -600,17 +624,19 @@ async fn the_database_itself_refuses_overlapping_appointments(backend: Backend) 
         );
         let start = start + offset_minutes * 60_000;
         sqlx::query(
-                "INSERT INTO appointments (id, doctor_id, patient_id, service_id, method, starts_at,
-                     ends_at, clear_until, status, fee_minor, currency, source, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'voice', $5, $6, $6, $7, 0, 'INR', 'dashboard', 0, 0)",
-            )
-            .bind(id)
-            .bind(doctor)
-            .bind(patient)
-            .bind(service)
-            .bind(start)
-            .bind(start + 30 * 60_000)
-            .bind(status)
+            "INSERT INTO appointments (id, doctor_id, patient_id, service_id, patient_name,
+                     method, starts_at, ends_at, clear_until, status, fee_minor, currency, source,
+                     created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 'Raw', 'voice', $5, $6, $6, $7, 0, 'INR', 'dashboard',
+                     0, 0)",
+        )
+        .bind(id)
+        .bind(doctor)
+        .bind(patient)
+        .bind(service)
+        .bind(start)
+        .bind(start + 30 * 60_000)
+        .bind(status)
     };
     // Straight into the table, past every check the code makes: refused all the same.
     let overlapping = insert("raw-1", 60, "confirmed").execute(&mut db).await;
@@ -631,4 +657,183 @@ async fn the_database_itself_refuses_overlapping_appointments(backend: Backend) 
         .execute(&mut db)
         .await;
     assert!(revived.is_err(), "reviving a cancelled overlap was allowed");
+}
+
+/// The live appointments' `(starts_at, clear_until)`, as the overlap rule compares them.
+async fn occupied(app: &TestApp) -> Vec<(i64, i64)> {
+    let mut db = AnyConnection::connect(&app.database.url).await.unwrap();
+    sqlx::query(
+        "SELECT starts_at, clear_until FROM appointments
+         WHERE status NOT IN ('cancelled', 'expired') ORDER BY starts_at",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get("starts_at"), row.get("clear_until")))
+    .collect()
+}
+
+async fn a_changed_gap_offers_only_times_that_can_be_booked(backend: Backend) {
+    let (app, services) = practice(backend).await;
+    let consultation = &services.consultation;
+    // Tomorrow 00:00 is on the grid of a 15-minute gap and of none: booked with the gap, the
+    // appointment keeps its time until 00:45.
+    save_hours(&app, &app.client, "15").await;
+    let midnight = first_free_on(&app, &app.client, consultation, 1).await;
+    booked(&app, consultation, &midnight).await;
+
+    // Lowered to 0: 00:30 would end inside that time, so the next time offered is 01:00,
+    // and it can be booked.
+    save_hours(&app, &app.client, "0").await;
+    let next = first_free_on(&app, &app.client, consultation, 1).await;
+    let midnight_ms: i64 = midnight.parse().unwrap();
+    assert_eq!(next.parse::<i64>().unwrap() - midnight_ms, 60 * 60_000);
+    booked(&app, consultation, &next).await;
+
+    // Raised to 30: every time offered keeps 30 minutes clear after it (and every appointment
+    // keeps its own gap), and the first one can be booked.
+    save_hours(&app, &app.client, "30").await;
+    let day = free(&app, &app.client, consultation, "").await["days"][1]["date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offered = free(&app, &app.client, consultation, &day).await;
+    let taken = occupied(&app).await;
+    for time in offered["times"].as_array().unwrap() {
+        let start = time["starts_at"].as_i64().unwrap();
+        let clear_until = start + (30 + 30) * 60_000;
+        assert!(
+            taken.iter().all(|&(s, c)| clear_until <= s || start >= c),
+            "{start} overlaps one of {taken:?}"
+        );
+    }
+    let first = offered["times"][0]["starts_at"].as_i64().unwrap();
+    booked(&app, consultation, &first.to_string()).await;
+    let taken = occupied(&app).await;
+    assert_eq!(taken.len(), 3);
+    assert!(taken.windows(2).all(|w| w[0].1 <= w[1].0));
+}
+
+async fn a_booking_under_a_known_phone_does_not_rename_the_patient(backend: Backend) {
+    let (app, services) = practice(backend).await;
+    let consultation = &services.consultation;
+    let first = first_free_on(&app, &app.client, consultation, 1).await;
+    let response = book_named(
+        &app,
+        &app.client,
+        consultation,
+        "voice",
+        &first,
+        "Meera Iyer",
+        "+919876543210",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Another patient's booking with a mistyped number: Meera's number.
+    let second = first_free_on(&app, &app.client, consultation, 2).await;
+    let response = book_named(
+        &app,
+        &app.client,
+        consultation,
+        "text",
+        &second,
+        "Ravi Kumar",
+        "+91 98765 43210",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second_booked: Value = response.json().await.unwrap();
+    assert_eq!(second_booked["patient_name"], "Ravi Kumar");
+    assert_eq!(second_booked["on_file_as"], "Meera Iyer");
+
+    let listed = list(&app, &app.client, "upcoming").await;
+    let names: Vec<_> = listed
+        .iter()
+        .map(|a| a["patient_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Meera Iyer", "Ravi Kumar"],
+        "each booking keeps the name typed for it"
+    );
+    assert!(listed[0]["on_file_as"].is_null());
+    let mut db = AnyConnection::connect(&app.database.url).await.unwrap();
+    let on_file: Vec<String> = sqlx::query("SELECT name FROM patients")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("name"))
+        .collect();
+    assert_eq!(on_file, ["Meera Iyer"], "the record keeps its name");
+}
+
+async fn an_appointment_cannot_point_at_another_doctors_patient_or_service(backend: Backend) {
+    let (app, mine) = practice(backend).await;
+    let starts_at = first_free(&app, &app.client, &mine.consultation).await;
+    booked(&app, &mine.consultation, &starts_at).await;
+    let other = app.other_browser();
+    app.new_doctor(&other, "Ben Okafor").await;
+    let theirs = open_practice(&app, &other).await;
+    let their_start = first_free(&app, &other, &theirs.consultation).await;
+    let response = book(
+        &app,
+        &other,
+        &theirs.consultation,
+        "voice",
+        &their_start,
+        "+919800000001",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let mut db = AnyConnection::connect(&app.database.url).await.unwrap();
+    if backend == Backend::Sqlite {
+        // As the app's own connections do.
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    let row = |service: &str| {
+        sqlx::query("SELECT a.doctor_id, a.patient_id FROM appointments a WHERE a.service_id = $1")
+            .bind(service.to_owned())
+    };
+    let mine_row = row(&mine.consultation).fetch_one(&mut db).await.unwrap();
+    let theirs_row = row(&theirs.consultation).fetch_one(&mut db).await.unwrap();
+    let (my_doctor, my_patient): (String, String) = (mine_row.get(0), mine_row.get(1));
+    let their_patient: String = theirs_row.get(1);
+    let insert = |patient: String, service: String| {
+        sqlx::query(
+            "INSERT INTO appointments (id, doctor_id, patient_id, service_id, patient_name,
+                 method, starts_at, ends_at, clear_until, status, fee_minor, currency, source,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'Raw', 'voice', 0, 1, 1, 'cancelled', 0, 'INR',
+                 'dashboard', 0, 0)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(my_doctor.clone())
+        .bind(patient)
+        .bind(service)
+    };
+    let their_patient_refused = insert(their_patient, mine.consultation.clone())
+        .execute(&mut db)
+        .await;
+    assert!(
+        their_patient_refused.is_err(),
+        "pointed at another doctor's patient"
+    );
+    let their_service_refused = insert(my_patient.clone(), theirs.consultation.clone())
+        .execute(&mut db)
+        .await;
+    assert!(
+        their_service_refused.is_err(),
+        "pointed at another doctor's service"
+    );
+    // The same row with the doctor's own patient and service is stored.
+    insert(my_patient, mine.consultation.clone())
+        .execute(&mut db)
+        .await
+        .unwrap();
 }

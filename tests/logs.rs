@@ -1,5 +1,5 @@
-//! The logs of a whole sign-up, log-in, failed log-in and log-out hold no email, name or
-//! password, and those of connecting and disconnecting Instagram no token, code or handle,
+//! The logs of a whole sign-up, booking, log-in, failed log-in and log-out hold no email,
+//! name, patient's name, phone or note, or password, and those of connecting and disconnecting Instagram no token, code or handle,
 //! even at debug level, while they do carry ids.
 
 mod common;
@@ -69,6 +69,34 @@ async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
 
     app.sign_up(&name, &email, &password).await;
     app.get("/dashboard").await;
+    // A booking by hand, with a patient's name, phone and note.
+    let services = common::open_practice(&app, &app.client).await;
+    let day = app
+        .call(
+            "appointments/free",
+            &[("service", &*services.consultation), ("day", "")],
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let starts_at = day["times"][0]["starts_at"].as_i64().unwrap().to_string();
+    let patient = format!("Quillon {marker}");
+    let booking = app
+        .call(
+            "appointments/book",
+            &[
+                ("service", &*services.consultation),
+                ("method", "voice"),
+                ("starts_at", &starts_at),
+                ("patient_name", &patient),
+                ("patient_phone", "+44 7700 900461"),
+                ("phone_country", "GB"),
+                ("note", &format!("note-{marker}")),
+            ],
+        )
+        .await;
+    assert_eq!(booking.status(), reqwest::StatusCode::OK);
     app.log_out().await;
     app.log_in(&email, "a wrong password entirely").await;
     app.log_in(&email, &password).await;
@@ -78,6 +106,10 @@ async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
 
     let text = logs.text();
     assert!(text.contains("logged in"), "the flow was logged at all");
+    assert!(
+        text.contains("appointment booked"),
+        "the booking was logged"
+    );
     assert!(text.contains("doctor_id="), "logs carry ids");
     for secret in [
         &*marker,
@@ -86,6 +118,9 @@ async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
         &*password,
         "Zephyrine",
         "zephyrine",
+        "Quillon",
+        "7700900461",
+        "7700 900461",
     ] {
         assert!(!text.contains(secret), "logs contain {secret:?}");
     }

@@ -34,61 +34,47 @@ pub async fn create_account(
     password: String,
 ) -> Result<(), AppError> {
     use crate::domain::account::SignUp;
-    use crate::server::{state, with_status};
+    use crate::server::state;
 
-    with_status(
-        async {
-            let state = state()?;
-            let form = SignUp::parse(&full_name, &email, &password).map_err(AppError::Invalid)?;
-            let session = ssr::create_account(&state, form).await?;
-            set_session_cookie(ssr::session::set_cookie(
-                &session,
-                state.config.cookies_secure(),
-            ));
-            leptos_axum::redirect(crate::setup::WIZARD_START);
-            Ok(())
-        }
-        .await,
-    )
+    let state = state()?;
+    let form = SignUp::parse(&full_name, &email, &password).map_err(AppError::Invalid)?;
+    let client = ssr::client_address(&state)?;
+    let session = ssr::create_account(&state, form, client).await?;
+    set_session_cookie(ssr::session::set_cookie(
+        &session,
+        state.config.cookies_secure(),
+    ));
+    leptos_axum::redirect(crate::setup::WIZARD_START);
+    Ok(())
 }
 
 #[server(endpoint = "log_in")]
 pub async fn log_in(email: String, password: String, next: String) -> Result<(), AppError> {
     use crate::domain::account::local_redirect_target;
-    use crate::server::{state, with_status};
+    use crate::server::state;
 
-    with_status(
-        async {
-            let state = state()?;
-            let client = ssr::client_address(&state)?;
-            // A session id the browser had before is dropped: log-in always starts afresh.
-            ssr::log_out(&state, ssr::signed_in()).await?;
-            let session = ssr::log_in(&state, &email, password, client).await?;
-            set_session_cookie(ssr::session::set_cookie(
-                &session,
-                state.config.cookies_secure(),
-            ));
-            leptos_axum::redirect(local_redirect_target(&next).unwrap_or("/dashboard"));
-            Ok(())
-        }
-        .await,
-    )
+    let state = state()?;
+    let client = ssr::client_address(&state)?;
+    // A session id the browser had before is dropped: log-in always starts afresh.
+    ssr::log_out(&state, ssr::signed_in()).await?;
+    let session = ssr::log_in(&state, &email, password, client).await?;
+    set_session_cookie(ssr::session::set_cookie(
+        &session,
+        state.config.cookies_secure(),
+    ));
+    leptos_axum::redirect(local_redirect_target(&next).unwrap_or("/dashboard"));
+    Ok(())
 }
 
 #[server(endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AppError> {
-    use crate::server::{state, with_status};
+    use crate::server::state;
 
-    with_status(
-        async {
-            let state = state()?;
-            ssr::log_out(&state, ssr::signed_in()).await?;
-            set_session_cookie(ssr::session::clear_cookie(state.config.cookies_secure()));
-            leptos_axum::redirect("/login");
-            Ok(())
-        }
-        .await,
-    )
+    let state = state()?;
+    ssr::log_out(&state, ssr::signed_in()).await?;
+    set_session_cookie(ssr::session::clear_cookie(state.config.cookies_secure()));
+    leptos_axum::redirect("/login");
+    Ok(())
 }
 
 #[server(endpoint = "current_doctor")]

@@ -27,8 +27,13 @@ pub struct AppointmentView {
     /// Local minutes after midnight, for the calendar.
     pub start_minute: u16,
     pub end_minute: u16,
+    /// The name typed for this booking.
     pub patient_name: String,
+    /// The patient record's name, when it differs from the one typed for this booking.
+    pub on_file_as: Option<String>,
     pub patient_phone: String,
+    /// The note typed for this booking.
+    pub note: Option<String>,
     pub service_name: String,
     pub method: String,
     /// `500.00 INR`.

@@ -200,7 +200,9 @@ fn Details(
                 <h2 id="details-title">{a.patient_name.clone()}</h2>
                 <dl>
                     <dt>"When"</dt><dd>{a.when.clone()}</dd>
+                    {a.on_file_as.clone().map(|name| view! { <dt>"On file as"</dt><dd>{name}</dd> })}
                     <dt>"Phone"</dt><dd>{a.patient_phone.clone()}</dd>
+                    {a.note.clone().map(|note| view! { <dt>"Note"</dt><dd>{note}</dd> })}
                     <dt>"Service"</dt><dd>{a.service_name.clone()}</dd>
                     <dt>"Method"</dt><dd>{a.method.clone()}</dd>
                     <dt>"Fee"</dt><dd>{a.fee.clone()}</dd>

@@ -156,7 +156,7 @@ fn nearest(slots: &FreeSlots, wanted: i64) -> Vec<SlotChoice> {
         .collect()
 }
 
-/// What a booking asks for.
+/// What a booking asks for. Its `Debug` shows no patient details (see [`PatientInput`]).
 #[derive(Debug, Clone)]
 pub struct BookingRequest<'a> {
     pub service_id: &'a str,
@@ -181,18 +181,24 @@ pub async fn book(
     let mut tx = db.tenant_writer(doctor).await?;
     let practice = practice(&mut tx).await?;
     let bookable = bookable(&mut tx, &practice, request.service_id, request.method).await?;
+    // Far outside the horizon cannot be a slot (and would overflow the sums below).
+    let horizon = i64::from(practice.rules.horizon_days + 1) * DAY_MS;
+    if !(now - DAY_MS..=now + horizon).contains(&request.starts_at) {
+        return Err(not_a_slot());
+    }
     let duration = i64::from(bookable.duration_minutes) * MINUTE_MS;
     let gap = i64::from(practice.rules.gap_minutes) * MINUTE_MS;
     let span = Interval {
         start: request.starts_at,
         end: request.starts_at + duration,
     };
-    // Holds that lapsed on this time are expired first, so the database sees the time free.
-    let around = Interval {
-        start: span.start - gap,
+    // What this booking will occupy: the database's overlap rule compares these spans.
+    let occupied = Interval {
+        start: span.start,
         end: span.end + gap,
     };
-    for id in store::lapsed_overlapping(&mut tx, around, now).await? {
+    // Holds that lapsed on this time are expired first, so the database sees the time free.
+    for id in store::lapsed_overlapping(&mut tx, occupied, now).await? {
         expire(&mut tx, &id, now, request_id).await?;
     }
     let free = slots(&mut tx, &practice, bookable.duration_minutes, now).await?;
@@ -201,19 +207,17 @@ pub async fn book(
         return Err(if open.slots.iter().any(|s| s.start == span.start) {
             AppError::SlotTaken(nearest(&free, span.start))
         } else {
-            AppError::Invalid(FieldErrors::single(
-                "starts_at",
-                "That time cannot be booked; pick one of the free times.",
-            ))
+            not_a_slot()
         });
     }
     let patient_id = store::patient_by_phone(&mut tx, request.patient).await?;
     let new = NewAppointment {
         patient_id: &patient_id,
+        patient: request.patient,
         service_id: &bookable.service_id,
         method: bookable.method,
         span,
-        clear_until: span.end + gap,
+        clear_until: occupied.end,
         status: request.status,
         fee_minor: bookable.fee_minor,
         currency: &bookable.currency,
@@ -250,6 +254,14 @@ pub async fn book(
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, appointment_id = %id, status = request.status.key(), "appointment booked");
     Ok(booked)
+}
+
+/// The refusal of a time that is no slot at all (not one that was taken).
+fn not_a_slot() -> AppError {
+    AppError::Invalid(FieldErrors::single(
+        "starts_at",
+        "That time cannot be booked; pick one of the free times.",
+    ))
 }
 
 /// The refusal for a booking that lost its slot to one committed meanwhile.

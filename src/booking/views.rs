@@ -63,7 +63,10 @@ fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> Appointme
         start_minute,
         end_minute,
         patient_name: appointment.patient_name.clone(),
+        on_file_as: Some(appointment.patient_on_file.clone())
+            .filter(|name| *name != appointment.patient_name),
         patient_phone: appointment.patient_phone.clone().unwrap_or_default(),
+        note: appointment.note.clone(),
         service_name: appointment.service_name.clone(),
         method: appointment.method.label().to_owned(),
         fee,

@@ -11,12 +11,17 @@ use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::Interval;
 
 /// An appointment with the names the dashboard shows beside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredAppointment {
     pub id: String,
     pub patient_id: String,
+    /// The name typed for this booking.
     pub patient_name: String,
+    /// The name on the patient's record, which a booking never changes.
+    pub patient_on_file: String,
     pub patient_phone: Option<String>,
+    /// The note typed for this booking.
+    pub note: Option<String>,
     pub service_id: String,
     pub service_name: String,
     pub method: AppointmentMethod,
@@ -29,6 +34,19 @@ pub struct StoredAppointment {
     pub hold_expires_at: Option<i64>,
     pub cancel_reason: Option<String>,
     pub created_at: i64,
+}
+
+/// Ids and times only: a patient's name, phone and note stay out of logs.
+impl std::fmt::Debug for StoredAppointment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAppointment")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("service_id", &self.service_id)
+            .field("starts_at", &self.starts_at)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredAppointment {
@@ -44,9 +62,10 @@ impl StoredAppointment {
 }
 
 /// A booking about to be written; its slot was checked in the same transaction.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAppointment<'a> {
     pub patient_id: &'a str,
+    pub patient: &'a PatientInput,
     pub service_id: &'a str,
     pub method: AppointmentMethod,
     pub span: Interval,
@@ -69,21 +88,19 @@ pub fn is_overlap(error: &sqlx::Error) -> bool {
     }
 }
 
-/// The patient with this phone number, updated with the name (and note, if given) typed now;
-/// a new patient when the doctor has none with that number.
+/// The doctor's patient with this phone number; a new patient (with the name and note typed
+/// now) when the doctor has none. An existing patient's record is left as it is: what was
+/// typed for this booking is kept with the appointment.
 pub async fn patient_by_phone(
     tx: &mut TenantTx,
     patient: &PatientInput,
 ) -> Result<String, sqlx::Error> {
     let (conn, doctor) = tx.parts();
     let now = now_millis();
-    let row = sqlx::query(
+    sqlx::query(
         "INSERT INTO patients (id, doctor_id, name, phone, note, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (doctor_id, phone) WHERE phone IS NOT NULL DO UPDATE SET
-             name = excluded.name, note = COALESCE(excluded.note, patients.note),
-             updated_at = excluded.updated_at
-         RETURNING id",
+         ON CONFLICT (doctor_id, phone) WHERE phone IS NOT NULL DO NOTHING",
     )
     .bind(new_id())
     .bind(doctor.as_str())
@@ -91,9 +108,14 @@ pub async fn patient_by_phone(
     .bind(patient.phone.as_str())
     .bind(patient.note.as_deref())
     .bind(now)
-    .fetch_one(conn)
+    .execute(&mut *conn)
     .await?;
-    row.try_get("id")
+    sqlx::query("SELECT id FROM patients WHERE doctor_id = $1 AND phone = $2")
+        .bind(doctor.as_str())
+        .bind(patient.phone.as_str())
+        .fetch_one(conn)
+        .await?
+        .try_get("id")
 }
 
 pub async fn insert(tx: &mut TenantTx, new: &NewAppointment<'_>) -> Result<String, sqlx::Error> {
@@ -103,8 +125,8 @@ pub async fn insert(tx: &mut TenantTx, new: &NewAppointment<'_>) -> Result<Strin
     sqlx::query(
         "INSERT INTO appointments (id, doctor_id, patient_id, service_id, method, starts_at,
              ends_at, clear_until, status, fee_minor, currency, source, hold_expires_at,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+             created_at, updated_at, patient_name, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
     )
     .bind(&id)
     .bind(doctor.as_str())
@@ -120,13 +142,16 @@ pub async fn insert(tx: &mut TenantTx, new: &NewAppointment<'_>) -> Result<Strin
     .bind(new.source.key())
     .bind(new.hold_expires_at)
     .bind(now)
+    .bind(&new.patient.name)
+    .bind(new.patient.note.as_deref())
     .execute(conn)
     .await?;
     Ok(id)
 }
 
-/// The times taken between `from` and `to`: appointments that occupy their time, except
-/// holds whose expiry has passed by `now` (free again even before the sweeper marks them).
+/// The time taken between `from` and `to`: from the start to `clear_until` of every
+/// appointment that occupies its time (the span the overlap rule compares), except holds
+/// whose expiry has passed by `now` (free again even before the sweeper marks them).
 pub async fn busy(
     tx: &mut TenantTx,
     from: i64,
@@ -135,7 +160,7 @@ pub async fn busy(
 ) -> Result<Vec<Interval>, sqlx::Error> {
     let (conn, doctor) = tx.parts();
     let rows = sqlx::query(
-        "SELECT starts_at, ends_at FROM appointments
+        "SELECT starts_at, clear_until FROM appointments
          WHERE doctor_id = $1 AND status NOT IN ('cancelled', 'expired')
            AND (hold_expires_at IS NULL OR hold_expires_at > $2
                 OR status NOT IN ('held', 'pending_payment'))
@@ -151,13 +176,13 @@ pub async fn busy(
         .map(|row| {
             Ok(Interval {
                 start: row.try_get("starts_at")?,
-                end: row.try_get("ends_at")?,
+                end: row.try_get("clear_until")?,
             })
         })
         .collect()
 }
 
-/// Lapsed holds of this doctor that overlap `span`; the booking transaction expires them
+/// Lapsed holds of this doctor whose occupied time overlaps `span`; the booking transaction expires them
 /// before taking their time.
 pub async fn lapsed_overlapping(
     tx: &mut TenantTx,
@@ -199,8 +224,8 @@ pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sq
         .collect()
 }
 
-const SELECT: &str = "SELECT a.id, a.patient_id, p.name AS patient_name,
-        p.phone AS patient_phone, a.service_id, s.name AS service_name, a.method, a.starts_at,
+const SELECT: &str = "SELECT a.id, a.patient_id, a.patient_name, p.name AS patient_on_file,
+        p.phone AS patient_phone, a.note, a.service_id, s.name AS service_name, a.method, a.starts_at,
         a.ends_at, a.status, a.fee_minor, a.currency, a.source, a.hold_expires_at,
         a.cancel_reason, a.created_at
     FROM appointments a
@@ -219,7 +244,9 @@ fn read(row: &AnyRow) -> Result<StoredAppointment, sqlx::Error> {
         id: row.try_get("id")?,
         patient_id: row.try_get("patient_id")?,
         patient_name: row.try_get("patient_name")?,
+        patient_on_file: row.try_get("patient_on_file")?,
         patient_phone: row.try_get("patient_phone")?,
+        note: row.try_get("note")?,
         service_id: row.try_get("service_id")?,
         service_name: row.try_get("service_name")?,
         method: AppointmentMethod::from_key(&method).ok_or_else(|| unknown("method", method))?,

@@ -206,11 +206,18 @@ pub fn cancel_reason(input: &str) -> Result<String, String> {
 }
 
 /// A patient as the doctor enters them when booking by hand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PatientInput {
     pub name: String,
     pub phone: Phone,
     pub note: Option<String>,
+}
+
+/// A patient's name, phone and note are personal data: never in a log line or a panic.
+impl std::fmt::Debug for PatientInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PatientInput { .. }")
+    }
 }
 
 impl PatientInput {
@@ -321,6 +328,11 @@ mod tests {
         let patient = PatientInput::parse(" Asha Rao ", "098765 43210", "IN", "").unwrap();
         assert_eq!(patient.name, "Asha Rao");
         assert_eq!(patient.phone.as_str(), "+919876543210");
+        let shown = format!("{patient:?} {:?}", patient.phone);
+        assert!(
+            !shown.contains("Asha") && !shown.contains("98765"),
+            "{shown}"
+        );
         assert!(cancel_reason("  ").is_err());
     }
 

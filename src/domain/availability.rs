@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::optional_line;
+use super::text::{optional_line, quoted};
 use super::FieldErrors;
 
 pub const MINUTES_PER_DAY: u16 = 24 * 60;
@@ -48,7 +48,7 @@ pub fn clock(minutes: u16) -> String {
 /// Reads `9:00`, `09:00` or `24:00` as minutes after midnight.
 pub fn parse_clock(input: &str) -> Result<u16, String> {
     let text = input.trim();
-    let bad = || format!("“{text}” is not a time; use HH:MM, like 09:00.");
+    let bad = || format!("{} is not a time; use HH:MM, like 09:00.", quoted(text));
     let (hours, minutes) = text.split_once(':').ok_or_else(bad)?;
     if hours.is_empty() || hours.len() > 2 || minutes.len() != 2 {
         return Err(bad());
@@ -70,9 +70,12 @@ pub fn parse_day(input: &str) -> Result<Vec<TimeRange>, String> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        let (start, end) = part
-            .split_once('-')
-            .ok_or_else(|| format!("“{part}” is not a range; write it like 09:00-13:00."))?;
+        let (start, end) = part.split_once('-').ok_or_else(|| {
+            format!(
+                "{} is not a range; write it like 09:00-13:00.",
+                quoted(part)
+            )
+        })?;
         ranges.push(TimeRange::new(parse_clock(start)?, parse_clock(end)?)?);
     }
     ranges.sort();
@@ -263,13 +266,17 @@ impl std::fmt::Display for LocalDate {
     }
 }
 
-/// Reads `YYYY-MM-DD` (what a date input sends).
+/// The years a date may have: a practice's calendar needs no others, and every day in them
+/// (with a week either side) is a valid instant in every zone.
+pub const YEARS: std::ops::RangeInclusive<i16> = 2000..=2199;
+
+/// Reads `YYYY-MM-DD` (what a date input sends), in [`YEARS`].
 pub fn parse_date(input: &str) -> Result<LocalDate, String> {
     let text = input.trim();
     if text.is_empty() {
         return Err("Choose a date.".into());
     }
-    let bad = || format!("“{text}” is not a date; use YYYY-MM-DD.");
+    let bad = || format!("{} is not a date; use YYYY-MM-DD.", quoted(text));
     let mut parts = text.splitn(3, '-');
     let mut next = |len: usize| {
         parts
@@ -287,8 +294,15 @@ pub fn parse_date(input: &str) -> Result<LocalDate, String> {
         2 => 28,
         _ => return Err(bad()),
     };
-    if !(1..=days_in_month).contains(&day) || year < 2000 {
+    if !(1..=days_in_month).contains(&day) {
         return Err(bad());
+    }
+    if !YEARS.contains(&year) {
+        return Err(format!(
+            "Choose a date from {} to {}.",
+            YEARS.start(),
+            YEARS.end()
+        ));
     }
     Ok(LocalDate {
         year,

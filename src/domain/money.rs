@@ -1,6 +1,8 @@
 //! Money: integer amounts in a currency's minor units, entered and shown with that
 //! currency's number of decimals (ISO 4217 exponent: JPY 0, INR 2, KWD 3).
 
+use super::text::quoted;
+
 /// A currency a practice can charge in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Currency {
@@ -176,6 +178,32 @@ pub const CURRENCIES: &[Currency] = &[
     currency("ZWG", "Zimbabwe gold", 2),
 ];
 
+/// Characters that may separate digit groups or decimals: `.` `,`, spaces and `'`.
+fn is_separator(c: char) -> bool {
+    matches!(c, '.' | ',' | '\'' | ' ' | '\u{a0}' | '\u{202f}')
+}
+
+/// The digits of a whole part whose separators all group: threes (`1,234,567`), or twos
+/// before the last three (Indian `12,34,567`), with one kind of separator. `None` otherwise.
+fn ungrouped(whole: &str) -> Option<String> {
+    let mut kinds = whole.chars().filter(|c| is_separator(*c));
+    let Some(kind) = kinds.next() else {
+        return Some(whole.to_owned());
+    };
+    if kinds.any(|c| c != kind) {
+        return None;
+    }
+    let groups: Vec<&str> = whole.split(kind).collect();
+    let (first, rest) = groups.split_first()?;
+    let (last, middle) = rest.split_last()?;
+    let digits = |g: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&g.len()) && g.chars().all(|c| c.is_ascii_digit())
+    };
+    let western = digits(first, 1..=3) && middle.iter().all(|g| digits(g, 3..=3));
+    let indian = digits(first, 1..=2) && middle.iter().all(|g| digits(g, 2..=2));
+    (digits(last, 3..=3) && (western || indian)).then(|| groups.concat())
+}
+
 /// The largest fee accepted, in major units: far above any consultation, far below overflow.
 const MAX_MAJOR_UNITS: i64 = 1_000_000_000;
 
@@ -190,7 +218,10 @@ impl Currency {
             .copied()
             .find(|c| c.code == code)
             .ok_or_else(|| {
-                format!("{code} is not a currency we support; choose one from the list.")
+                format!(
+                    "{} is not a currency we support; choose one from the list.",
+                    quoted(&code)
+                )
             })
     }
 
@@ -198,24 +229,30 @@ impl Currency {
         10_i64.pow(u32::from(self.exponent))
     }
 
-    /// Reads an amount such as `1,500.50` into minor units; zero is allowed, negative is not.
+    /// Reads an amount as a doctor writes it into minor units; zero is allowed, negative is
+    /// not. Accepted: `1500`, `1,500.50`, `1.500,50`, `1 500,50`, `1'500.50`, `49,90`,
+    /// Indian grouping `1,00,000`. A separator is a grouping one only where it groups
+    /// (threes, or twos before the last three); the last `.` or `,` is the decimal point when
+    /// the other kind groups before it. A lone `.` or `,` followed by three digits could be
+    /// either, and is read as a decimal point only for a three-decimal currency's `.` and as
+    /// grouping only for a comma in other currencies; anything else is refused with both
+    /// readings, rather than guessed.
     pub fn parse_amount(self, input: &str) -> Result<i64, String> {
-        let text: String = input
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ',' | ' ' | '_'))
-            .collect();
+        let text = input.trim();
         if text.is_empty() {
             return Err("Enter a fee (0 for free).".into());
         }
         if text.starts_with('-') {
             return Err("A fee cannot be negative.".into());
         }
-        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-        let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if whole.is_empty() && fraction.is_empty() || !digits_only(whole) || !digits_only(fraction)
-        {
-            return Err("Enter the fee as a number, like 500 or 499.50.".into());
+        let not_a_number = || "Enter the fee as a number, like 500 or 499.50.".to_owned();
+        if !text.chars().all(|c| c.is_ascii_digit() || is_separator(c)) {
+            return Err(not_a_number());
+        }
+        let (whole, fraction) = self.split_decimal(text)?;
+        let whole = ungrouped(whole).ok_or_else(not_a_number)?;
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(not_a_number());
         }
         if fraction.len() > usize::from(self.exponent) {
             return Err(match self.exponent {
@@ -236,9 +273,82 @@ impl Currency {
         let fraction: i64 = if padded.is_empty() {
             0
         } else {
-            padded.parse().unwrap_or(0)
+            padded.parse().map_err(|_| not_a_number())?
         };
         Ok(whole * self.scale() + fraction)
+    }
+
+    /// Splits `text` at its decimal point: (the whole part, still grouped; the decimals).
+    fn split_decimal(self, text: &str) -> Result<(&str, &str), String> {
+        let marks: Vec<(usize, char)> = text
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '.' | ','))
+            .collect();
+        let Some(&(last_at, last)) = marks.last() else {
+            return Ok((text, ""));
+        };
+        let (whole, fraction) = (&text[..last_at], &text[last_at + 1..]);
+        if !fraction.chars().all(|c| c.is_ascii_digit()) {
+            return Err("Enter the fee as a number, like 500 or 499.50.".into());
+        }
+        let same_kind = marks.iter().filter(|(_, c)| *c == last).count();
+        if same_kind > 1 {
+            // `1,000,000` or `1.234.567`: all grouping (`1,000.000,5` is refused later).
+            return Ok((text, ""));
+        }
+        let other_groups = whole.chars().any(|c| is_separator(c) && c != last);
+        if other_groups
+            || fraction.len() != 3
+            || ungrouped(whole).is_some_and(|w| w.trim_start_matches('0').is_empty())
+        {
+            return Ok((whole, fraction));
+        }
+        // One `.` or `,` before exactly three digits, e.g. `1.500`.
+        match (last, self.exponent) {
+            ('.', 3) => Ok((whole, fraction)),
+            (',', 0..=2) => Ok((text, "")),
+            _ => Err(self.ambiguous(text, whole, fraction)),
+        }
+    }
+
+    /// The refusal of `whole` + one separator + three digits, with the readings it has.
+    fn ambiguous(self, text: &str, whole: &str, fraction: &str) -> String {
+        let digits = ungrouped(whole).unwrap_or_default();
+        let thousandths = format!("{digits}{fraction}").parse::<i64>().ok();
+        let as_thousands = thousandths
+            .and_then(|n| n.checked_mul(self.scale()))
+            .filter(|_| digits.parse::<i64>().is_ok_and(|w| w < MAX_MAJOR_UNITS));
+        // Three decimals fit this currency only if the last ones are zeros.
+        let as_decimal = thousandths
+            .map(|n| n * self.scale())
+            .filter(|minor| minor % 1000 == 0)
+            .map(|minor| minor / 1000);
+        let readings: Vec<(String, String)> = [as_thousands, as_decimal]
+            .into_iter()
+            .flatten()
+            .map(|minor| {
+                let shown = format!("{} {}", self.format_amount(minor), self.code);
+                let plain = self.format_amount(minor).replace(',', "");
+                (shown, plain)
+            })
+            .collect();
+        let shown: Vec<&str> = readings.iter().map(|r| r.0.as_str()).collect();
+        let plain: Vec<&str> = readings.iter().map(|r| r.1.as_str()).collect();
+        match readings.len() {
+            0 => "Enter the fee as a number, like 500 or 499.50.".into(),
+            1 => format!(
+                "{} would be read as {}: write {} to confirm.",
+                quoted(text),
+                shown[0],
+                plain[0]
+            ),
+            _ => format!(
+                "{} could be {}: write {} to say which.",
+                quoted(text),
+                shown.join(" or "),
+                plain.join(" or ")
+            ),
+        }
     }
 
     /// Shows minor units with this currency's decimals and thousands separators: `1,500.50`.
@@ -284,9 +394,62 @@ mod tests {
             .unwrap_err()
             .contains("whole numbers"));
         assert!(c("INR")
-            .parse_amount("1.234")
+            .parse_amount("1.2345")
             .unwrap_err()
             .contains("at most 2 decimals"));
+    }
+
+    #[test]
+    fn amounts_are_read_as_doctors_write_them() {
+        let eur = c("EUR");
+        assert_eq!(eur.parse_amount("49,90"), Ok(4_990));
+        assert_eq!(eur.parse_amount("1.234,50"), Ok(123_450));
+        assert_eq!(eur.parse_amount("1 234,50"), Ok(123_450));
+        assert_eq!(eur.parse_amount("1\u{a0}234,5"), Ok(123_450));
+        assert_eq!(c("CHF").parse_amount("1'234.50"), Ok(123_450));
+        assert_eq!(c("USD").parse_amount("1,234,567.89"), Ok(123_456_789));
+        assert_eq!(c("USD").parse_amount("1,500"), Ok(150_000));
+        assert_eq!(c("INR").parse_amount("1,00,000"), Ok(10_000_000));
+        assert_eq!(c("INR").parse_amount("12,34,567.50"), Ok(123_456_750));
+        assert_eq!(c("JPY").parse_amount("1,500"), Ok(1_500));
+        assert_eq!(c("JPY").parse_amount("1.234.567"), Ok(1_234_567));
+        assert_eq!(c("KWD").parse_amount("1,234.500"), Ok(1_234_500));
+        assert_eq!(c("KWD").parse_amount("1.234,500"), Ok(1_234_500));
+        assert_eq!(
+            eur.parse_amount("0,500").unwrap_err(),
+            "EUR amounts have at most 2 decimals."
+        );
+    }
+
+    #[test]
+    fn separators_that_do_not_group_are_refused() {
+        for bad in [
+            "1,2345",
+            "12,3,456",
+            "1,00,0000",
+            "1.000,000,5",
+            "1,000.000,5",
+            "1 000'000",
+            "1,000,",
+        ] {
+            assert!(c("USD").parse_amount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_amount_is_refused_with_its_readings() {
+        assert_eq!(
+            c("EUR").parse_amount("1.500").unwrap_err(),
+            "“1.500” could be 1,500.00 EUR or 1.50 EUR: write 1500.00 or 1.50 to say which."
+        );
+        assert_eq!(
+            c("KWD").parse_amount("1,500").unwrap_err(),
+            "“1,500” could be 1,500.000 KWD or 1.500 KWD: write 1500.000 or 1.500 to say which."
+        );
+        assert_eq!(
+            c("JPY").parse_amount("1.234").unwrap_err(),
+            "“1.234” would be read as 1,234 JPY: write 1234 to confirm."
+        );
     }
 
     #[test]
@@ -325,12 +488,69 @@ mod tests {
         assert!(Currency::parse("").is_err());
     }
 
+    /// The currencies of each exponent the table has: 0, 2 and 3.
+    fn any_currency() -> impl Strategy<Value = Currency> {
+        prop::sample::select(CURRENCIES)
+    }
+
+    /// `minor` written with `group` between thousands (Indian: lakhs and crores when
+    /// `indian`) and `point` before the decimals, as doctors in other places write it.
+    fn written(currency: Currency, minor: i64, group: char, point: char, indian: bool) -> String {
+        let whole = (minor / currency.scale()).to_string();
+        let mut sizes = vec![];
+        let mut left = whole.len();
+        let mut size = 3;
+        while left > size {
+            sizes.push(size);
+            left -= size;
+            size = if indian { 2 } else { 3 };
+        }
+        let mut out = whole[..left].to_owned();
+        let mut at = left;
+        for size in sizes.iter().rev() {
+            out.push(group);
+            out.push_str(&whole[at..at + size]);
+            at += size;
+        }
+        if currency.exponent > 0 {
+            let fraction = minor % currency.scale();
+            out.push(point);
+            out.push_str(&format!(
+                "{fraction:0width$}",
+                width = usize::from(currency.exponent)
+            ));
+        }
+        out
+    }
+
     proptest! {
         #[test]
-        fn formatting_then_parsing_gives_the_amount_back(minor in 0_i64..=MAX_MAJOR_UNITS, index in 0..CURRENCIES.len()) {
-            let currency = CURRENCIES[index];
+        fn formatting_then_parsing_gives_the_amount_back(minor in 0_i64..=MAX_MAJOR_UNITS, currency in any_currency()) {
             let shown = currency.format_amount(minor);
             prop_assert_eq!(currency.parse_amount(&shown), Ok(minor));
+        }
+
+        #[test]
+        fn every_exponent_round_trips(minor in 0_i64..=MAX_MAJOR_UNITS, exponent in prop::sample::select(&[0_u8, 2, 3][..])) {
+            let currency = CURRENCIES.iter().copied().find(|c| c.exponent == exponent).unwrap();
+            prop_assert_eq!(currency.parse_amount(&currency.format_amount(minor)), Ok(minor));
+            prop_assert_eq!(currency.parse_amount(&written(currency, minor, ',', '.', true)), Ok(minor));
+        }
+
+        /// Written the other way round (`1.234,50`, `1 234,50`), an amount is read right or
+        /// refused as ambiguous, never misread.
+        #[test]
+        fn other_writings_are_read_right_or_refused(minor in 0_i64..=MAX_MAJOR_UNITS, currency in any_currency(), group in prop::sample::select(&['.', ' ', '\''][..])) {
+            let text = written(currency, minor, group, ',', false);
+            match currency.parse_amount(&text) {
+                Ok(read) => prop_assert_eq!(read, minor, "{}", text),
+                Err(message) => prop_assert!(message.contains("could be") || message.contains("would be read as"), "{}: {}", text, message),
+            }
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_without_panicking(text in "\\PC{0,24}", currency in any_currency()) {
+            let _ = currency.parse_amount(&text);
         }
     }
 }

@@ -47,8 +47,15 @@ pub const PHONE_COUNTRIES: &[(&str, &str, &str, bool)] = &[
 ];
 
 /// A phone number in E.164: `+`, a country code, at most 15 digits in all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Phone(String);
+
+/// A phone number is personal data: its `Debug` shows only the country code's first digit.
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Phone({}…)", self.0.get(..2).unwrap_or("+"))
+    }
+}
 
 impl Phone {
     /// Reads `+44 20 7946 0958`, `0044 …`, or a national number with `country` (an ISO code

@@ -9,8 +9,13 @@
 //!   `duration + gap` minutes of wall-clock time, so 09:00, 09:40, 10:20 for 30-minute
 //!   appointments with a 10-minute gap.
 //! - A slot `[start, start + duration)` (real elapsed time) must lie wholly inside one open
-//!   range, must not come within `gap` of any busy interval or blocked range, must start no
-//!   earlier than `now + notice` and no later than `now + horizon`.
+//!   range, must start no earlier than `now + notice` and no later than `now + horizon`, and
+//!   must not come within `gap` of any blocked range.
+//! - Appointments occupy their time as the database's overlap rule reads it: from their start
+//!   to their `clear_until` (their end plus the gap in force when they were booked). A slot
+//!   together with today's gap after it, `[start, start + duration + gap)`, must not overlap
+//!   any of them. So the engine offers exactly what the database accepts, even after the
+//!   doctor changes the gap.
 //! - Daylight saving, as a doctor reads a clock on the wall:
 //!   - a wall-clock time that does not exist that day (the hour skipped when clocks go
 //!     forward) is never offered; the grid is not shifted, so the next grid time that exists
@@ -54,7 +59,8 @@ pub struct SlotQuery<'a> {
     pub week: &'a WeeklyHours,
     /// Times the doctor blocked, in any order.
     pub blocked: &'a [Interval],
-    /// Live appointments and unexpired holds, in any order, overlapping or not.
+    /// The time live appointments and unexpired holds occupy (start to `clear_until`), in
+    /// any order, overlapping or not.
     pub busy: &'a [Interval],
     pub duration_minutes: u32,
     pub gap_minutes: u32,
@@ -137,7 +143,13 @@ pub fn free_slots(query: &SlotQuery) -> FreeSlots {
     if latest < earliest {
         return out;
     }
-    let taken = merged(query.blocked.iter().chain(query.busy), gap);
+    let taken = merged(
+        query
+            .blocked
+            .iter()
+            .map(|b| widened(b, gap, gap))
+            .chain(query.busy.iter().map(|b| widened(b, gap, 0))),
+    );
     let mut sweep = Sweep {
         taken: &taken,
         next: 0,
@@ -201,15 +213,18 @@ pub fn free_slots(query: &SlotQuery) -> FreeSlots {
     out
 }
 
-/// The intervals widened by `gap` on both sides, sorted and merged into disjoint spans.
-fn merged<'a>(intervals: impl Iterator<Item = &'a Interval>, gap: i64) -> Vec<Interval> {
-    let mut widened: Vec<Interval> = intervals
-        .filter(|i| i.start < i.end)
-        .map(|i| Interval {
-            start: i.start - gap,
-            end: i.end + gap,
-        })
-        .collect();
+/// The span no slot may touch because of `taken`: a slot `[s, e)` is clear of `taken` with
+/// `before` before it and `after` after it exactly when it is clear of the widened span.
+fn widened(taken: &Interval, before: i64, after: i64) -> Interval {
+    Interval {
+        start: taken.start.saturating_sub(before),
+        end: taken.end.saturating_add(after),
+    }
+}
+
+/// The intervals sorted and merged into disjoint spans (empty ones dropped).
+fn merged(intervals: impl Iterator<Item = Interval>) -> Vec<Interval> {
+    let mut widened: Vec<Interval> = intervals.filter(|i| i.start < i.end).collect();
     widened.sort_unstable();
     let mut merged: Vec<Interval> = Vec::with_capacity(widened.len());
     for interval in widened {

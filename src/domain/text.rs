@@ -22,6 +22,21 @@ pub fn optional_line(input: &str, max_chars: usize, what: &str) -> Result<Option
     Ok(text)
 }
 
+/// What the doctor typed, in quotes, for a message about it: cut short when long, control
+/// characters shown as `?`, so a message never carries a page of pasted text.
+pub fn quoted(input: &str) -> String {
+    const SHOWN: usize = 24;
+    let mut shown: String = input
+        .chars()
+        .take(SHOWN)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if input.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    format!("“{shown}”")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +54,12 @@ mod tests {
         );
         assert!(optional_text("a\u{7}b", 10, "A note").is_err());
         assert!(optional_line("a\nb", 10, "A reason").is_err());
+    }
+
+    #[test]
+    fn quoted_input_is_short_and_printable() {
+        assert_eq!(quoted("9:7"), "“9:7”");
+        assert_eq!(quoted("a\u{0}b"), "“a?b”");
+        assert_eq!(quoted(&"x".repeat(1000)), format!("“{}…”", "x".repeat(24)));
     }
 }

@@ -18,7 +18,8 @@ use serde::Deserialize;
 
 use super::graph::ManagedPage;
 use super::{Health, LinkView, Outcome, EXPIRY_WARNING_DAYS};
-use crate::auth::ssr::session::{hash_token, SignedIn};
+use crate::auth::ssr::session::SignedIn;
+use crate::crypto::sha256_hex;
 use crate::db::instagram::{self as links, Choice, NewLink, StoredLink};
 use crate::db::{self, meta_connect, Db, DoctorId};
 use crate::error::AppError;
@@ -52,7 +53,7 @@ pub async fn start(State(state): State<AppState>, extensions: Extensions) -> Res
         session_hash: signed_in.token_hash.clone(),
         expires_at: db::now_millis() + STATE_LASTS_MS,
     };
-    if let Err(error) = meta_connect::insert_state(&state.db, &hash_token(&value), &stored).await {
+    if let Err(error) = meta_connect::insert_state(&state.db, &sha256_hex(&value), &stored).await {
         return AppError::from(error).into_response();
     }
     match graph.dialog(&value) {
@@ -102,7 +103,7 @@ async fn finish(
         return Ok(Outcome::InvalidState);
     };
     // Taken out whatever happens next, so it cannot be used twice.
-    let Some(stored) = meta_connect::take_state(&state.db, &hash_token(&given)).await? else {
+    let Some(stored) = meta_connect::take_state(&state.db, &sha256_hex(&given)).await? else {
         return Ok(Outcome::InvalidState);
     };
     if stored.expires_at <= db::now_millis() {

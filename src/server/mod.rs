@@ -1,7 +1,10 @@
 //! The HTTP server: shared state, the router with its layers, start-up and shutdown.
 
+mod fn_status;
 mod health;
+mod input;
 pub mod telemetry;
+mod web_security;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -69,40 +72,13 @@ impl AppState {
     }
 }
 
-/// Sets the HTTP status of a server function's response from its error, so clients and logs
-/// see 401/422/429 instead of a blanket 500. A plain HTML form post (no WASM yet) is left to
-/// leptos_axum, which redirects it back to the form.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    use leptos::prelude::use_context;
-
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    });
-    if let (Err(error), false) = (&result, plain_form_post) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(error.status());
-        }
-    }
-    result
-}
-
-/// Runs a server function's `work` for the signed-in doctor (401 without one), setting the
-/// response's HTTP status from its error.
+/// Runs a server function's `work` for the signed-in doctor (401 without one).
 pub async fn for_doctor<T>(
     work: impl AsyncFnOnce(&Db, &crate::db::DoctorId) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    with_status(
-        async {
-            let state = state()?;
-            let doctor = crate::auth::ssr::require_doctor()?;
-            work(&state.db, &doctor).await
-        }
-        .await,
-    )
+    let state = state()?;
+    let doctor = crate::auth::ssr::require_doctor()?;
+    work(&state.db, &doctor).await
 }
 
 /// The app's routes. They depend only on [`App`], so they are worked out once per process:
@@ -132,10 +108,16 @@ pub fn router(state: AppState) -> Router {
         .route("/meta/data-deletion", post(app_callbacks::data_deletion))
         .route("/meta/deletion/{code}", get(app_callbacks::deletion_status))
         .leptos_routes_with_context(&state, routes, context, page)
+        .layer(middleware::from_fn(fn_status::server_fn_status))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::guard,
+        ))
+        .layer(middleware::from_fn(input::refuse_nul))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web_security::web_security,
         ))
         .layer(
             ServiceBuilder::new()

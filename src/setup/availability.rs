@@ -11,7 +11,7 @@ use crate::domain::availability::{
     self, parse_day, parse_rule, DAY_FIELDS, MINUTES_PER_DAY, RULE_FIELDS, WEEKDAYS,
 };
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, Validate};
+use crate::ui::{FormAlert, FormField, SaveOutcome, Validate};
 
 /// The browser-side check of each booking rule, in the order of [`RULE_FIELDS`].
 const RULE_CHECKS: [Validate; 5] = [
@@ -439,10 +439,12 @@ fn browser_time_zone() -> Option<String> {
 #[component]
 pub fn AvailabilityPane() -> impl IntoView {
     let save = ServerAction::<SaveAvailability>::new();
-    let loaded = Resource::new(move || save.version().get(), |_| availability());
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved =
-        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    let SaveOutcome {
+        error,
+        saved,
+        succeeded,
+    } = SaveOutcome::of(save);
+    let loaded = Resource::new(move || succeeded.get(), |_| availability());
     super::after_save("availability", saved);
     view! {
         <h1>"Availability"</h1>

@@ -10,7 +10,7 @@ use super::{SaveButton, TracksEdits};
 use crate::domain::methods::{self, AppointmentMethod, MethodInput};
 use crate::domain::money::{Currency, CURRENCIES};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField};
+use crate::ui::{FormAlert, FormField, SaveOutcome};
 
 /// The pane's values as the form shows them (fees formatted in the currency).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,10 +113,12 @@ pub async fn save_methods_fees(
 #[component]
 pub fn MethodsFeesPane() -> impl IntoView {
     let save = ServerAction::<SaveMethodsFees>::new();
-    let loaded = Resource::new(move || save.version().get(), |_| methods_fees());
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved =
-        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    let SaveOutcome {
+        error,
+        saved,
+        succeeded,
+    } = SaveOutcome::of(save);
+    let loaded = Resource::new(move || succeeded.get(), |_| methods_fees());
     super::after_save("methods-fees", saved);
     view! {
         <h1>"Appointment methods & fees"</h1>
@@ -139,13 +141,14 @@ fn MethodsFeesFields(
     save: ServerAction<SaveMethodsFees>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    let currency = RwSignal::new(form.currency);
     view! {
         <TracksEdits><ActionForm action=save attr:class="panel form">
             <FormAlert error/>
             <FormField
                 label="Currency"
                 name="currency"
-                value=form.currency
+                bind=currency
                 error
                 hint="Type to search, e.g. INR, USD, JPY."
                 list="currencies"
@@ -160,7 +163,7 @@ fn MethodsFeesFields(
             {form
                 .methods
                 .into_iter()
-                .map(|(method, input)| view! { <MethodFieldset method input error/> })
+                .map(|(method, input)| view! { <MethodFieldset method input currency error/> })
                 .collect_view()}
             <SaveButton pending=save.pending() label="Save methods & fees"/>
         </ActionForm></TracksEdits>
@@ -171,8 +174,10 @@ fn MethodsFeesFields(
 fn MethodFieldset(
     method: AppointmentMethod,
     input: MethodInput,
+    currency: RwSignal<String>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
+    let fee = RwSignal::new(input.fee);
     let (fee_label, fee_name, instructions_label, instructions_name, offered_name) = match method {
         AppointmentMethod::Text => (
             "Text/chat fee",
@@ -207,7 +212,7 @@ fn MethodFieldset(
                 label=fee_label
                 name=fee_name
                 input_type="text"
-                value=input.fee
+                bind=fee
                 error
                 optional=true
                 hint="In your currency; 0 for free."
@@ -215,6 +220,7 @@ fn MethodFieldset(
                     if v.trim().starts_with('-') { Err("A fee cannot be negative.".into()) } else { Ok(()) }
                 }
             />
+            <FeeReading fee currency name=fee_name/>
             <FormField
                 label=instructions_label
                 name=instructions_name
@@ -226,5 +232,41 @@ fn MethodFieldset(
                 validate=|v| methods::instructions(v).map(drop)
             />
         </fieldset>
+    }
+}
+
+/// How the fee as typed will be saved, in the chosen currency: "Reads as 4,990.00 EUR", or
+/// why it cannot be read, before the doctor saves.
+#[component]
+fn FeeReading(
+    fee: RwSignal<String>,
+    currency: RwSignal<String>,
+    name: &'static str,
+) -> impl IntoView {
+    let reading = move || {
+        let typed = fee.get();
+        let currency = Currency::parse(&currency.get()).ok()?;
+        (!typed.trim().is_empty()).then(|| {
+            currency.parse_amount(&typed).map(|minor| {
+                format!(
+                    "Reads as {} {}",
+                    currency.format_amount(minor),
+                    currency.code
+                )
+            })
+        })
+    };
+    view! {
+        <p
+            class="fee-reading"
+            id=format!("{name}-reading")
+            class:unreadable=move || matches!(reading(), Some(Err(_)))
+            aria-live="polite"
+        >
+            {move || match reading() {
+                Some(Ok(text) | Err(text)) => text,
+                None => String::new(),
+            }}
+        </p>
     }
 }

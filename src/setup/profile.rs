@@ -7,7 +7,7 @@ use super::{SaveButton, TracksEdits};
 use crate::domain::account::FullName;
 use crate::domain::profile::{self, Phone};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, PhoneCountrySelect};
+use crate::ui::{FormAlert, FormField, PhoneCountrySelect, SaveOutcome};
 
 /// The profile as the form shows it; blank strings for what is not filled in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,10 +86,12 @@ pub async fn save_profile(
 #[component]
 pub fn ProfilePane() -> impl IntoView {
     let save = ServerAction::<SaveProfile>::new();
-    let profile = Resource::new(move || save.version().get(), |_| practice_profile());
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved =
-        Signal::derive(move || !save.pending().get() && matches!(save.value().get(), Some(Ok(()))));
+    let SaveOutcome {
+        error,
+        saved,
+        succeeded,
+    } = SaveOutcome::of(save);
+    let profile = Resource::new(move || succeeded.get(), |_| practice_profile());
     super::after_save("profile", saved);
     view! {
         <h1>"Practice profile"</h1>

@@ -8,7 +8,7 @@ use super::{TracksEdits, UnsavedEdits};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::services;
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField};
+use crate::ui::{FormAlert, FormField, SaveOutcome};
 
 /// One service as the pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,10 +197,11 @@ pub fn ServicesPane() -> impl IntoView {
     let archive = ServerAction::<ArchiveService>::new();
     let restore = ServerAction::<RestoreService>::new();
     let reorder = ServerAction::<MoveService>::new();
+    let saving = SaveOutcome::of(save);
     let loaded = Resource::new(
         move || {
             (
-                save.version().get(),
+                saving.succeeded.get(),
                 archive.version().get(),
                 restore.version().get(),
                 reorder.version().get(),

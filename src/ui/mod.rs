@@ -123,6 +123,40 @@ pub fn FormField(
     }
 }
 
+/// What a pane needs of its save action: the error to show, whether the last save went
+/// through, and how many saves have gone through. A pane reloads its stored values on the
+/// last of these only (an action's `version` also moves when a save is refused, and reloading
+/// then would put the stored values back over what the doctor typed).
+#[derive(Clone, Copy)]
+pub struct SaveOutcome {
+    pub error: Signal<Option<AppError>>,
+    pub saved: Signal<bool>,
+    pub succeeded: Memo<usize>,
+}
+
+impl SaveOutcome {
+    pub fn of<S>(save: ServerAction<S>) -> Self
+    where
+        S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        let succeeded = Memo::new(move |before: Option<&usize>| {
+            let version = save.version().get();
+            match save.value().get() {
+                Some(Ok(_)) => version,
+                _ => before.copied().unwrap_or(0),
+            }
+        });
+        Self {
+            error: Signal::derive(move || save.value().get().and_then(Result::err)),
+            saved: Signal::derive(move || {
+                !save.pending().get() && matches!(save.value().get(), Some(Ok(_)))
+            }),
+            succeeded,
+        }
+    }
+}
+
 /// The message of a failed submission that is not about one field.
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

@@ -296,7 +296,7 @@ pub fn session_cookie(response: &Response) -> Option<String> {
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clariva_session="))
+        .find(|v| v.starts_with("clariva_session=") || v.starts_with("__Host-clariva_session="))
         .map(str::to_owned)
 }
 
@@ -332,17 +332,7 @@ pub struct OpenPractice {
 /// Sets up the signed-in doctor in `browser` to take bookings: open around the clock every day
 /// in Asia/Kolkata, no notice, a week ahead, 15-minute holds; text (INR 200) and voice (INR 500).
 pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
-    let mut hours = vec![("time_zone", "Asia/Kolkata")];
-    for day in clariva::domain::availability::DAY_FIELDS {
-        hours.push((day, "00:00-24:00"));
-    }
-    hours.extend([
-        ("appointment_minutes", "30"),
-        ("gap_minutes", "0"),
-        ("notice_hours", "0"),
-        ("horizon_days", "7"),
-        ("hold_minutes", "15"),
-    ]);
+    save_hours(app, browser, "0").await;
     let services: [&[(&str, &str)]; 2] = [
         &[
             ("id", ""),
@@ -360,12 +350,8 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
             ("method_voice", "on"),
         ],
     ];
-    for (function, form) in [
-        ("availability/save", &hours[..]),
-        ("methods-fees/save", &OFFER_TEXT_AND_VOICE[..]),
-    ]
-    .into_iter()
-    .chain(services.iter().map(|form| ("services/save", *form)))
+    for (function, form) in std::iter::once(("methods-fees/save", &OFFER_TEXT_AND_VOICE[..]))
+        .chain(services.iter().map(|form| ("services/save", *form)))
     {
         let response = setup_call(app, browser, function, form).await;
         assert_eq!(response.status(), reqwest::StatusCode::OK, "{function}");
@@ -386,6 +372,25 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
         consultation: id("Consultation"),
         long_review: id("Long review"),
     }
+}
+
+/// Saves the availability [`open_practice`] uses (open around the clock every day in
+/// Asia/Kolkata, 30-minute appointments, no notice, a week ahead, 15-minute holds) with this
+/// gap between appointments, in minutes.
+pub async fn save_hours(app: &TestApp, browser: &Client, gap_minutes: &str) {
+    let mut hours = vec![("time_zone", "Asia/Kolkata")];
+    for day in clariva::domain::availability::DAY_FIELDS {
+        hours.push((day, "00:00-24:00"));
+    }
+    hours.extend([
+        ("appointment_minutes", "30"),
+        ("gap_minutes", gap_minutes),
+        ("notice_hours", "0"),
+        ("horizon_days", "7"),
+        ("hold_minutes", "15"),
+    ]);
+    let response = setup_call(app, browser, "availability/save", &hours).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "availability");
 }
 
 /// The audit actions recorded about one row (an appointment, say), oldest first.

@@ -17,13 +17,18 @@ use crate::error::AppError;
 use crate::server::AppState;
 pub use session::{NewSession, SignedIn};
 
-/// Creates the account and its first session.
-pub async fn create_account(state: &AppState, form: SignUp) -> Result<NewSession, AppError> {
+/// Creates the account and its first session, under the sign-up throttle of `client`.
+pub async fn create_account(
+    state: &AppState,
+    form: SignUp,
+    client: IpAddr,
+) -> Result<NewSession, AppError> {
     let SignUp {
         full_name,
         email,
         password,
     } = form;
+    let attempt = throttle::SignUpAttempt::charge(state, client).await?;
     let hash = password::hash(password).await?;
     let doctor = db::doctors::insert(&state.db, &full_name, &email, &hash)
         .await?
@@ -33,6 +38,7 @@ pub async fn create_account(state: &AppState, form: SignUp) -> Result<NewSession
                 "An account with this email already exists. Log in instead.",
             ))
         })?;
+    attempt.succeeded(state).await?;
     tracing::info!(doctor_id = %doctor, "account created");
     session::start(state, &doctor).await
 }
@@ -47,8 +53,8 @@ pub async fn log_in(
     // A malformed email cannot have an account; it still gets the same answer and cost.
     let email = Email::parse(email_input).ok();
     let identifier = email.as_ref().map_or(email_input.trim(), Email::as_str);
-    let attempt = throttle::Attempt::new(&state.config, identifier, client);
-    attempt.admit(state).await?;
+    let mut attempt = throttle::Attempt::new(&state.config, identifier, client);
+    attempt.charge(state).await?;
     let found = match &email {
         Some(email) => db::doctors::credentials(&state.db, email).await?,
         None => None,
@@ -66,7 +72,7 @@ pub async fn log_in(
         }
         None => {
             tracing::info!("log-in failed");
-            Err(attempt.failed(state).await)
+            Err(attempt.failed(state))
         }
     }
 }

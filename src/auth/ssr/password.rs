@@ -1,7 +1,12 @@
 //! Password hashing: argon2id with the crate's defaults (19 MiB, 2 passes), always on the
-//! blocking pool so a log-in never stalls the async workers.
+//! blocking pool so a log-in never stalls the async workers, and at most one hash per core at
+//! a time: a burst of log-ins queues for a moment, then gets 503 with `Retry-After`, instead of
+//! taking 19 MiB each until memory runs out.
 
 use std::sync::LazyLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
@@ -20,30 +25,112 @@ fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+/// How long a hash waits for a free core before the request is answered 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(3);
+
+/// A bounded number of hashes at a time, each on the blocking pool.
+pub struct HashingSlots {
+    permits: Semaphore,
+    wait: Duration,
+}
+
+impl HashingSlots {
+    pub fn new(at_once: usize, wait: Duration) -> Self {
+        Self {
+            permits: Semaphore::new(at_once.max(1)),
+            wait,
+        }
+    }
+
+    /// Runs `work` once a slot is free, or refuses with [`AppError::Busy`] after the wait.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let permit = tokio::time::timeout(self.wait, self.permits.acquire())
+            .await
+            .map_err(|_| {
+                tracing::warn!("password hashing busy: request refused");
+                AppError::Busy
+            })?
+            .map_err(|error| AppError::internal("password hashing slots closed", error))?;
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| AppError::internal("password hashing task failed", error));
+        drop(permit);
+        result
+    }
+}
+
+/// One slot per core of this machine.
+static SLOTS: LazyLock<HashingSlots> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    HashingSlots::new(cores, QUEUE_WAIT)
+});
+
 pub async fn hash(password: NewPassword) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_now(password.expose()))
-        .await
-        .map_err(|error| AppError::internal("password hashing task failed", error))?
+    SLOTS
+        .run(move || hash_now(password.expose()))
+        .await?
         .map_err(|error| AppError::internal("password hashing failed", error))
 }
 
 /// Whether `password` matches `stored`; with no stored hash, spends the same time and says no.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let parsed = PasswordHash::new(&stored)
-            .map_err(|error| AppError::internal("stored password hash is unreadable", error))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && matches)
-    })
-    .await
-    .map_err(|error| AppError::internal("password check task failed", error))?
+    SLOTS
+        .run(move || {
+            let known = stored.is_some();
+            let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let parsed = PasswordHash::new(&stored)
+                .map_err(|error| AppError::internal("stored password hash is unreadable", error))?;
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await?
 }
 
 /// Computes the dummy hash at start-up rather than on the first unknown email.
 pub async fn warm_up() {
     let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn no_more_hashes_run_at_once_than_slots_and_the_excess_is_refused() {
+        let slots = Arc::new(HashingSlots::new(2, Duration::from_millis(200)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..6).map(|_| {
+            let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                slots
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(150));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+            })
+        });
+        let mut done = 0;
+        let mut busy = 0;
+        for job in jobs.collect::<Vec<_>>() {
+            match job.await.unwrap() {
+                Ok(()) => done += 1,
+                Err(AppError::Busy) => busy += 1,
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2, "at most two at once");
+        assert!(done >= 2 && busy >= 2, "{done} ran, {busy} refused");
+    }
 }

@@ -10,13 +10,22 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
+use crate::crypto::sha256_hex;
 use crate::db::{self, DoctorId};
 use crate::error::AppError;
 use crate::server::AppState;
 
-pub const COOKIE_NAME: &str = "clariva_session";
+/// The session cookie's name; over https the `__Host-` prefix makes the browser refuse it
+/// unless it is Secure, for the whole host and from the host itself (no subdomain can plant
+/// one).
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-clariva_session"
+    } else {
+        "clariva_session"
+    }
+}
 const SESSION_DAYS: i64 = 30;
 
 /// The signed-in doctor of this request, put in the request's extensions by [`guard`].
@@ -31,15 +40,10 @@ pub struct NewSession {
     pub token: String,
 }
 
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 pub async fn start(state: &AppState, doctor: &DoctorId) -> Result<NewSession, AppError> {
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let expires_at = db::now_millis() + SESSION_DAYS * 24 * 60 * 60 * 1000;
-    db::sessions::insert(&state.db, &hash_token(&token), doctor, expires_at).await?;
+    db::sessions::insert(&state.db, &sha256_hex(&token), doctor, expires_at).await?;
     Ok(NewSession { token })
 }
 
@@ -54,21 +58,23 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 }
 
 fn cookie_header(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
     ))
     .expect("a cookie of base64url characters is a valid header value")
 }
 
-fn session_token(headers: &HeaderMap) -> Option<&str> {
+fn session_token(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let cookie_name = cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == cookie_name)
         .map(|(_, token)| token)
         .filter(|token| !token.is_empty())
 }
@@ -84,8 +90,8 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.svg" {
         return next.run(request).await;
     }
-    if let Some(token) = session_token(request.headers()) {
-        let token_hash = hash_token(token);
+    if let Some(token) = session_token(request.headers(), state.config.cookies_secure()) {
+        let token_hash = sha256_hex(token);
         match db::sessions::doctor(&state.db, &token_hash).await {
             Ok(Some(doctor)) => {
                 request
@@ -123,9 +129,14 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("theme=dark; clariva_session=abc; other=1"),
         );
-        assert_eq!(session_token(&headers), Some("abc"));
+        assert_eq!(session_token(&headers, false), Some("abc"));
+        assert_eq!(
+            session_token(&headers, true),
+            None,
+            "over https only __Host- counts"
+        );
         headers.insert(header::COOKIE, HeaderValue::from_static("clariva_session="));
-        assert_eq!(session_token(&headers), None);
+        assert_eq!(session_token(&headers, false), None);
     }
 
     #[test]
@@ -135,9 +146,11 @@ mod tests {
         let plain = plain.to_str().unwrap();
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
         assert!(!plain.contains("Secure"));
-        assert!(set_cookie(&session, true)
-            .to_str()
-            .unwrap()
-            .ends_with("; Secure"));
+        let secure = set_cookie(&session, true);
+        let secure = secure.to_str().unwrap();
+        assert!(
+            secure.starts_with("__Host-clariva_session=t; Path=/;") && secure.ends_with("; Secure")
+        );
+        assert!(!secure.contains("Domain"));
     }
 }

@@ -116,7 +116,8 @@ fn the_gap_spaces_the_grid_and_keeps_slots_away_from_busy_times() {
     let mut case = Case::new("Asia/Kolkata", "09:00-12:00", 30, "2026-03-09T00:00");
     case.gap = 10;
     assert_eq!(case.first_day(), ["09:00", "09:40", "10:20", "11:00"]);
-    case.busy = vec![case.between("2026-03-09T09:40", "2026-03-09T10:10")];
+    // Booked 09:40-10:10 with this gap: it occupies the time until 10:20.
+    case.busy = vec![case.between("2026-03-09T09:40", "2026-03-09T10:20")];
     assert_eq!(case.first_day(), ["09:00", "10:20", "11:00"]);
     // Without the gap the same booking leaves the slot right after it free.
     case.gap = 0;
@@ -125,6 +126,19 @@ fn the_gap_spaces_the_grid_and_keeps_slots_away_from_busy_times() {
         case.first_day(),
         ["09:00", "10:00", "10:30", "11:00", "11:30"]
     );
+}
+
+#[test]
+fn an_appointment_keeps_the_gap_it_was_booked_with_after_the_gap_changes() {
+    let mut case = Case::new("Asia/Kolkata", "09:00-12:00", 30, "2026-03-09T00:00");
+    // 09:00-09:30 booked with a 15-minute gap: the database keeps 09:00-09:45 for it.
+    case.busy = vec![case.between("2026-03-09T09:00", "2026-03-09T09:45")];
+    // The doctor lowers the gap to 0: 09:30 would end inside that time, so it is not offered.
+    assert_eq!(case.first_day(), ["10:00", "10:30", "11:00", "11:30"]);
+    // Raised to 30: a slot's own gap must end before the next appointment starts.
+    case.gap = 30;
+    case.busy = vec![case.between("2026-03-09T10:30", "2026-03-09T11:00")];
+    assert_eq!(case.first_day(), ["09:00", "11:00"]);
 }
 
 #[test]
@@ -377,7 +391,10 @@ fn reference(case: &Case) -> Vec<(i64, LocalTime)> {
             while minute < range.end {
                 let (start, exists) = reference_instant(&case.zone, date, minute);
                 let end = start + duration;
-                let clear = case.busy.iter().chain(&case.blocked).all(|taken| {
+                // The database's rule for appointments, and the gap both sides of a block.
+                let clear = case.busy.iter().all(|taken| {
+                    taken.start >= taken.end || end + gap <= taken.start || start >= taken.end
+                }) && case.blocked.iter().all(|taken| {
                     taken.start >= taken.end || end + gap <= taken.start || start >= taken.end + gap
                 });
                 if exists
@@ -429,10 +446,16 @@ proptest! {
             prop_assert_eq!(slot.end - slot.start, i64::from(case.duration) * MINUTE_MS);
             prop_assert!(slot.start >= case.now + i64::from(case.notice) * MINUTE_MS);
             prop_assert!(slot.start <= case.now + i64::from(case.horizon) * DAY_MS);
-            for taken in case.busy.iter().chain(&case.blocked) {
+            for taken in &case.blocked {
                 let widened = Interval { start: taken.start - gap, end: taken.end + gap };
                 let booked = Interval { start: slot.start, end: slot.end };
                 prop_assert!(!(widened.start < booked.end && booked.start < widened.end));
+            }
+            // What the database would store for this booking overlaps no appointment's
+            // occupied time (start to clear_until).
+            let clear_until = slot.end + gap;
+            for taken in case.busy.iter().filter(|t| t.start < t.end) {
+                prop_assert!(!(taken.start < clear_until && slot.start < taken.end));
             }
             // The label is what a clock in the doctor's zone shows at the start: a skipped
             // time can never be shown, and the weekday is the date's.
