@@ -35,6 +35,9 @@ pub struct Config {
     pub app_env: AppEnv,
     /// `sqlite://…` (the default, a file under the data directory) or `postgres://…`.
     pub database_url: String,
+    /// Where migrations run, when not through `database_url`: on PostgreSQL the tables'
+    /// owner, while the app connects as a role that owns nothing (row-level security).
+    pub database_migration_url: Option<String>,
     /// Where generated local files live (the SQLite database, the development key).
     pub data_dir: PathBuf,
     /// The address doctors use to reach the app; `https` makes cookies `Secure`.
@@ -179,6 +182,7 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
+        let database_migration_url = var("DATABASE_MIGRATION_URL").filter(|u| !u.is_empty());
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| "http://127.0.0.1:3000".into())
             .trim_end_matches('/')
@@ -234,6 +238,7 @@ impl Config {
         Ok(Self {
             app_env,
             database_url,
+            database_migration_url,
             data_dir,
             public_base_url,
             secret_key,

@@ -36,7 +36,9 @@ async fn clinic(backend: Backend) -> Clinic {
     let app = TestApp::spawn(backend).await;
     let email = app.new_doctor(&app.client, "Asha Rao").await;
     let services = open_practice(&app, &app.client).await;
-    let db = Db::connect(&app.database.url).await.unwrap();
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
     let doctor = db::doctors::credentials(&db, &Email::parse(&email).unwrap())
         .await
         .unwrap()

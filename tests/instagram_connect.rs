@@ -439,7 +439,9 @@ async fn reconnecting_replaces_the_link_and_unsubscribes_the_old_page(backend: B
     assert_eq!(pane(&app, &asha).await["link"]["username"], "raohair");
     assert_eq!(links_count(&app.database.url).await, 1);
     assert!(meta.calls().contains(&"unsubscribe page-1".to_owned()));
-    let db = Db::connect(&app.database.url).await.unwrap();
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
     let owner = clariva::db::instagram::doctor_for(&db, "ig-1")
         .await
         .unwrap();
@@ -619,7 +621,9 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
     let (app, meta) = world(backend, vec![clinic()]).await;
     let asha = signed_in(&app, "Asha Rao").await;
     assert_eq!(connect(&app, &asha).await, "connected");
-    let db = Db::connect(&app.database.url).await.unwrap();
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
     let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into());
     let keys = TokenKeys::parse("TOKEN_KEYS", KEYS).unwrap();
 

@@ -39,7 +39,9 @@ async fn doctor(app: &TestApp, db: &Db, name: &str) -> DoctorId {
 
 async fn practices(backend: Backend) -> Practices {
     let app = TestApp::spawn(backend).await;
-    let db = Db::connect(&app.database.url).await.unwrap();
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
     let keys = TokenKeys::parse("TOKEN_KEYS", &format!("k1:{}", base64_key())).unwrap();
     let asha = doctor(&app, &db, "Asha Rao").await;
     let ben = doctor(&app, &db, "Ben Okafor").await;

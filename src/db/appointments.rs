@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{new_id, now_millis, Db, DoctorId, TenantTx};
+use super::{new_id, now_millis, Db, DoctorId, Lookup, TenantTx};
 use crate::domain::appointments::{PatientInput, Source, Status, Timing};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::Interval;
@@ -206,14 +206,16 @@ pub async fn lapsed_overlapping(
 
 /// Every doctor's lapsed holds, for the sweeper: `(doctor, appointment id)`.
 pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::LapsedHolds, "on").await?;
     let rows = sqlx::query(
         "SELECT doctor_id, id FROM appointments
          WHERE status IN ('held', 'pending_payment') AND hold_expires_at <= $1
          ORDER BY hold_expires_at LIMIT 500",
     )
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     rows.iter()
         .map(|row| {
             Ok((

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{new_id, now_millis, Db, DoctorId};
+use super::{new_id, now_millis, Db, DoctorId, Lookup};
 use crate::domain::account::{Email, FullName};
 
 /// What log-in needs to check a password.
@@ -19,28 +19,34 @@ pub async fn insert(
     email: &Email,
     password_hash: &str,
 ) -> Result<Option<DoctorId>, sqlx::Error> {
+    // The new doctor's own transaction: the only rows a sign-up may write are theirs.
+    let id = DoctorId::from_row(new_id());
+    let mut tx = db.tenant_writer(&id).await?;
+    let (conn, _) = tx.parts();
     let row = sqlx::query(
         "INSERT INTO doctors (id, email, full_name, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING
          RETURNING id",
     )
-    .bind(new_id())
+    .bind(id.as_str())
     .bind(email.as_str())
     .bind(full_name.as_str())
     .bind(password_hash)
     .bind(now_millis())
-    .fetch_optional(db.pool())
+    .fetch_optional(conn)
     .await?;
-    row.map(|row| row.try_get("id").map(DoctorId::from_row))
-        .transpose()
+    tx.commit().await?;
+    Ok(row.map(|_| id))
 }
 
 pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::LoginEmail, email.as_str()).await?;
     let row = sqlx::query("SELECT id, password_hash FROM doctors WHERE email = $1")
         .bind(email.as_str())
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     row.map(|row| {
         Ok(Credentials {
             doctor_id: DoctorId::from_row(row.try_get("id")?),

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{now_millis, Db, DoctorId, TenantTx};
+use super::{now_millis, Db, DoctorId, Lookup, TenantTx};
 use crate::instagram::seal::Sealed;
 
 /// What connecting, disconnecting or replacing a link changes, as the audit log names it.
@@ -131,12 +131,14 @@ pub async fn doctor_for(
     db: &Db,
     account_or_page_id: &str,
 ) -> Result<Option<DoctorId>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::MetaAccount, account_or_page_id).await?;
     let row = sqlx::query(
         "SELECT doctor_id FROM instagram_links WHERE instagram_id = $1 OR page_id = $1",
     )
     .bind(account_or_page_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     row.map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
         .transpose()
 }
@@ -168,14 +170,16 @@ pub async fn record_check(
 /// Every doctor with a link whose token was not checked since `checked_before`: the daily
 /// check's work list, across doctors (it then works in each doctor's own transaction).
 pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorId>, sqlx::Error> {
-    sqlx::query(
+    let mut tx = db.lookup(Lookup::TokensToCheck, "on").await?;
+    let rows = sqlx::query(
         "SELECT doctor_id FROM instagram_links
          WHERE token_checked_at IS NULL OR token_checked_at < $1 ORDER BY doctor_id",
     )
     .bind(checked_before)
-    .fetch_all(db.pool())
-    .await
-    .and_then(|rows| doctors(&rows))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    doctors(&rows)
 }
 
 /// The doctors whose links were made by this Facebook user (Meta's callbacks name the user).
@@ -183,11 +187,13 @@ pub async fn doctors_of_meta_user(
     db: &Db,
     meta_user_id: &str,
 ) -> Result<Vec<DoctorId>, sqlx::Error> {
-    sqlx::query("SELECT doctor_id FROM instagram_links WHERE meta_user_id = $1")
+    let mut tx = db.lookup(Lookup::MetaUser, meta_user_id).await?;
+    let rows = sqlx::query("SELECT doctor_id FROM instagram_links WHERE meta_user_id = $1")
         .bind(meta_user_id)
-        .fetch_all(db.pool())
-        .await
-        .and_then(|rows| doctors(&rows))
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    doctors(&rows)
 }
 
 /// An account offered to the doctor to pick, when they manage several.
@@ -259,11 +265,12 @@ pub async fn choices(tx: &mut TenantTx) -> Result<Vec<Choice>, sqlx::Error> {
 
 /// Withdraws every account on offer that this Facebook user's login found, for any doctor.
 pub async fn withdraw_choices_of_meta_user(db: &Db, meta_user_id: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.lookup(Lookup::MetaUser, meta_user_id).await?;
     sqlx::query("DELETE FROM instagram_choices WHERE meta_user_id = $1")
         .bind(meta_user_id)
-        .execute(db.pool())
-        .await
-        .map(drop)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }
 
 pub async fn clear_choices(tx: &mut TenantTx) -> Result<(), sqlx::Error> {

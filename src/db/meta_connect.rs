@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{now_millis, Db, DoctorId};
+use super::{now_millis, Db, DoctorId, Lookup};
 
 /// A login dialog in progress, as stored under the hash of its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,16 +13,18 @@ pub struct StoredState {
     pub expires_at: i64,
 }
 
-/// Remembers a state for `doctor`'s session, sweeping the states that have expired.
+/// Remembers a state for `doctor`'s session, sweeping the doctor's states that have expired.
 pub async fn insert_state(
     db: &Db,
     state_hash: &str,
     state: &StoredState,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("DELETE FROM meta_connect_states WHERE expires_at <= $1")
+    let mut tx = db.tenant_writer(&state.doctor).await?;
+    let (conn, _) = tx.parts();
+    sqlx::query("DELETE FROM meta_connect_states WHERE doctor_id = $1 AND expires_at <= $2")
+        .bind(state.doctor.as_str())
         .bind(now_millis())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO meta_connect_states (state_hash, doctor_id, session_hash, expires_at)
@@ -32,7 +34,7 @@ pub async fn insert_state(
     .bind(state.doctor.as_str())
     .bind(&state.session_hash)
     .bind(state.expires_at)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
     tx.commit().await
 }
@@ -40,13 +42,15 @@ pub async fn insert_state(
 /// Takes a state out, expired or not, so that it can be used once at most: of two callbacks
 /// with the same state only one finds it.
 pub async fn take_state(db: &Db, state_hash: &str) -> Result<Option<StoredState>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::ConnectState, state_hash).await?;
     let row = sqlx::query(
         "DELETE FROM meta_connect_states WHERE state_hash = $1
          RETURNING doctor_id, session_hash, expires_at",
     )
     .bind(state_hash)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     row.map(|row| {
         Ok(StoredState {
             doctor: DoctorId::from_row(row.try_get("doctor_id")?),

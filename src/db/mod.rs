@@ -1,6 +1,8 @@
 //! The database: one pool over SQLite or PostgreSQL through sqlx's `Any` driver, portable
-//! SQL, and repositories (one module per table group). Tenant data is reached only through
-//! a [`TenantTx`], a transaction bound to one doctor.
+//! SQL, and repositories (one module per table group). Tenant data is reached through a
+//! [`TenantTx`], a transaction bound to one doctor, or, for the few lookups that must find a
+//! row before knowing its doctor, through a [`Lookup`] by the key the caller holds. On
+//! PostgreSQL row-level security enforces both in the database itself.
 
 pub mod appointments;
 pub mod audit;
@@ -21,7 +23,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-pub use tenant::{DoctorId, TenantTx};
+pub use tenant::{DoctorId, Lookup, TenantTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -47,18 +49,25 @@ pub enum ConnectError {
 }
 
 impl Db {
-    /// Connects (creating a SQLite file and its directory if missing) and migrates.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+    /// Connects to `url` (creating a SQLite file and its directory if missing) after bringing
+    /// the schema up to date through `migration_url`, the owner's connection (`None`: `url`
+    /// itself). On PostgreSQL the app's own role should own nothing (row-level security).
+    pub async fn connect(url: &str, migration_url: Option<&str>) -> Result<Self, ConnectError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres") {
             Backend::Postgres
         } else {
             Backend::Sqlite
         };
-        let url = match backend {
-            Backend::Postgres => url.to_owned(),
-            Backend::Sqlite => prepare_sqlite_file(url)?,
-        };
+        let url = Self::prepare(backend, url)?;
+        if let Some(owner_url) = migration_url.filter(|m| *m != url) {
+            let owner = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&Self::prepare(backend, owner_url)?)
+                .await?;
+            Self::migrate(backend, &owner).await?;
+            owner.close().await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
@@ -80,11 +89,25 @@ impl Db {
             // Persistent in the file: readers no longer wait for the writer.
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        if migration_url.is_none_or(|m| m == url) {
+            Self::migrate(backend, &pool).await?;
         }
         Ok(Self { pool, backend })
+    }
+
+    fn prepare(backend: Backend, url: &str) -> Result<String, ConnectError> {
+        match backend {
+            Backend::Postgres => Ok(url.to_owned()),
+            Backend::Sqlite => prepare_sqlite_file(url),
+        }
+    }
+
+    async fn migrate(backend: Backend, pool: &AnyPool) -> Result<(), ConnectError> {
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -96,7 +119,7 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
     }
 
-    /// For queries that are not about one doctor's data (log-in lookups, sessions).
+    /// For tables that belong to no doctor (log-in throttles, Meta's deletion requests).
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -34,7 +34,8 @@ impl fmt::Display for DoctorId {
 
 /// A transaction that may only see one doctor's rows. Repository functions for tenant data
 /// take it and filter by the doctor it carries; on PostgreSQL the doctor is also set as
-/// `app.doctor_id` for the transaction, for row-level security policies to check.
+/// `app.doctor_id` for the transaction, and the row-level security policies show and accept
+/// that doctor's rows only, whatever a query's own filter says.
 pub struct TenantTx {
     tx: Transaction<'static, Any>,
     doctor: DoctorId,
@@ -72,6 +73,62 @@ impl Db {
             tx,
             doctor: doctor.clone(),
         })
+    }
+}
+
+/// The lookups that find a row before its doctor is known, each by a key the caller holds. On
+/// PostgreSQL each key is a setting of its own, and the row-level security policies show
+/// another doctor's row only where it matches that key: a lookup by a session's hash sees that
+/// session and nothing else. Every use is listed in the README ("Database").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The session whose token hashes to the key (the request guard, log-out).
+    SessionHash,
+    /// The doctor with this email (log-in).
+    LoginEmail,
+    /// The login dialog in progress whose state hashes to the key (Meta's callback).
+    ConnectState,
+    /// The link of this Instagram account or Facebook Page id (routing Meta's deliveries,
+    /// refusing an account another doctor linked).
+    MetaAccount,
+    /// The links and offered accounts of this Facebook user (Meta's app callbacks).
+    MetaUser,
+    /// Every doctor's unpaid holds (the sweeper); the key is `on`.
+    LapsedHolds,
+    /// Every doctor's link (the daily token check); the key is `on`.
+    TokensToCheck,
+}
+
+impl Lookup {
+    fn setting(self) -> &'static str {
+        match self {
+            Self::SessionHash => "app.session_hash",
+            Self::LoginEmail => "app.login_email",
+            Self::ConnectState => "app.connect_state",
+            Self::MetaAccount => "app.meta_account",
+            Self::MetaUser => "app.meta_user",
+            Self::LapsedHolds => "app.lapsed_holds",
+            Self::TokensToCheck => "app.tokens_to_check",
+        }
+    }
+}
+
+impl Db {
+    /// A transaction for one [`Lookup`] by `key`.
+    pub(crate) async fn lookup(
+        &self,
+        lookup: Lookup,
+        key: &str,
+    ) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config($1, $2, true)")
+                .bind(lookup.setting())
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 }
 

@@ -144,7 +144,11 @@ impl Application {
         leptos_options: LeptosOptions,
         addr: SocketAddr,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect(
+            &config.database_url,
+            config.database_migration_url.as_deref(),
+        )
+        .await?;
         tracing::info!(backend = ?db.backend(), "database ready");
         password::warm_up().await;
         let listener = TcpListener::bind(addr).await?;

@@ -53,7 +53,11 @@ pub fn postgres_available() -> bool {
 
 /// A database of its own for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
 pub struct TestDatabase {
+    /// The owner's connection: migrations, and tests that look at the raw rows.
     pub url: String,
+    /// The app's connection: on PostgreSQL a role that owns nothing and has no BYPASSRLS, so
+    /// every test runs under row-level security as production does.
+    pub app_url: String,
     data_dir: PathBuf,
     postgres: Option<(String, String)>,
 }
@@ -63,11 +67,15 @@ impl TestDatabase {
         let data_dir = std::env::temp_dir().join(format!("clariva-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&data_dir).unwrap();
         match backend {
-            Backend::Sqlite => Self {
-                url: format!("sqlite://{}/clariva.db", data_dir.display()),
-                data_dir,
-                postgres: None,
-            },
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}/clariva.db", data_dir.display());
+                Self {
+                    app_url: url.clone(),
+                    url,
+                    data_dir,
+                    postgres: None,
+                }
+            }
             Backend::Postgres => {
                 let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
                 let name = format!("clariva_test_{}", uuid::Uuid::new_v4().simple());
@@ -76,16 +84,37 @@ impl TestDatabase {
                     .execute(format!("CREATE DATABASE {name}").as_str())
                     .await
                     .unwrap();
+                create_app_role(&mut admin).await;
                 let base = admin_url
                     .rsplit_once('/')
                     .map_or(admin_url.as_str(), |(b, _)| b);
+                let host = base.rsplit_once('@').map_or(base, |(_, host)| host);
+                let host = host
+                    .trim_start_matches("postgres://")
+                    .trim_start_matches("postgresql://");
                 Self {
                     url: format!("{base}/{name}"),
+                    app_url: format!("postgres://{APP_ROLE}@{host}/{name}"),
                     data_dir,
                     postgres: Some((admin_url, name)),
                 }
             }
         }
+    }
+}
+
+/// The login role the app connects as in tests: a member of `clariva_app` (which the
+/// migrations grant the tables to), not a superuser, no BYPASSRLS.
+pub const APP_ROLE: &str = "clariva_test_app";
+
+/// Creates the app's roles once per server; tests that race to create them find them made.
+async fn create_app_role(admin: &mut PgConnection) {
+    for statement in [
+        "CREATE ROLE clariva_app NOLOGIN NOSUPERUSER NOBYPASSRLS".to_owned(),
+        format!("CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+        format!("GRANT clariva_app TO {APP_ROLE}"),
+    ] {
+        let _ = admin.execute(statement.as_str()).await;
     }
 }
 
@@ -142,7 +171,8 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        env.insert("DATABASE_URL".into(), database.url.clone());
+        env.insert("DATABASE_URL".into(), database.app_url.clone());
+        env.insert("DATABASE_MIGRATION_URL".into(), database.url.clone());
         env.entry("DATA_DIR".into())
             .or_insert_with(|| database.data_dir.display().to_string());
         let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
