@@ -173,6 +173,7 @@ fn Overview() -> impl IntoView {
                             <SetupStep done=doctor.instagram.is_some() href="/dashboard/instagram" title="Connect your Instagram account"/>
                         </ol>
                     </section>
+                    <crate::auth::LogOutOthers/>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {
                     <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard">"Log in again"</a></p>

@@ -25,6 +25,8 @@ on_both_databases!(
     signed_in_doctors_skip_the_log_in_page,
     fifty_parallel_wrong_passwords_check_no_more_than_the_allowance,
     refused_sign_ups_from_one_address_are_throttled,
+    a_session_unused_for_a_week_ends,
+    logging_out_of_every_other_device_ends_only_the_others,
 );
 
 async fn a_new_doctor_signs_up_and_lands_on_a_dashboard_that_greets_them(backend: Backend) {
@@ -455,4 +457,83 @@ async fn refused_sign_ups_from_one_address_are_throttled(backend: Backend) {
         .await;
     assert_eq!(paused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(paused.text().await.unwrap().contains("sign-up is paused"));
+}
+
+async fn a_session_unused_for_a_week_ends(backend: Backend) {
+    use sqlx::{Connection, Row};
+
+    let app = TestApp::spawn(backend).await;
+    let cookie = session_cookie(&app.sign_up("Asha Rao", &unique_email(), PASSWORD).await).unwrap();
+    let mut db = sqlx::AnyConnection::connect(&app.database.url)
+        .await
+        .unwrap();
+    let day = 24 * 60 * 60 * 1000_i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let set_last_seen = |at: i64| sqlx::query("UPDATE sessions SET last_seen_at = $1").bind(at);
+    // Used six days ago: still open, and this use counts.
+    set_last_seen(now - 6 * day).execute(&mut db).await.unwrap();
+    let used = app.with_cookie(Method::GET, "/dashboard", &cookie).await;
+    assert_eq!(used.status(), StatusCode::OK);
+    let seen: i64 = sqlx::query("SELECT last_seen_at FROM sessions")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(seen >= now, "the use was recorded");
+    // Unused for eight days: ended, though its 30 days are not over.
+    set_last_seen(now - 8 * day).execute(&mut db).await.unwrap();
+    let idle = app.with_cookie(Method::GET, "/dashboard", &cookie).await;
+    assert_eq!(idle.status(), StatusCode::SEE_OTHER);
+    let api = app
+        .with_cookie(Method::POST, "/api/current_doctor", &cookie)
+        .await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn logging_out_of_every_other_device_ends_only_the_others(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = unique_email();
+    app.sign_up("Asha Rao", &email, PASSWORD).await;
+    let phone = app.other_browser();
+    let laptop = app.other_browser();
+    for browser in [&phone, &laptop] {
+        let response = app
+            .call_from(
+                browser,
+                "log_in",
+                &[("email", &*email), ("password", PASSWORD), ("next", "")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // Another doctor's session is no business of this one.
+    let other = app.other_browser();
+    app.new_doctor(&other, "Ben Okafor").await;
+
+    let ended = app.call("log_out_others", &[]).await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    assert_eq!(ended.json::<serde_json::Value>().await.unwrap(), 2);
+    for browser in [&phone, &laptop] {
+        let response = app.call_from(browser, "current_doctor", &[]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.call("current_doctor", &[]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call_from(&other, "current_doctor", &[]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call_from(&other, "log_out_others", &[])
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -34,6 +34,7 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("log_out", &[]),
+    ("log_out_others", &[]),
     ("current_doctor", &[]),
     ("appointments", &[("week", ""), ("status", "upcoming")]),
     ("appointments/agenda", &[]),

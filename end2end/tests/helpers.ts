@@ -25,6 +25,23 @@ export async function signUp(page: Page, fullName: string, email: string) {
   await page.getByRole("button", { name: "Create account" }).click();
 }
 
+/** Text fields by their exact label, and what is typed into each. */
+export type Typed = Record<string, string>;
+
+/** Types each text into the field labelled exactly so, in order. */
+export async function fillFields(page: Page, typed: Typed) {
+  for (const [label, text] of Object.entries(typed)) {
+    await page.getByLabel(label, { exact: true }).fill(text);
+  }
+}
+
+/** Checks that each field labelled so holds exactly that text. */
+export async function expectFieldsHold(page: Page, typed: Typed) {
+  for (const [label, text] of Object.entries(typed)) {
+    await expect(page.getByLabel(label, { exact: true }), label).toHaveValue(text);
+  }
+}
+
 export async function logOut(page: Page) {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);

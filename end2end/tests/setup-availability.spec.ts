@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { openHydrated, signUp, uniqueEmail } from "./helpers";
+import { expectFieldsHold, fillFields, openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor sets weekly hours in their zone, copies a day, reloads and sees them", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
@@ -39,6 +39,42 @@ test("an overlapping range shows an inline error and saves nothing", async ({ pa
   await expect(page.locator("#tuesday-error")).toHaveText("09:00-13:00 overlaps 12:00-14:00.");
   await page.reload();
   await expect(page.getByLabel("Tuesday", { exact: true })).toHaveValue("");
+});
+
+test("after a refused save the weekly hours and booking rules still hold what was typed, and fixing the refused ones saves them all", async ({ page }) => {
+  await signUp(page, "Dana Ito", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard/setup/availability");
+
+  // The browser does not check the time zone; the server knows no zone on Mars. The booking
+  // horizon is past its 365 days: the browser warns and the server refuses it too.
+  const typed = {
+    "Time zone": "Mars/Olympus_Mons",
+    Monday: "09:00-13:00, 14:00-18:00",
+    Wednesday: "10:00-12:00",
+    Friday: "16:00-20:00",
+    "Default appointment length (minutes)": "20",
+    "Gap between appointments (minutes)": "10",
+    "Minimum notice (hours)": "4",
+    "Patients may book up to (days ahead)": "400",
+    "An unpaid booking holds its slot for (minutes)": "15",
+  };
+  await fillFields(page, typed);
+  await page.getByRole("button", { name: "Save availability" }).click();
+  await expect(page.locator("#time_zone-error")).toHaveText(
+    "“Mars/Olympus_Mons” is not a time zone we know; pick one from the list.",
+  );
+  await expect(page.locator("#horizon_days-error")).toHaveText("The booking horizon must be between 1 and 365.");
+
+  await expectFieldsHold(page, typed);
+
+  // Fixing only the refused fields saves everything else as it was typed.
+  const fixed = { "Time zone": "Asia/Kolkata", "Patients may book up to (days ahead)": "60" };
+  await fillFields(page, fixed);
+  await page.getByRole("button", { name: "Save availability" }).click();
+  await expect(page.getByRole("status")).toHaveText("Availability saved.");
+  await page.reload();
+  await expectFieldsHold(page, { ...typed, ...fixed });
 });
 
 test("a blocked day appears in the list and can be removed", async ({ page }) => {

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { openHydrated, signUp, uniqueEmail } from "./helpers";
+import { expectFieldsHold, fillFields, openHydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a doctor fills in the practice profile, reloads and sees it saved", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
@@ -48,6 +48,39 @@ test("an empty practice name shows an inline error and saves nothing", async ({ 
   );
   await page.reload();
   await expect(page.getByLabel("Practice name")).toHaveValue("");
+});
+
+test("after a refused save every field still holds what was typed, and fixing the refused one saves them all", async ({ page }) => {
+  await signUp(page, "Chioma Eze", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard/setup/profile");
+
+  // The browser leaves a national number to the server (the country decides it); the server
+  // finds "12" too short for Nigeria.
+  const typed = {
+    "Full name": "Dr Chioma Eze",
+    "Practice name": "Eze Family Clinic",
+    Phone: "12",
+    Address: "3 Allen Avenue\nIkeja, Lagos",
+    "Note for patients": "Ring the bell at the gate.",
+  };
+  await page.getByLabel("Phone country").selectOption("NG");
+  await fillFields(page, typed);
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.locator("#phone-error")).toHaveText(
+    "That is not a complete phone number; check the digits.",
+  );
+
+  await expectFieldsHold(page, typed);
+  await expect(page.getByLabel("Phone country")).toHaveValue("NG");
+
+  // Fixing only the refused field saves everything else as it was typed.
+  await page.getByLabel("Phone", { exact: true }).fill("0803 123 4567");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByRole("status")).toHaveText("Profile saved.");
+  await page.reload();
+  await expectFieldsHold(page, { ...typed, Phone: "+2348031234567" });
+  await expect(page.getByLabel("Phone country")).toHaveValue("NG");
 });
 
 test("leaving a pane with unsaved edits asks first", async ({ page }) => {

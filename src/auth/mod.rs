@@ -77,6 +77,14 @@ pub async fn log_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends the doctor's sessions everywhere but in this browser; how many ended.
+#[server(endpoint = "log_out_others")]
+pub async fn log_out_others() -> Result<u64, AppError> {
+    let state = crate::server::state()?;
+    let signed_in = ssr::signed_in().ok_or(AppError::Unauthorized)?;
+    ssr::log_out_others(&state, &signed_in).await
+}
+
 #[server(endpoint = "current_doctor")]
 pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
     crate::server::for_doctor(async |db, doctor| {
@@ -203,6 +211,32 @@ fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
                 {children()}
             </div>
         </main>
+    }
+}
+
+/// "Log out of every other device", with how many sessions it ended.
+#[component]
+pub fn LogOutOthers() -> impl IntoView {
+    let action = ServerAction::<LogOutOthers>::new();
+    let result = move || {
+        action.value().get().map(|result| match result {
+            Ok(0) => "You were not logged in anywhere else.".to_owned(),
+            Ok(1) => "Logged out of 1 other device.".to_owned(),
+            Ok(n) => format!("Logged out of {n} other devices."),
+            Err(error) => error.to_string(),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="devices-title">
+            <h2 id="devices-title">"Your devices"</h2>
+            <p>"Sessions end after 30 days, or after 7 days without use. Lost a phone or used a shared computer?"</p>
+            <ActionForm action=action attr:class="form">
+                <button type="submit" class="button" disabled=move || action.pending().get()>
+                    "Log out of every other device"
+                </button>
+            </ActionForm>
+            <p role="status">{result}</p>
+        </section>
     }
 }
 

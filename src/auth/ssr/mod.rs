@@ -86,6 +86,24 @@ pub async fn log_out(state: &AppState, signed_in: Option<SignedIn>) -> Result<()
     Ok(())
 }
 
+/// Ends the doctor's sessions on every other device (browser); how many ended. Audited.
+pub async fn log_out_others(state: &AppState, signed_in: &SignedIn) -> Result<u64, AppError> {
+    let mut tx = state.db.tenant_writer(&signed_in.doctor).await?;
+    let ended = db::sessions::delete_others(&mut tx, &signed_in.token_hash).await?;
+    let fields = [format!("sessions:{ended}")];
+    let request_id = crate::server::request_id();
+    db::audit::record(
+        &mut tx,
+        "sessions.ended_others",
+        &fields,
+        request_id.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(doctor_id = %signed_in.doctor, ended, "logged out of other devices");
+    Ok(ended)
+}
+
 /// The request's session, as the guard resolved it.
 pub fn signed_in() -> Option<SignedIn> {
     use_context::<Parts>()?

@@ -92,7 +92,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     }
     if let Some(token) = session_token(request.headers(), state.config.cookies_secure()) {
         let token_hash = sha256_hex(token);
-        match db::sessions::doctor(&state.db, &token_hash).await {
+        match db::sessions::doctor(&state.db, &token_hash, db::now_millis()).await {
             Ok(Some(doctor)) => {
                 request
                     .extensions_mut()
