@@ -513,11 +513,21 @@ fn signed_request(payload: &str, secret: &str) -> String {
     )
 }
 
-fn about_the_fake_user() -> String {
+/// A payload about the fake's user, issued `ago` seconds before now.
+fn about_the_fake_user_issued(ago: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     format!(
-        r#"{{"algorithm":"HMAC-SHA256","issued_at":1795694400,"user_id":"{}"}}"#,
+        r#"{{"algorithm":"HMAC-SHA256","issued_at":{},"user_id":"{}"}}"#,
+        now - ago,
         fake_meta::USER_ID
     )
+}
+
+fn about_the_fake_user() -> String {
+    about_the_fake_user_issued(0)
 }
 
 async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backend) {
@@ -538,6 +548,14 @@ async fn meta_deauthorizing_a_person_disconnects_them_when_signed(backend: Backe
     assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
     let garbage = post("not a signed request".into()).await.unwrap();
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    // Genuine but captured twenty minutes ago: a replay, refused.
+    let replayed = post(signed_request(
+        &about_the_fake_user_issued(20 * 60),
+        fake_meta::APP_SECRET,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
     let someone_else = about_the_fake_user().replace(fake_meta::USER_ID, "fb-user-other");
     let other = post(signed_request(&someone_else, fake_meta::APP_SECRET))
         .await
@@ -624,7 +642,7 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
     let db = Db::connect(&app.database.app_url, Some(&app.database.url))
         .await
         .unwrap();
-    let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into());
+    let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into()).unwrap();
     let keys = TokenKeys::parse("TOKEN_KEYS", KEYS).unwrap();
 
     let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
@@ -679,7 +697,8 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
             ..meta.app()
         },
         "http://unused/auth/meta/callback".into(),
-    );
+    )
+    .unwrap();
     sqlx::query(recheck).execute(&mut raw).await.unwrap();
     let round = token_check::check_all(&db, &away, &keys).await.unwrap();
     assert_eq!(round.unanswered, 1);

@@ -29,7 +29,7 @@ fn pages() -> Vec<FakePage> {
 
 async fn graph() -> (FakeMeta, Graph) {
     let meta = FakeMeta::start(pages()).await;
-    let graph = Graph::new(&meta.app(), REDIRECT.into());
+    let graph = Graph::new(&meta.app(), REDIRECT.into()).unwrap();
     (meta, graph)
 }
 
@@ -57,7 +57,13 @@ async fn with_a_login_configuration_the_dialog_names_it_instead_of_scopes() {
         login_config_id: Some("1234567890".into()),
         ..meta.app()
     };
-    let url = reqwest::Url::parse(&Graph::new(&app, REDIRECT.into()).dialog("s").unwrap()).unwrap();
+    let url = reqwest::Url::parse(
+        &Graph::new(&app, REDIRECT.into())
+            .unwrap()
+            .dialog("s")
+            .unwrap(),
+    )
+    .unwrap();
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(query["config_id"], "1234567890");
     assert!(!query.contains_key("scope"));
@@ -131,7 +137,7 @@ async fn an_unreachable_meta_is_reported_without_the_url_or_token() {
     drop(listener);
     let mut app = FakeMeta::start(pages()).await.app();
     app.graph_base_url = format!("http://{addr}");
-    let graph = Graph::new(&app, REDIRECT.into());
+    let graph = Graph::new(&app, REDIRECT.into()).unwrap();
     let error = graph
         .pages(&SecretString::from("secret-user-token"))
         .await
@@ -161,4 +167,57 @@ async fn the_person_and_their_tokens_health_are_asked_of_meta() {
     assert!(!graph.check(&page).await.unwrap().valid);
     let unknown = graph.check(&SecretString::from("nobody's")).await.unwrap();
     assert!(!unknown.valid);
+}
+
+#[tokio::test]
+async fn every_page_of_a_long_list_of_pages_is_read() {
+    let many: Vec<FakePage> = ["a", "b", "c", "d", "e"]
+        .into_iter()
+        .map(|n| FakePage {
+            id: Box::leak(format!("page-{n}").into_boxed_str()),
+            name: Box::leak(format!("Clinic {n}").into_boxed_str()),
+            token: Box::leak(format!("page-token-{n}").into_boxed_str()),
+            instagram: Some((Box::leak(format!("ig-{n}").into_boxed_str()), "clinic")),
+        })
+        .collect();
+    let meta = FakeMeta::start(many).await;
+    let graph = Graph::new(&meta.app(), REDIRECT.into()).unwrap();
+    let pages = graph
+        .pages(&SecretString::from(fake_meta::LONG_TOKEN))
+        .await
+        .unwrap();
+    let names: Vec<_> = pages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Clinic a", "Clinic b", "Clinic c", "Clinic d", "Clinic e"]
+    );
+    assert_eq!(
+        meta.calls(),
+        ["list pages", "list pages", "list pages"],
+        "two per answer"
+    );
+}
+
+#[tokio::test]
+async fn the_app_secret_is_in_no_address_and_every_call_with_a_token_proves_it() {
+    let (meta, graph) = graph().await;
+    let short = graph.exchange_code(fake_meta::GOOD_CODE).await.unwrap();
+    let long = graph.long_lived(&short.token).await.unwrap();
+    graph.me(&long.token).await.unwrap();
+    graph.pages(&long.token).await.unwrap();
+    let page = SecretString::from("page-token-1");
+    graph.subscribe("page-1", &page).await.unwrap();
+    assert!(graph.check(&page).await.unwrap().valid);
+    graph.unsubscribe("page-1", &page).await.unwrap();
+    let requests = meta.requests();
+    assert_eq!(requests.len(), 7, "{requests:?}");
+    for request in &requests {
+        assert!(!request.contains(fake_meta::APP_SECRET), "{request}");
+    }
+    // The fake refuses any call with a token but without its proof, so these all carried one.
+    let with_proof = requests
+        .iter()
+        .filter(|r| r.contains("appsecret_proof="))
+        .count();
+    assert_eq!(with_proof, 5, "{requests:?}");
 }

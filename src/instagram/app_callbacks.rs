@@ -30,7 +30,8 @@ fn verified(state: &AppState, form: &SignedForm) -> Result<SignedRequest, AppErr
         .meta
         .as_ref()
         .ok_or(AppError::Instagram(super::Outcome::NotConfigured))?;
-    signed_request::verify(&form.signed_request, &meta.app_secret).map_err(|rejected| {
+    let now = db::now_millis() / 1000;
+    signed_request::verify(&form.signed_request, &meta.app_secret, now).map_err(|rejected| {
         tracing::warn!(%rejected, "Meta app callback refused");
         AppError::Request("invalid signed_request".into())
     })

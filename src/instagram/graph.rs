@@ -1,10 +1,13 @@
 //! Meta's login dialog and Graph API, at the base URLs the configuration names (Meta's own by
 //! default; tests point them at a fake that speaks the same wire format). Tokens travel only
 //! inside [`SecretString`]s, and no error this module returns carries one: transport errors
-//! are stripped of their URL, which holds the token as a query parameter.
+//! are stripped of their URL, which holds the token as a query parameter. The app secret
+//! never travels in a URL: it goes in request bodies, the app token in a header, and every
+//! call with a token carries `appsecret_proof` (so Meta's "Require App Secret" can be on).
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl, Scope,
@@ -12,6 +15,7 @@ use oauth2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use sha2::Sha256;
 
 use crate::config::MetaApp;
 
@@ -93,7 +97,27 @@ struct TokenBody {
 #[derive(Deserialize)]
 struct PagesBody {
     data: Vec<PageBody>,
+    #[serde(default)]
+    paging: Option<Paging>,
 }
+
+/// Cursor-based pagination: `next` is present while there are more.
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    cursors: Option<Cursors>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// At most this many pages of Pages are read (100 each): far beyond any practice.
+const MAX_PAGES_OF_PAGES: usize = 20;
 
 #[derive(Deserialize)]
 struct PageBody {
@@ -155,15 +179,16 @@ pub struct Graph {
 
 impl Graph {
     /// `redirect_uri` is where Meta sends the person back: `/auth/meta/callback` on our site.
-    pub fn new(app: &MetaApp, redirect_uri: String) -> Self {
+    /// Built once at start; an HTTP client that cannot be built stops start-up.
+    pub fn new(app: &MetaApp, redirect_uri: String) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             // The OAuth exchange must not follow redirects (oauth2's advice), and Meta's API
             // has no reason to send any.
             .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
-            .build()
-            .unwrap_or_default();
-        Self {
+            .build()?;
+        Ok(Self {
             http,
             app_id: app.app_id.clone(),
             app_secret: app.app_secret.clone(),
@@ -171,7 +196,16 @@ impl Graph {
             graph_url: format!("{}/{}", app.graph_base_url, app.graph_version),
             redirect_uri,
             login_config_id: app.login_config_id.clone(),
-        }
+        })
+    }
+
+    /// `appsecret_proof` for a call made with `token`: HMAC-SHA256 of the token, keyed with
+    /// the app secret, in hex.
+    fn proof(&self, token: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(token.as_bytes());
+        crate::crypto::hex(&mac.finalize().into_bytes())
     }
 
     fn oauth(
@@ -237,17 +271,19 @@ impl Graph {
 
     /// A short-lived user token for a long-lived one (about 60 days).
     pub async fn long_lived(&self, short: &SecretString) -> Result<UserToken, GraphError> {
-        let body: TokenBody = self
-            .get(
-                "oauth/access_token",
-                &[
-                    ("grant_type", "fb_exchange_token"),
-                    ("client_id", &self.app_id),
-                    ("client_secret", self.app_secret.expose_secret()),
-                    ("fb_exchange_token", short.expose_secret()),
-                ],
-            )
+        // In the body, so the app secret is in no URL (and no proxy's log).
+        let response = self
+            .http
+            .post(format!("{}/oauth/access_token", self.graph_url))
+            .form(&[
+                ("grant_type", "fb_exchange_token"),
+                ("client_id", &self.app_id),
+                ("client_secret", self.app_secret.expose_secret()),
+                ("fb_exchange_token", short.expose_secret()),
+            ])
+            .send()
             .await?;
+        let body: TokenBody = read(response).await?;
         Ok(UserToken {
             token: SecretString::from(body.access_token),
             expires_in: body.expires_in.map(Duration::from_secs),
@@ -256,28 +292,25 @@ impl Graph {
 
     /// The app-scoped id of the person the user token belongs to.
     pub async fn me(&self, user: &SecretString) -> Result<String, GraphError> {
-        let body: MeBody = self
-            .get(
-                "me",
-                &[("fields", "id"), ("access_token", user.expose_secret())],
-            )
-            .await?;
+        let body: MeBody = self.get("me", user, &[("fields", "id")]).await?;
         Ok(body.id)
     }
 
     /// Asks Meta whether a token still works and until when (`debug_token`, with the app's
-    /// own access token).
+    /// own access token, which holds the app secret: it goes in the `Authorization` header).
     pub async fn check(&self, token: &SecretString) -> Result<TokenStatus, GraphError> {
         let app_token = format!("{}|{}", self.app_id, self.app_secret.expose_secret());
-        let body: DebugBody = self
-            .get(
-                "debug_token",
-                &[
-                    ("input_token", token.expose_secret()),
-                    ("access_token", &app_token),
-                ],
-            )
+        let response = self
+            .http
+            .get(format!("{}/debug_token", self.graph_url))
+            .bearer_auth(&app_token)
+            .query(&[
+                ("input_token", token.expose_secret()),
+                ("appsecret_proof", &self.proof(&app_token)),
+            ])
+            .send()
             .await?;
+        let body: DebugBody = read(response).await?;
         Ok(TokenStatus {
             valid: body.data.is_valid,
             expires_at: [body.data.expires_at, body.data.data_access_expires_at]
@@ -287,30 +320,39 @@ impl Graph {
         })
     }
 
-    /// The Pages the person manages, each with its token and linked Instagram account.
+    /// The Pages the person manages, each with its token and linked Instagram account: every
+    /// page of Meta's answer, following its cursors.
     pub async fn pages(&self, user: &SecretString) -> Result<Vec<ManagedPage>, GraphError> {
-        let body: PagesBody = self
-            .get(
-                "me/accounts",
-                &[
-                    (
-                        "fields",
-                        "id,name,access_token,instagram_business_account{id,username}",
-                    ),
-                    ("access_token", user.expose_secret()),
-                ],
-            )
-            .await?;
-        Ok(body
-            .data
-            .into_iter()
-            .map(|page| ManagedPage {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES_OF_PAGES {
+            let mut query = vec![
+                (
+                    "fields",
+                    "id,name,access_token,instagram_business_account{id,username}",
+                ),
+                ("limit", "100"),
+            ];
+            if let Some(cursor) = &after {
+                query.push(("after", cursor));
+            }
+            let body: PagesBody = self.get("me/accounts", user, &query).await?;
+            pages.extend(body.data.into_iter().map(|page| ManagedPage {
                 id: page.id,
                 name: page.name,
                 token: SecretString::from(page.access_token),
                 instagram: page.instagram_business_account,
-            })
-            .collect())
+            }));
+            after = body
+                .paging
+                .filter(|paging| paging.next.is_some())
+                .and_then(|paging| paging.cursors)
+                .and_then(|cursors| cursors.after);
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(pages)
     }
 
     /// Subscribes the Page to the app's webhook fields.
@@ -339,6 +381,7 @@ impl Graph {
             .query(&[
                 ("subscribed_fields", SUBSCRIBED_FIELDS),
                 ("access_token", page.expose_secret()),
+                ("appsecret_proof", &self.proof(page.expose_secret())),
             ])
             .send()
             .await?;
@@ -353,15 +396,22 @@ impl Graph {
         }
     }
 
+    /// A Graph read made with `token`, with its `appsecret_proof`.
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
+        token: &SecretString,
         query: &[(&str, &str)],
     ) -> Result<T, GraphError> {
+        let proof = self.proof(token.expose_secret());
         let response = self
             .http
             .get(format!("{}/{path}", self.graph_url))
             .query(query)
+            .query(&[
+                ("access_token", token.expose_secret()),
+                ("appsecret_proof", &proof),
+            ])
             .send()
             .await?;
         read(response).await

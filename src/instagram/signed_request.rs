@@ -1,7 +1,8 @@
 //! Meta's `signed_request`, as its deauthorize and data-deletion callbacks send it:
 //! `<signature>.<payload>`, both base64url, the signature an HMAC-SHA256 of the payload's
 //! base64url text keyed with the app secret. Checked in constant time before the payload is
-//! even decoded.
+//! even decoded; then its `issued_at` must be recent, so a request captured once cannot be
+//! replayed later.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -25,12 +26,21 @@ pub enum Rejected {
     Signature,
     #[error("signed with an algorithm other than HMAC-SHA256")]
     Algorithm,
+    #[error("issued too long ago (or in the future), or with no time")]
+    Stale,
 }
+
+/// How old a request may be, and how far ahead of our clock, in seconds.
+const MAX_AGE_SECS: i64 = 10 * 60;
+const MAX_AHEAD_SECS: i64 = 5 * 60;
 
 #[derive(Deserialize)]
 struct Payload {
     algorithm: String,
     user_id: String,
+    /// Unix seconds.
+    #[serde(default)]
+    issued_at: Option<i64>,
 }
 
 fn decode(text: &str) -> Result<Vec<u8>, Rejected> {
@@ -39,7 +49,12 @@ fn decode(text: &str) -> Result<Vec<u8>, Rejected> {
         .map_err(|_| Rejected::Malformed)
 }
 
-pub fn verify(signed_request: &str, app_secret: &SecretString) -> Result<SignedRequest, Rejected> {
+/// Verifies `signed_request` with the app secret, at `now` (Unix seconds).
+pub fn verify(
+    signed_request: &str,
+    app_secret: &SecretString,
+    now: i64,
+) -> Result<SignedRequest, Rejected> {
     let (signature, payload) = signed_request
         .trim()
         .split_once('.')
@@ -54,6 +69,10 @@ pub fn verify(signed_request: &str, app_secret: &SecretString) -> Result<SignedR
         serde_json::from_slice(&decode(payload)?).map_err(|_| Rejected::Malformed)?;
     if !payload.algorithm.eq_ignore_ascii_case("HMAC-SHA256") {
         return Err(Rejected::Algorithm);
+    }
+    let recent = now - MAX_AGE_SECS..=now + MAX_AHEAD_SECS;
+    if !payload.issued_at.is_some_and(|at| recent.contains(&at)) {
+        return Err(Rejected::Stale);
     }
     Ok(SignedRequest {
         user_id: payload.user_id,
@@ -75,6 +94,8 @@ mod tests {
     }
 
     const PAYLOAD: &str = r#"{"algorithm":"HMAC-SHA256","issued_at":1795694400,"user_id":"10221"}"#;
+    /// A minute after `PAYLOAD` was issued.
+    const NOW: i64 = 1_795_694_460;
 
     fn secret() -> SecretString {
         SecretString::from("app-secret")
@@ -82,7 +103,7 @@ mod tests {
 
     #[test]
     fn a_request_signed_with_the_app_secret_names_its_user() {
-        let verified = verify(&sign(PAYLOAD, "app-secret"), &secret()).unwrap();
+        let verified = verify(&sign(PAYLOAD, "app-secret"), &secret(), NOW).unwrap();
         assert_eq!(verified.user_id, "10221");
     }
 
@@ -90,20 +111,20 @@ mod tests {
     fn padding_as_some_encoders_add_it_is_accepted() {
         let signed = sign(PAYLOAD, "app-secret");
         let (signature, payload) = signed.split_once('.').unwrap();
-        assert!(verify(&format!("{signature}=.{payload}"), &secret()).is_ok());
+        assert!(verify(&format!("{signature}=.{payload}"), &secret(), NOW).is_ok());
     }
 
     #[test]
     fn another_secret_or_a_changed_payload_is_refused() {
         assert_eq!(
-            verify(&sign(PAYLOAD, "another-secret"), &secret()),
+            verify(&sign(PAYLOAD, "another-secret"), &secret(), NOW),
             Err(Rejected::Signature)
         );
         let signed = sign(PAYLOAD, "app-secret");
         let (signature, _) = signed.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(PAYLOAD.replace("10221", "10222"));
         assert_eq!(
-            verify(&format!("{signature}.{forged}"), &secret()),
+            verify(&format!("{signature}.{forged}"), &secret(), NOW),
             Err(Rejected::Signature)
         );
     }
@@ -111,16 +132,33 @@ mod tests {
     #[test]
     fn malformed_requests_and_other_algorithms_are_refused() {
         for bad in ["", "no-dot", "!!!.???", ".", "sig."] {
-            assert!(verify(bad, &secret()).is_err(), "{bad:?}");
+            assert!(verify(bad, &secret(), NOW).is_err(), "{bad:?}");
         }
         let other = PAYLOAD.replace("HMAC-SHA256", "none");
         assert_eq!(
-            verify(&sign(&other, "app-secret"), &secret()),
+            verify(&sign(&other, "app-secret"), &secret(), NOW),
             Err(Rejected::Algorithm)
         );
         assert_eq!(
-            verify(&sign("not json", "app-secret"), &secret()),
+            verify(&sign("not json", "app-secret"), &secret(), NOW),
             Err(Rejected::Malformed)
+        );
+    }
+
+    #[test]
+    fn an_old_a_future_or_an_undated_request_is_refused() {
+        assert!(verify(&sign(PAYLOAD, "app-secret"), &secret(), NOW + 9 * 60).is_ok());
+        for now in [NOW + 11 * 60, NOW - 6 * 60 - 60] {
+            assert_eq!(
+                verify(&sign(PAYLOAD, "app-secret"), &secret(), now),
+                Err(Rejected::Stale),
+                "{now}"
+            );
+        }
+        let undated = PAYLOAD.replace(r#""issued_at":1795694400,"#, "");
+        assert_eq!(
+            verify(&sign(&undated, "app-secret"), &secret(), NOW),
+            Err(Rejected::Stale)
         );
     }
 
@@ -131,13 +169,13 @@ mod tests {
             at in any::<prop::sample::Index>(),
             replacement in "[A-Za-z0-9_.-]",
         ) {
-            let payload = format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user_id}"}}"#);
+            let payload = format!(r#"{{"algorithm":"HMAC-SHA256","issued_at":{NOW},"user_id":"{user_id}"}}"#);
             let signed = sign(&payload, "app-secret");
-            prop_assert_eq!(verify(&signed, &secret()).map(|r| r.user_id), Ok(user_id));
+            prop_assert_eq!(verify(&signed, &secret(), NOW).map(|r| r.user_id), Ok(user_id));
             let at = at.index(signed.len());
             prop_assume!(signed[at..=at] != replacement);
             let changed = format!("{}{replacement}{}", &signed[..at], &signed[at + 1..]);
-            prop_assert!(verify(&changed, &secret()).is_err(), "{}", changed);
+            prop_assert!(verify(&changed, &secret(), NOW).is_err(), "{}", changed);
         }
     }
 }

@@ -152,10 +152,13 @@ impl Application {
         tracing::info!(backend = ?db.backend(), "database ready");
         password::warm_up().await;
         let listener = TcpListener::bind(addr).await?;
-        let graph = config.meta.as_ref().map(|app| {
-            let callback = format!("{}/auth/meta/callback", config.public_base_url);
-            Arc::new(Graph::new(app, callback))
-        });
+        let graph = match &config.meta {
+            Some(app) => {
+                let callback = format!("{}/auth/meta/callback", config.public_base_url);
+                Some(Arc::new(Graph::new(app, callback)?))
+            }
+            None => None,
+        };
         let state = AppState {
             leptos_options,
             db: db.clone(),

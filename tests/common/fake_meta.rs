@@ -1,14 +1,18 @@
 //! A fake of Meta's login dialog and Graph API, speaking the wire format Meta documents
 //! (`../shared/reference/meta-instagram.md`): the dialog, the code and long-lived token
 //! exchanges, the person's id, the Pages listing, Page webhook subscriptions and token
-//! checks (`debug_token`), with Meta's error bodies.
+//! checks (`debug_token`), with Meta's error bodies. Like an app with "Require App Secret"
+//! on, it refuses a call with a token but without the right `appsecret_proof`; it takes the
+//! app secret only in request bodies and the app token only in the `Authorization` header;
+//! and it lists Pages two at a time, with cursors, as Meta pages long lists.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -24,6 +28,8 @@ pub const SHORT_TOKEN: &str = "short-user-token";
 pub const LONG_TOKEN: &str = "long-user-token";
 /// The app-scoped id of the person who logs in through the fake.
 pub const USER_ID: &str = "fb-user-10221";
+/// How many Pages one answer of `me/accounts` lists.
+const PAGE_SIZE: usize = 2;
 
 /// A Page the fake's person manages.
 #[derive(Clone, Debug)]
@@ -40,6 +46,8 @@ struct World {
     pages: Vec<FakePage>,
     /// What was asked of the fake, in order, e.g. `subscribe page-1`.
     calls: Vec<String>,
+    /// Every request's method, path and query, as sent.
+    requests: Vec<String>,
     /// Page tokens Meta no longer accepts (revoked, password changed).
     revoked: Vec<String>,
     /// When Page tokens expire, in Unix seconds; the others never do.
@@ -75,7 +83,7 @@ impl FakeMeta {
             .route(&format!("/{VERSION}/dialog/oauth"), get(dialog))
             .route(
                 &format!("/{VERSION}/oauth/access_token"),
-                post(exchange_code).get(long_lived),
+                post(access_token).get(secret_in_the_address),
             )
             .route(&format!("/{VERSION}/me"), get(me))
             .route(&format!("/{VERSION}/me/accounts"), get(accounts))
@@ -85,6 +93,7 @@ impl FakeMeta {
                 post(subscribe).delete(unsubscribe),
             )
             .route("/healthz", get(|| async { "ok" }))
+            .layer(middleware::from_fn_with_state(world.clone(), remember))
             .with_state(world.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -111,6 +120,11 @@ impl FakeMeta {
 
     pub fn calls(&self) -> Vec<String> {
         self.world.lock().unwrap().calls.clone()
+    }
+
+    /// Every request the fake received: method, path and query.
+    pub fn requests(&self) -> Vec<String> {
+        self.world.lock().unwrap().requests.clone()
     }
 
     /// The Pages the person manages from now on.
@@ -158,10 +172,53 @@ async fn dialog(Query(query): Query<HashMap<String, String>>) -> Html<String> {
     ))
 }
 
-async fn exchange_code(
+/// Keeps every request's method, path and query.
+async fn remember(
+    State(world): State<Arc<Mutex<World>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let seen = format!("{} {}", request.method(), request.uri());
+    world.lock().unwrap().requests.push(seen);
+    next.run(request).await
+}
+
+/// `appsecret_proof` for `token`: HMAC-SHA256 keyed with the app secret, in hex.
+pub fn proof(token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
+    mac.update(token.as_bytes());
+    clariva::crypto::hex(&mac.finalize().into_bytes())
+}
+
+/// Meta's refusal of a call whose `appsecret_proof` is missing or does not match `token`.
+fn unless_proven(query: &HashMap<String, String>, token: &str) -> Option<Response> {
+    (query.get("appsecret_proof") != Some(&proof(token))).then(|| {
+        meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "API calls from the server require an appsecret_proof argument",
+        )
+    })
+}
+
+/// A client secret in the address is refused (the app must send it in the body).
+async fn secret_in_the_address() -> Response {
+    meta_error(
+        StatusCode::BAD_REQUEST,
+        100,
+        "The fake takes the client secret in the request body only.",
+    )
+}
+
+/// Token exchanges: a dialog's code, or a short-lived user token for a long-lived one.
+async fn access_token(
     State(world): State<Arc<Mutex<World>>>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("grant_type").map(String::as_str) == Some("fb_exchange_token") {
+        return long_lived(&world, &form);
+    }
     FakeMeta::record(&world, "exchange code".into());
     let field = |name: &str| form.get(name).map(String::as_str);
     if field("client_id") != Some(APP_ID) || field("client_secret") != Some(APP_SECRET) {
@@ -182,11 +239,8 @@ async fn exchange_code(
         .into_response()
 }
 
-async fn long_lived(
-    State(world): State<Arc<Mutex<World>>>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    FakeMeta::record(&world, "long-lived token".into());
+fn long_lived(world: &Mutex<World>, query: &HashMap<String, String>) -> Response {
+    FakeMeta::record(world, "long-lived token".into());
     let field = |name: &str| query.get(name).map(String::as_str);
     if field("client_id") != Some(APP_ID) || field("client_secret") != Some(APP_SECRET) {
         return meta_error(
@@ -204,15 +258,17 @@ async fn long_lived(
         .into_response()
 }
 
-/// Meta's answer to a call that needs the long-lived user token and lacks it.
+/// Meta's answer to a call that needs the long-lived user token and lacks it (or its proof).
 fn unless_long_lived(query: &HashMap<String, String>) -> Option<Response> {
-    (query.get("access_token").map(String::as_str) != Some(LONG_TOKEN)).then(|| {
-        meta_error(
-            StatusCode::BAD_REQUEST,
-            190,
-            "Error validating access token.",
-        )
-    })
+    (query.get("access_token").map(String::as_str) != Some(LONG_TOKEN))
+        .then(|| {
+            meta_error(
+                StatusCode::BAD_REQUEST,
+                190,
+                "Error validating access token.",
+            )
+        })
+        .or_else(|| unless_proven(query, LONG_TOKEN))
 }
 
 async fn me(
@@ -229,11 +285,20 @@ async fn me(
 /// Meta's token inspection, answered for the Page tokens of the fake's Pages.
 async fn debug_token(
     State(world): State<Arc<Mutex<World>>>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     FakeMeta::record(&world, "debug token".into());
-    if query.get("access_token") != Some(&format!("{APP_ID}|{APP_SECRET}")) {
+    let app_token = format!("{APP_ID}|{APP_SECRET}");
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(app_token.as_str()) || query.contains_key("access_token") {
         return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    if let Some(refusal) = unless_proven(&query, &app_token) {
+        return refusal;
     }
     let token = query.get("input_token").cloned().unwrap_or_default();
     let world = world.lock().unwrap();
@@ -262,7 +327,9 @@ async fn accounts(
         return refusal;
     }
     let pages = world.lock().unwrap().pages.clone();
-    let data: Vec<_> = pages
+    let from: usize = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let to = (from + PAGE_SIZE).min(pages.len());
+    let data: Vec<_> = pages[from.min(to)..to]
         .iter()
         .map(|page| {
             let mut entry = json!({"id": page.id, "name": page.name, "access_token": page.token});
@@ -272,8 +339,13 @@ async fn accounts(
             entry
         })
         .collect();
-    Json(json!({"data": data, "paging": {"cursors": {"before": "b", "after": "a"}}}))
-        .into_response()
+    let mut paging = json!({"cursors": {"before": from.to_string(), "after": to.to_string()}});
+    if to < pages.len() {
+        paging["next"] = json!(format!(
+            "https://graph.facebook.com/{VERSION}/me/accounts?after={to}"
+        ));
+    }
+    Json(json!({"data": data, "paging": paging})).into_response()
 }
 
 async fn subscription(
@@ -290,6 +362,10 @@ async fn subscription(
     };
     if !known {
         return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    if let Some(refusal) = unless_proven(query, &token) {
+        return refusal;
     }
     if query.get("subscribed_fields").map(String::as_str) != Some("messages,messaging_postbacks") {
         return meta_error(
