@@ -32,6 +32,7 @@ on_both_databases!(
     meta_deauthorizing_a_person_disconnects_them_when_signed,
     a_data_deletion_request_disconnects_and_answers_with_a_status_page,
     the_daily_check_flags_rejected_and_expiring_tokens,
+    a_lapsed_offer_is_deleted_with_its_tokens,
 );
 
 fn clinic() -> FakePage {
@@ -131,8 +132,12 @@ async fn instagram_audit(url: &str) -> Vec<String> {
 }
 
 async fn links_count(url: &str) -> i64 {
+    rows_in(url, "instagram_links").await
+}
+
+async fn rows_in(url: &str, table: &str) -> i64 {
     let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
-    sqlx::query("SELECT COUNT(*) AS n FROM instagram_links")
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
         .fetch_one(&mut db)
         .await
         .unwrap()
@@ -375,8 +380,34 @@ async fn several_accounts_are_offered_and_the_picked_one_is_connected(backend: B
     let connected = pane(&app, &asha).await;
     assert_eq!(connected["link"]["username"], "raohair");
     assert_eq!(connected["choices"], serde_json::json!([]));
+    // The Page tokens of the accounts not picked are gone, not just hidden.
+    assert_eq!(rows_in(&app.database.url, "instagram_choices").await, 0);
     assert!(meta.calls().contains(&"subscribe page-2".to_owned()));
     assert!(pane(&app, &ben).await["link"].is_null());
+    app.stop().await;
+}
+
+async fn a_lapsed_offer_is_deleted_with_its_tokens(backend: Backend) {
+    let (app, _meta) = world(backend, vec![clinic(), second_clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "choose");
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
+    let now = clariva::db::now_millis();
+    // Still on offer: kept.
+    let deleted = clariva::db::instagram::delete_lapsed_choices(&db, now)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 0);
+    assert_eq!(rows_in(&app.database.url, "instagram_choices").await, 2);
+    // Ten minutes later the offer has lapsed: housekeeping deletes it.
+    let later = now + 11 * 60 * 1000;
+    let deleted = clariva::db::instagram::delete_lapsed_choices(&db, later)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    assert_eq!(rows_in(&app.database.url, "instagram_choices").await, 0);
     app.stop().await;
 }
 

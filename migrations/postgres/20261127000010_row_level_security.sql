@@ -69,12 +69,14 @@ CREATE POLICY tenant ON instagram_links
            OR current_setting('app.tokens_to_check', true) = 'on')
     WITH CHECK (doctor_id = current_setting('app.doctor_id', true));
 
--- Accounts on offer: Meta's callbacks withdraw those a Facebook user's login found.
+-- Accounts on offer: Meta's callbacks withdraw those a Facebook user's login found, and
+-- housekeeping deletes lapsed offers.
 ALTER TABLE instagram_choices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE instagram_choices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON instagram_choices
     USING (doctor_id = current_setting('app.doctor_id', true)
-           OR meta_user_id = current_setting('app.meta_user', true))
+           OR meta_user_id = current_setting('app.meta_user', true)
+           OR current_setting('app.lapsed_offers', true) = 'on')
     WITH CHECK (doctor_id = current_setting('app.doctor_id', true));
 
 -- Appointments: the sweeper lists every doctor's holds (then expires each in its doctor's

@@ -2,8 +2,6 @@
 //! written in one transaction, status changes, and the sweeper that expires lapsed holds.
 //! "Now" is an argument everywhere, so tests can move the clock.
 
-use std::time::Duration;
-
 use jiff::tz::TimeZone;
 
 use crate::db::appointments::{self as store, NewAppointment, StoredAppointment};
@@ -341,19 +339,4 @@ pub async fn expire_lapsed(db: &Db, now: i64) -> Result<usize, AppError> {
         tx.commit().await?;
     }
     Ok(lapsed.len())
-}
-
-/// Runs [`expire_lapsed`] every `every` until the task is dropped. The slot engine already
-/// ignores lapsed holds; this only makes their status say so.
-pub async fn sweep_holds(db: Db, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match expire_lapsed(&db, db::now_millis()).await {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(count, "lapsed holds expired"),
-            Err(error) => tracing::warn!(%error, "sweeping lapsed holds failed"),
-        }
-    }
 }

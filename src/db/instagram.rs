@@ -273,6 +273,19 @@ pub async fn withdraw_choices_of_meta_user(db: &Db, meta_user_id: &str) -> Resul
     tx.commit().await
 }
 
+/// Deletes every doctor's offered accounts whose offer lapsed by `now`, sealed Page tokens
+/// and all; how many.
+pub async fn delete_lapsed_choices(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::LapsedOffers, "on").await?;
+    let deleted = sqlx::query("DELETE FROM instagram_choices WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
+}
+
 pub async fn clear_choices(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();
     sqlx::query("DELETE FROM instagram_choices WHERE doctor_id = $1")

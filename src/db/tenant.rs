@@ -97,6 +97,8 @@ pub enum Lookup {
     LapsedHolds,
     /// Every doctor's link (the daily token check); the key is `on`.
     TokensToCheck,
+    /// Every doctor's offered accounts (housekeeping deletes lapsed offers); the key is `on`.
+    LapsedOffers,
 }
 
 impl Lookup {
@@ -109,6 +111,7 @@ impl Lookup {
             Self::MetaUser => "app.meta_user",
             Self::LapsedHolds => "app.lapsed_holds",
             Self::TokensToCheck => "app.tokens_to_check",
+            Self::LapsedOffers => "app.lapsed_offers",
         }
     }
 }

@@ -29,8 +29,9 @@ use crate::error::AppError;
 use crate::instagram::graph::Graph;
 use crate::instagram::{app_callbacks, connect};
 
-/// How often lapsed holds are marked expired (the slot engine frees them on time anyway).
-const HOLD_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often housekeeping runs: lapsed holds marked expired (the slot engine frees them on
+/// time anyway), lapsed offers of Instagram accounts deleted with their sealed tokens.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Larger request bodies get 413 before any handler reads them.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -183,10 +184,7 @@ impl Application {
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "listening");
         let db = self.state.db.clone();
-        let mut jobs = vec![tokio::spawn(crate::booking::ssr::sweep_holds(
-            db.clone(),
-            HOLD_SWEEP_EVERY,
-        ))];
+        let mut jobs = vec![tokio::spawn(housekeeping(db.clone(), HOUSEKEEPING_EVERY))];
         if let Some(graph) = &self.state.graph {
             jobs.push(tokio::spawn(crate::instagram::token_check::run(
                 db.clone(),
@@ -206,6 +204,27 @@ impl Application {
         db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Every `every` until the task is dropped: marks lapsed holds expired, and deletes the
+/// accounts offered to pick from whose offer lapsed (their Page tokens with them).
+async fn housekeeping(db: Db, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = crate::db::now_millis();
+        match crate::booking::ssr::expire_lapsed(&db, now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "lapsed holds expired"),
+            Err(error) => tracing::warn!(%error, "sweeping lapsed holds failed"),
+        }
+        match crate::db::instagram::delete_lapsed_choices(&db, now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "lapsed Instagram offers deleted"),
+            Err(error) => tracing::warn!(%error, "deleting lapsed Instagram offers failed"),
+        }
     }
 }
 
