@@ -1,4 +1,6 @@
 //! The server: configuration -> database (migrated) -> router -> serve until SIGTERM.
+//! `clariva reseal-tokens` instead re-seals every stored Instagram token under the first key
+//! of `TOKEN_KEYS` and exits (key rotation, docs/meta-setup.md).
 
 use std::process::ExitCode;
 
@@ -22,6 +24,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("reseal-tokens") {
+        return reseal_tokens(&config).await;
+    }
     let leptos = match leptos::config::get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => {
@@ -41,6 +46,42 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn reseal_tokens(config: &Config) -> ExitCode {
+    let db = match clariva::db::Db::connect(
+        &config.database_url,
+        config.database_migration_url.as_deref(),
+    )
+    .await
+    {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("could not open the database: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = clariva::instagram::reseal::reseal_all(&db, &config.token_keys).await;
+    db.close().await;
+    match result {
+        Ok(done) => {
+            println!(
+                "{} token(s) re-sealed with key {}; {} could not be opened (those doctors must reconnect).",
+                done.resealed,
+                config.token_keys.current(),
+                done.unopenable
+            );
+            if done.unopenable == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("re-sealing failed: {error}");
             ExitCode::FAILURE
         }
     }

@@ -33,6 +33,7 @@ on_both_databases!(
     a_data_deletion_request_disconnects_and_answers_with_a_status_page,
     the_daily_check_flags_rejected_and_expiring_tokens,
     a_lapsed_offer_is_deleted_with_its_tokens,
+    rotating_keys_reseals_every_token_under_the_new_one,
 );
 
 fn clinic() -> FakePage {
@@ -734,5 +735,70 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
     let round = token_check::check_all(&db, &away, &keys).await.unwrap();
     assert_eq!(round.unanswered, 1);
     assert_eq!(pane(&app, &asha).await["link"]["health"], "Rejected");
+    app.stop().await;
+}
+
+async fn rotating_keys_reseals_every_token_under_the_new_one(backend: Backend) {
+    use clariva::instagram::reseal::{reseal_all, Resealed};
+
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
+    let key_ids = || async {
+        let mut raw = sqlx::AnyConnection::connect(&app.database.url)
+            .await
+            .unwrap();
+        sqlx::query("SELECT token_key_id FROM instagram_links")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key_ids().await, ["k1"]);
+
+    // A new key listed first: the run re-seals the token under it, once.
+    let new_key = "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let rotated = TokenKeys::parse("TOKEN_KEYS", &format!("{new_key},{KEYS}")).unwrap();
+    let done = reseal_all(&db, &rotated).await.unwrap();
+    assert_eq!(
+        done,
+        Resealed {
+            resealed: 1,
+            unopenable: 0
+        }
+    );
+    assert_eq!(key_ids().await, ["k2"]);
+    assert_eq!(
+        reseal_all(&db, &rotated).await.unwrap(),
+        Resealed::default()
+    );
+
+    // With the old key removed, the token still opens and still works with Meta.
+    let only_new = TokenKeys::parse("TOKEN_KEYS", new_key).unwrap();
+    let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into()).unwrap();
+    let round = token_check::check_all(&db, &graph, &only_new)
+        .await
+        .unwrap();
+    assert_eq!(round.working, 1, "{round:?}");
+
+    // A token whose key is gone cannot be re-sealed, and says so.
+    let third = TokenKeys::parse(
+        "TOKEN_KEYS",
+        "k3:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=",
+    )
+    .unwrap();
+    let done = reseal_all(&db, &third).await.unwrap();
+    assert_eq!(
+        done,
+        Resealed {
+            resealed: 0,
+            unopenable: 1
+        }
+    );
     app.stop().await;
 }

@@ -96,3 +96,28 @@ async fn sigterm_stops_the_server_cleanly() {
     assert!(status.success(), "{status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn reseal_tokens_runs_against_the_database_and_says_what_it_did() {
+    let dir = temp_dir();
+    let output = server(
+        &dir,
+        &[(
+            "TOKEN_KEYS",
+            "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        )],
+    )
+    .arg("reseal-tokens")
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("0 token(s) re-sealed with key k2"),
+        "{stdout}"
+    );
+}

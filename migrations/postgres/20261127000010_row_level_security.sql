@@ -66,7 +66,7 @@ CREATE POLICY tenant ON instagram_links
            OR instagram_id = current_setting('app.meta_account', true)
            OR page_id = current_setting('app.meta_account', true)
            OR meta_user_id = current_setting('app.meta_user', true)
-           OR current_setting('app.tokens_to_check', true) = 'on')
+           OR current_setting('app.every_link', true) = 'on')
     WITH CHECK (doctor_id = current_setting('app.doctor_id', true));
 
 -- Accounts on offer: Meta's callbacks withdraw those a Facebook user's login found, and

@@ -170,7 +170,7 @@ pub async fn record_check(
 /// Every doctor with a link whose token was not checked since `checked_before`: the daily
 /// check's work list, across doctors (it then works in each doctor's own transaction).
 pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorId>, sqlx::Error> {
-    let mut tx = db.lookup(Lookup::TokensToCheck, "on").await?;
+    let mut tx = db.lookup(Lookup::EveryLink, "on").await?;
     let rows = sqlx::query(
         "SELECT doctor_id FROM instagram_links
          WHERE token_checked_at IS NULL OR token_checked_at < $1 ORDER BY doctor_id",
@@ -180,6 +180,40 @@ pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorI
     .await?;
     tx.commit().await?;
     doctors(&rows)
+}
+
+/// Every doctor with a link whose token is sealed with another key than `key_id`.
+pub async fn sealed_with_other_keys(db: &Db, key_id: &str) -> Result<Vec<DoctorId>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::EveryLink, "on").await?;
+    let rows = sqlx::query(
+        "SELECT doctor_id FROM instagram_links WHERE token_key_id <> $1 ORDER BY doctor_id",
+    )
+    .bind(key_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    doctors(&rows)
+}
+
+/// Puts `new` in place of the doctor's sealed token if it is still `old` (the doctor may
+/// have reconnected meanwhile); whether it was replaced.
+pub async fn replace_token(
+    tx: &mut TenantTx,
+    old: &Sealed,
+    new: &Sealed,
+) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let result = sqlx::query(
+        "UPDATE instagram_links SET token_sealed = $3, token_key_id = $4
+         WHERE doctor_id = $1 AND token_sealed = $2",
+    )
+    .bind(doctor.as_str())
+    .bind(&old.value)
+    .bind(&new.value)
+    .bind(&new.key_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// The doctors whose links were made by this Facebook user (Meta's callbacks name the user).

@@ -95,8 +95,8 @@ pub enum Lookup {
     MetaUser,
     /// Every doctor's unpaid holds (the sweeper); the key is `on`.
     LapsedHolds,
-    /// Every doctor's link (the daily token check); the key is `on`.
-    TokensToCheck,
+    /// Every doctor's link (the daily token check, re-sealing tokens); the key is `on`.
+    EveryLink,
     /// Every doctor's offered accounts (housekeeping deletes lapsed offers); the key is `on`.
     LapsedOffers,
 }
@@ -110,7 +110,7 @@ impl Lookup {
             Self::MetaAccount => "app.meta_account",
             Self::MetaUser => "app.meta_user",
             Self::LapsedHolds => "app.lapsed_holds",
-            Self::TokensToCheck => "app.tokens_to_check",
+            Self::EveryLink => "app.every_link",
             Self::LapsedOffers => "app.lapsed_offers",
         }
     }

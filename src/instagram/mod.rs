@@ -14,6 +14,8 @@ pub mod connect;
 pub mod graph;
 mod page;
 #[cfg(feature = "ssr")]
+pub mod reseal;
+#[cfg(feature = "ssr")]
 pub mod seal;
 #[cfg(feature = "ssr")]
 pub mod signed_request;

@@ -85,6 +85,11 @@ impl TokenKeys {
         }
     }
 
+    /// The id of the key that seals.
+    pub fn current(&self) -> &str {
+        &self.current
+    }
+
     fn cipher(&self, key_id: &str) -> Result<Aes256Gcm, SealError> {
         let key = self
             .keys
