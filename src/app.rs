@@ -5,8 +5,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{Lazy, SsrMode, StaticSegment};
 
-use crate::auth::{current_doctor, LoginRoute, LogoutButton, SignedInDoctor, SignupRoute};
+use crate::auth::{LoginRoute, LogoutButton, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
+use crate::dashboard::{current_doctor, DoctorResource};
 use crate::error::AppError;
 use crate::instagram::InstagramRoute;
 use crate::setup::{
@@ -90,9 +91,6 @@ fn NotFound() -> impl IntoView {
         </main>
     }
 }
-
-/// The signed-in doctor, loaded once for every dashboard page.
-pub type DoctorResource = Resource<Result<SignedInDoctor, AppError>>;
 
 /// The frame of every dashboard page: the bar with the doctor's name and "Log out".
 #[component]

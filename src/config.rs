@@ -5,10 +5,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::SecretString;
 
-use crate::instagram::seal::TokenKeys;
+use crate::crypto::seal::TokenKeys;
+pub use crate::crypto::SecretKey;
 
 /// A configuration problem that stops the server, naming the variable to fix.
 #[derive(Debug, thiserror::Error)]
@@ -103,46 +103,6 @@ impl LoginThrottle {
     }
 }
 
-/// 32 random bytes; `Debug` never shows them.
-pub struct SecretKey(SecretBox<[u8; 32]>);
-
-impl SecretKey {
-    pub fn expose(&self) -> &[u8; 32] {
-        self.0.expose_secret()
-    }
-
-    /// A key of its own for `purpose`, derived from this one (HMAC-SHA256).
-    pub fn derive(&self, purpose: &str) -> Self {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(purpose.as_bytes());
-        Self(SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
-    }
-
-    pub(crate) fn parse(variable: &'static str, text: &str) -> Result<Self, ConfigError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|_| invalid(variable, "must be base64 (e.g. `openssl rand -base64 32`)"))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| invalid(variable, "must decode to exactly 32 bytes"))?;
-        Ok(Self(SecretBox::new(Box::new(key))))
-    }
-
-    fn generate() -> (Self, String) {
-        let key: [u8; 32] = rand::random();
-        let text = base64::engine::general_purpose::STANDARD.encode(key);
-        (Self(SecretBox::new(Box::new(key))), text)
-    }
-}
-
-impl fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey(..)")
-    }
-}
-
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -197,7 +157,9 @@ impl Config {
             return Err(invalid("PUBLIC_BASE_URL", "must be https:// in production"));
         }
         let secret_key = match (var("SECRET_KEY"), app_env) {
-            (Some(text), _) => SecretKey::parse("SECRET_KEY", &text)?,
+            (Some(text), _) => {
+                SecretKey::parse(&text).map_err(|problem| invalid("SECRET_KEY", problem))?
+            }
             (None, AppEnv::Production) => {
                 return Err(invalid("SECRET_KEY", "is required in production"))
             }
@@ -226,7 +188,9 @@ impl Config {
             ),
         };
         let token_keys = match (var("TOKEN_KEYS"), app_env) {
-            (Some(text), _) => TokenKeys::parse("TOKEN_KEYS", &text)?,
+            (Some(text), _) => {
+                TokenKeys::parse(&text).map_err(|problem| invalid("TOKEN_KEYS", problem))?
+            }
             (None, AppEnv::Production) => {
                 return Err(invalid("TOKEN_KEYS", "is required in production"))
             }
@@ -313,7 +277,7 @@ fn parse_or<T: std::str::FromStr>(
 fn development_key(data_dir: &Path) -> Result<SecretKey, ConfigError> {
     let path = data_dir.join(DEV_KEY_FILE);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return SecretKey::parse("SECRET_KEY", &text).map_err(|error| {
+        return SecretKey::parse(&text).map_err(|error| {
             invalid(
                 "SECRET_KEY",
                 format!(

@@ -32,7 +32,7 @@ pub enum AppError {
     Conflict(String),
     /// Connecting Instagram through Meta did not work out; the outcome says how.
     #[error("{}", .0.message())]
-    Instagram(crate::instagram::Outcome),
+    Instagram(crate::domain::instagram::Outcome),
     /// The request never reached us, or came back unreadable.
     #[error("{0}")]
     Request(String),
@@ -89,8 +89,7 @@ mod ssr {
     use leptos::server_fn::error::FromServerFnError;
 
     use super::AppError;
-    use crate::instagram::graph::GraphError;
-    use crate::instagram::Outcome;
+    use crate::domain::instagram::Outcome;
 
     impl AppError {
         pub fn status(&self) -> StatusCode {
@@ -121,17 +120,6 @@ mod ssr {
         pub fn internal(context: &'static str, cause: impl std::fmt::Display) -> Self {
             tracing::error!(error = %cause, "{context}");
             Self::Internal
-        }
-    }
-
-    impl From<GraphError> for AppError {
-        /// Meta's failures, as the doctor is told them; the details are logged.
-        fn from(error: GraphError) -> Self {
-            tracing::warn!(%error, "Meta request failed");
-            Self::Instagram(match error {
-                GraphError::Unreachable(_) => Outcome::MetaUnreachable,
-                GraphError::TokenRejected | GraphError::Refused { .. } => Outcome::MetaRefused,
-            })
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`app`]: the HTML shell, the routes and the dashboard frame.
 //! - [`domain`]: pure rules (form fields, later hours, money, slots), for both targets.
 //! - [`auth`]: sign-up, log-in, log-out; sessions and the request guard (`auth::ssr`).
+//! - [`dashboard`]: the signed-in doctor as the dashboard frame shows them.
 //! - [`setup`]: the practice setup panes: profile, availability, methods and fees, services.
 //! - [`booking`]: appointments: the calendar and list, manual booking, status changes.
 //! - [`instagram`]: the link to each doctor's Instagram account (token sealing so far).
@@ -39,6 +40,7 @@ macro_rules! lazy_page {
 pub mod app;
 pub mod auth;
 pub mod booking;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod instagram;
@@ -48,9 +50,13 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod context;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod meta;
 #[cfg(feature = "ssr")]
 pub mod server;
 

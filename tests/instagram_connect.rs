@@ -6,10 +6,10 @@
 
 mod common;
 
+use clariva::crypto::seal::TokenKeys;
 use clariva::db::Db;
-use clariva::instagram::graph::Graph;
-use clariva::instagram::seal::TokenKeys;
 use clariva::instagram::token_check;
+use clariva::meta::graph::Graph;
 use common::fake_meta::{self, FakeMeta, FakePage};
 use common::meta_flow::{
     app_with_meta, back_from_meta, connect, dialog_link, location, start, KEYS,
@@ -675,7 +675,7 @@ async fn the_daily_check_flags_rejected_and_expiring_tokens(backend: Backend) {
         .await
         .unwrap();
     let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into()).unwrap();
-    let keys = TokenKeys::parse("TOKEN_KEYS", KEYS).unwrap();
+    let keys = TokenKeys::parse(KEYS).unwrap();
 
     let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
     assert_eq!((round.working, round.rejected, round.unanswered), (1, 0, 0));
@@ -763,7 +763,7 @@ async fn rotating_keys_reseals_every_token_under_the_new_one(backend: Backend) {
 
     // A new key listed first: the run re-seals the token under it, once.
     let new_key = "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
-    let rotated = TokenKeys::parse("TOKEN_KEYS", &format!("{new_key},{KEYS}")).unwrap();
+    let rotated = TokenKeys::parse(&format!("{new_key},{KEYS}")).unwrap();
     let done = reseal_all(&db, &rotated).await.unwrap();
     assert_eq!(
         done,
@@ -779,7 +779,7 @@ async fn rotating_keys_reseals_every_token_under_the_new_one(backend: Backend) {
     );
 
     // With the old key removed, the token still opens and still works with Meta.
-    let only_new = TokenKeys::parse("TOKEN_KEYS", new_key).unwrap();
+    let only_new = TokenKeys::parse(new_key).unwrap();
     let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into()).unwrap();
     let round = token_check::check_all(&db, &graph, &only_new)
         .await
@@ -787,11 +787,7 @@ async fn rotating_keys_reseals_every_token_under_the_new_one(backend: Backend) {
     assert_eq!(round.working, 1, "{round:?}");
 
     // A token whose key is gone cannot be re-sealed, and says so.
-    let third = TokenKeys::parse(
-        "TOKEN_KEYS",
-        "k3:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=",
-    )
-    .unwrap();
+    let third = TokenKeys::parse("k3:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=").unwrap();
     let done = reseal_all(&db, &third).await.unwrap();
     assert_eq!(
         done,

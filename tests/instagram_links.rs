@@ -4,10 +4,10 @@
 
 mod common;
 
+use clariva::crypto::seal::TokenKeys;
 use clariva::db::instagram::{self, NewLink};
 use clariva::db::{self, Db, DoctorId};
 use clariva::domain::account::Email;
-use clariva::instagram::seal::TokenKeys;
 use common::{Backend, TestApp};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, Row};
@@ -42,7 +42,7 @@ async fn practices(backend: Backend) -> Practices {
     let db = Db::connect(&app.database.app_url, Some(&app.database.url))
         .await
         .unwrap();
-    let keys = TokenKeys::parse("TOKEN_KEYS", &format!("k1:{}", base64_key())).unwrap();
+    let keys = TokenKeys::parse(&format!("k1:{}", base64_key())).unwrap();
     let asha = doctor(&app, &db, "Asha Rao").await;
     let ben = doctor(&app, &db, "Ben Okafor").await;
     Practices {
@@ -62,7 +62,7 @@ fn base64_key() -> String {
 impl Practices {
     /// Links `doctor` to Page `page` and Instagram account `account`.
     async fn link(&self, doctor: &DoctorId, page: &str, account: &str) -> Result<(), sqlx::Error> {
-        let token = self.keys.seal(doctor, &SecretString::from(TOKEN));
+        let token = self.keys.seal(doctor.as_str(), &SecretString::from(TOKEN));
         let mut tx = self.db.tenant(doctor).await?;
         instagram::save(
             &mut tx,
@@ -100,10 +100,13 @@ async fn an_account_or_page_id_finds_its_doctor_and_no_other(backend: Backend) {
     let stored = instagram::get(&mut tx).await.unwrap().unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
-        p.keys.open(&p.asha, &stored.token).unwrap().expose_secret(),
+        p.keys
+            .open(p.asha.as_str(), &stored.token)
+            .unwrap()
+            .expose_secret(),
         TOKEN
     );
-    assert!(p.keys.open(&p.ben, &stored.token).is_err());
+    assert!(p.keys.open(p.ben.as_str(), &stored.token).is_err());
     let mut raw = sqlx::AnyConnection::connect(&p.app.database.url)
         .await
         .unwrap();

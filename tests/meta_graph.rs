@@ -4,7 +4,7 @@
 
 mod common;
 
-use clariva::instagram::graph::{Graph, GraphError, SCOPES};
+use clariva::meta::graph::{Graph, GraphError, SCOPES};
 use common::fake_meta::{self, FakeMeta, FakePage};
 use secrecy::{ExposeSecret, SecretString};
 

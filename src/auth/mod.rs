@@ -1,31 +1,14 @@
-//! Doctor accounts: the sign-up and log-in pages, log-out, and who is signed in.
+//! Doctor accounts: the sign-up and log-in pages, log-out, and the other devices' sessions.
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::account::{Email, FullName, NewPassword};
 use crate::error::AppError;
 use crate::ui::{FormAlert, FormField};
-
-/// The signed-in doctor, as the dashboard shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedInDoctor {
-    pub full_name: String,
-    /// Whether the practice profile has been saved (a setup step).
-    pub has_profile: bool,
-    /// Whether a time zone and some weekly hours are saved.
-    pub has_hours: bool,
-    /// Whether at least one appointment method is offered; the assistant cannot book until then.
-    pub offers_a_method: bool,
-    /// Whether at least one service is live.
-    pub has_services: bool,
-    /// The Instagram link's health, if an account is connected.
-    pub instagram: Option<crate::instagram::Health>,
-}
 
 #[server(endpoint = "create_account")]
 pub async fn create_account(
@@ -33,8 +16,8 @@ pub async fn create_account(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
+    use crate::context::state;
     use crate::domain::account::SignUp;
-    use crate::server::state;
 
     let state = state()?;
     let form = SignUp::parse(&full_name, &email, &password).map_err(AppError::Invalid)?;
@@ -50,13 +33,13 @@ pub async fn create_account(
 
 #[server(endpoint = "log_in")]
 pub async fn log_in(email: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::context::state;
     use crate::domain::account::local_redirect_target;
-    use crate::server::state;
 
     let state = state()?;
     let client = ssr::client_address(&state)?;
     // A session id the browser had before is dropped: log-in always starts afresh.
-    ssr::log_out(&state, ssr::signed_in()).await?;
+    ssr::log_out(&state, crate::context::signed_in()).await?;
     let session = ssr::log_in(&state, &email, password, client).await?;
     set_session_cookie(ssr::session::set_cookie(
         &session,
@@ -68,10 +51,10 @@ pub async fn log_in(email: String, password: String, next: String) -> Result<(),
 
 #[server(endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AppError> {
-    use crate::server::state;
+    use crate::context::state;
 
     let state = state()?;
-    ssr::log_out(&state, ssr::signed_in()).await?;
+    ssr::log_out(&state, crate::context::signed_in()).await?;
     set_session_cookie(ssr::session::clear_cookie(state.config.cookies_secure()));
     leptos_axum::redirect("/login");
     Ok(())
@@ -80,32 +63,9 @@ pub async fn log_out() -> Result<(), AppError> {
 /// Ends the doctor's sessions everywhere but in this browser; how many ended.
 #[server(endpoint = "log_out_others")]
 pub async fn log_out_others() -> Result<u64, AppError> {
-    let state = crate::server::state()?;
-    let signed_in = ssr::signed_in().ok_or(AppError::Unauthorized)?;
+    let state = crate::context::state()?;
+    let signed_in = crate::context::signed_in().ok_or(AppError::Unauthorized)?;
     ssr::log_out_others(&state, &signed_in).await
-}
-
-#[server(endpoint = "current_doctor")]
-pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
-        let mut tx = db.tenant(doctor).await?;
-        let summary = crate::db::practice::summary(&mut tx)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        let link = crate::db::instagram::get(&mut tx).await?;
-        tx.commit().await?;
-        Ok(SignedInDoctor {
-            instagram: link
-                .as_ref()
-                .map(|link| crate::instagram::connect::health(link, crate::db::now_millis())),
-            full_name: summary.full_name,
-            has_profile: summary.has_profile,
-            has_hours: summary.has_hours,
-            offers_a_method: summary.offers_a_method,
-            has_services: summary.has_services,
-        })
-    })
-    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -125,7 +125,7 @@ pub struct AgendaView {
 /// (`upcoming`, `all`, or a status key).
 #[server(endpoint = "appointments")]
 pub async fn list_appointments(week: String, status: String) -> Result<AppointmentsView, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         views::appointments(db, doctor, &week, &status).await
     })
     .await
@@ -133,18 +133,18 @@ pub async fn list_appointments(week: String, status: String) -> Result<Appointme
 
 #[server(endpoint = "appointments/agenda")]
 pub async fn agenda() -> Result<AgendaView, AppError> {
-    crate::server::for_doctor(async |db, doctor| views::agenda(db, doctor).await).await
+    crate::context::for_doctor(async |db, doctor| views::agenda(db, doctor).await).await
 }
 
 #[server(endpoint = "appointments/options")]
 pub async fn booking_options() -> Result<BookingChoices, AppError> {
-    crate::server::for_doctor(async |db, doctor| views::options(db, doctor).await).await
+    crate::context::for_doctor(async |db, doctor| views::options(db, doctor).await).await
 }
 
 /// Free times for `service` on `day` (`YYYY-MM-DD`, blank: the first day with any).
 #[server(endpoint = "appointments/free")]
 pub async fn free_times(service: String, day: String) -> Result<FreeTimesView, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         views::free_times(db, doctor, &service, &day).await
     })
     .await
@@ -164,7 +164,7 @@ pub async fn book_appointment(
     use crate::domain::appointments::{PatientInput, Source};
     use crate::domain::methods::AppointmentMethod;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let patient = PatientInput::parse(&patient_name, &patient_phone, &phone_country, &note);
         let mut errors = patient.as_ref().err().cloned().unwrap_or_default();
         let starts = errors.check(
@@ -186,7 +186,7 @@ pub async fn book_appointment(
             source: Source::Dashboard,
         };
         let now = crate::db::now_millis();
-        let id = crate::server::request_id();
+        let id = crate::context::request_id();
         let booked = ssr::book(db, doctor, &request, now, id.as_deref()).await?;
         views::one(db, doctor, &booked, now).await
     })
@@ -203,7 +203,7 @@ pub async fn change_appointment(
     use crate::domain::appointments::cancel_reason;
     use crate::domain::FieldErrors;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let to = Status::from_key(&status)
             .filter(|s| crate::domain::appointments::DOCTOR_CHANGES.contains(s))
             .ok_or_else(|| AppError::Conflict("That is not a change you can make.".into()))?;
@@ -215,7 +215,7 @@ pub async fn change_appointment(
             _ => None,
         };
         let now = crate::db::now_millis();
-        let request_id = crate::server::request_id();
+        let request_id = crate::context::request_id();
         let changed = ssr::change_status(
             db,
             doctor,

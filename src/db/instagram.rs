@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{now_millis, Db, DoctorId, Lookup, TenantTx};
-use crate::instagram::seal::Sealed;
+use crate::crypto::seal::Sealed;
 
 /// What connecting, disconnecting or replacing a link changes, as the audit log names it.
 pub const AUDITED_FIELDS: [&str; 5] = ["page_id", "instagram_id", "username", "page_name", "token"];

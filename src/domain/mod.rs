@@ -7,6 +7,7 @@ pub mod account;
 pub mod appointments;
 pub mod availability;
 pub mod field_errors;
+pub mod instagram;
 pub mod methods;
 pub mod money;
 pub mod profile;

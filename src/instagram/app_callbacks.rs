@@ -13,10 +13,10 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::signed_request::{self, SignedRequest};
+use crate::context::AppState;
 use crate::db::{self, meta_connect};
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::meta::signed_request::{self, SignedRequest};
 
 #[derive(Deserialize)]
 pub struct SignedForm {

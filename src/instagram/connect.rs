@@ -16,14 +16,14 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::graph::ManagedPage;
 use super::{Health, LinkView, Outcome, EXPIRY_WARNING_DAYS};
-use crate::auth::ssr::session::SignedIn;
+use crate::context::SignedIn;
+use crate::context::{request_id_in, AppState};
 use crate::crypto::sha256_hex;
 use crate::db::instagram::{self as links, Choice, NewLink, StoredLink};
 use crate::db::{self, meta_connect, Db, DoctorId};
 use crate::error::AppError;
-use crate::server::{request_id_in, AppState};
+use crate::meta::graph::ManagedPage;
 
 /// How long a login dialog may take, from "Connect Instagram" to the callback.
 const STATE_LASTS_MS: i64 = 10 * 60 * 1000;
@@ -149,7 +149,7 @@ async fn finish(
             let choices: Vec<Choice> = accounts
                 .into_iter()
                 .map(|account| Choice {
-                    token: keys.seal(doctor, &account.token),
+                    token: keys.seal(doctor.as_str(), &account.token),
                     page_id: account.page_id,
                     instagram_id: account.instagram_id,
                     username: account.username,
@@ -210,7 +210,10 @@ async fn connect_account(
     }
     let graph = state.graph()?;
     graph.subscribe(&account.page_id, &account.token).await?;
-    let sealed = state.config.token_keys.seal(doctor, &account.token);
+    let sealed = state
+        .config
+        .token_keys
+        .seal(doctor.as_str(), &account.token);
     let mut tx = state.db.tenant_writer(doctor).await?;
     let previous = links::get(&mut tx).await?;
     let link = NewLink {
@@ -266,7 +269,7 @@ pub async fn connect_choice(
     let token = state
         .config
         .token_keys
-        .open(doctor, &choice.token)
+        .open(doctor.as_str(), &choice.token)
         .map_err(|error| AppError::internal("an offered account's token does not open", error))?;
     let account = Account {
         page_id: choice.page_id,
@@ -280,7 +283,7 @@ pub async fn connect_choice(
         state,
         doctor,
         account,
-        crate::server::request_id().as_deref(),
+        crate::context::request_id().as_deref(),
     )
     .await
 }
@@ -296,7 +299,7 @@ pub async fn disconnect(state: &AppState, db: &Db, doctor: &DoctorId) -> Result<
             &mut tx,
             "instagram.disconnected",
             &fields,
-            crate::server::request_id().as_deref(),
+            crate::context::request_id().as_deref(),
         )
         .await?;
     }
@@ -312,7 +315,7 @@ pub async fn disconnect(state: &AppState, db: &Db, doctor: &DoctorId) -> Result<
 /// link is gone either way, and deliveries for an unlinked account reach no doctor).
 async fn unsubscribe(state: &AppState, doctor: &DoctorId, link: &StoredLink) {
     let Ok(graph) = state.graph() else { return };
-    let result = match state.config.token_keys.open(doctor, &link.token) {
+    let result = match state.config.token_keys.open(doctor.as_str(), &link.token) {
         Ok(token) => graph
             .unsubscribe(&link.page_id, &token)
             .await
@@ -359,7 +362,7 @@ pub(crate) fn day(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instagram::seal::Sealed;
+    use crate::crypto::seal::Sealed;
 
     fn link(expires_at: Option<i64>, rejected: bool) -> StoredLink {
         StoredLink {

@@ -1,6 +1,6 @@
 //! Instagram: each doctor links their own Instagram professional account, through the Facebook
 //! Page it belongs to, by Meta's login dialog ([`connect`]). The Page token is sealed at rest
-//! ([`seal`]); the stored link, and the only way from an Instagram or Page id to its doctor,
+//! ([`crate::crypto::seal`]); the stored link, and the only way from an Instagram or Page id to its doctor,
 //! are in [`crate::db::instagram`]. A daily check keeps each link's health ([`token_check`]);
 //! Meta's app callbacks disconnect a person who removed the app ([`app_callbacks`]).
 //!
@@ -10,15 +10,9 @@
 pub mod app_callbacks;
 #[cfg(feature = "ssr")]
 pub mod connect;
-#[cfg(feature = "ssr")]
-pub mod graph;
 mod page;
 #[cfg(feature = "ssr")]
 pub mod reseal;
-#[cfg(feature = "ssr")]
-pub mod seal;
-#[cfg(feature = "ssr")]
-pub mod signed_request;
 #[cfg(feature = "ssr")]
 pub mod token_check;
 
@@ -91,90 +85,27 @@ pub struct AccountChoice {
     pub username: String,
 }
 
-/// How a trip through Meta's login dialog ended; the callback sends the doctor back to the
-/// pane with its code in `?result=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    Connected,
-    /// Several accounts: the pane offers them.
-    Choose,
-    Cancelled,
-    MetaRefused,
-    MetaUnreachable,
-    NoEligibleAccount,
-    TakenByAnotherDoctor,
-    InvalidState,
-    Expired,
-    OtherSession,
-    NotConfigured,
-    /// Something failed on our side.
-    Failed,
-}
+pub use crate::domain::instagram::Outcome;
 
-impl Outcome {
-    const ALL: [Self; 12] = [
-        Self::Connected,
-        Self::Choose,
-        Self::Cancelled,
-        Self::MetaRefused,
-        Self::MetaUnreachable,
-        Self::NoEligibleAccount,
-        Self::TakenByAnotherDoctor,
-        Self::InvalidState,
-        Self::Expired,
-        Self::OtherSession,
-        Self::NotConfigured,
-        Self::Failed,
-    ];
+/// The feature's own routes, besides its pages and server functions: Meta's login dialog
+/// round trip and Meta's signed app callbacks.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::context::AppState> {
+    use axum::routing::{get, post};
 
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Choose => "choose",
-            Self::Cancelled => "cancelled",
-            Self::MetaRefused => "meta-refused",
-            Self::MetaUnreachable => "meta-unreachable",
-            Self::NoEligibleAccount => "no-account",
-            Self::TakenByAnotherDoctor => "taken",
-            Self::InvalidState => "invalid",
-            Self::Expired => "expired",
-            Self::OtherSession => "other-session",
-            Self::NotConfigured => "not-configured",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|outcome| outcome.code() == code)
-    }
-
-    pub fn is_success(self) -> bool {
-        matches!(self, Self::Connected | Self::Choose)
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::Connected => "Instagram is connected. The assistant now answers DMs sent to this account.",
-            Self::Choose => "You manage several Instagram accounts. Pick the one the assistant should answer.",
-            Self::Cancelled => "You cancelled on Facebook, so nothing changed. Connect again whenever you are ready.",
-            Self::MetaRefused => "Facebook did not complete the connection, so nothing changed. Please try again.",
-            Self::MetaUnreachable => "Facebook could not be reached just now, so nothing changed. Please try again in a moment.",
-            Self::NoEligibleAccount => "None of the Facebook Pages you manage has an Instagram professional account linked to it. Switch your Instagram account to a professional (business or creator) account, link it to a Facebook Page you manage, then connect again.",
-            Self::TakenByAnotherDoctor => "That Instagram account is already connected to another Clariva practice. It has to be disconnected there first.",
-            Self::InvalidState => "That connection link is not valid: it was already used or has been changed. Start again with Connect Instagram.",
-            Self::Expired => "That connection took longer than 10 minutes and expired. Start again with Connect Instagram.",
-            Self::OtherSession => "That connection was started from another log-in. Start again with Connect Instagram here.",
-            Self::NotConfigured => "Instagram connections are not set up on this Clariva server yet.",
-            Self::Failed => "Something went wrong on our side, so nothing was connected. Please try again in a moment.",
-        }
-    }
+    axum::Router::new()
+        .route("/auth/meta/start", get(connect::start))
+        .route("/auth/meta/callback", get(connect::callback))
+        .route("/meta/deauthorize", post(app_callbacks::deauthorize))
+        .route("/meta/data-deletion", post(app_callbacks::data_deletion))
+        .route("/meta/deletion/{code}", get(app_callbacks::deletion_status))
 }
 
 /// The pane's data for the signed-in doctor.
 #[server(endpoint = "instagram")]
 pub async fn instagram_status() -> Result<InstagramPane, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
-        let state = crate::server::state()?;
+    crate::context::for_doctor(async |db, doctor| {
+        let state = crate::context::state()?;
         let mut tx = db.tenant(doctor).await?;
         let link = crate::db::instagram::get(&mut tx).await?;
         let choices = crate::db::instagram::choices(&mut tx).await?;
@@ -198,8 +129,8 @@ pub async fn instagram_status() -> Result<InstagramPane, AppError> {
 /// Connects the account of the Page the doctor picked from those on offer.
 #[server(endpoint = "instagram/choose")]
 pub async fn choose_account(page_id: String) -> Result<(), AppError> {
-    crate::server::for_doctor(async |db, doctor| {
-        let state = crate::server::state()?;
+    crate::context::for_doctor(async |db, doctor| {
+        let state = crate::context::state()?;
         connect::connect_choice(&state, db, doctor, &page_id).await
     })
     .await
@@ -209,8 +140,8 @@ pub async fn choose_account(page_id: String) -> Result<(), AppError> {
 /// appointments stay.
 #[server(endpoint = "instagram/disconnect")]
 pub async fn disconnect() -> Result<(), AppError> {
-    crate::server::for_doctor(async |db, doctor| {
-        let state = crate::server::state()?;
+    crate::context::for_doctor(async |db, doctor| {
+        let state = crate::context::state()?;
         connect::disconnect(&state, db, doctor).await
     })
     .await
@@ -219,14 +150,6 @@ pub async fn disconnect() -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_outcome_code_reads_back_as_itself() {
-        for outcome in Outcome::ALL {
-            assert_eq!(Outcome::from_code(outcome.code()), Some(outcome));
-        }
-        assert_eq!(Outcome::from_code("anything else"), None);
-    }
 
     #[test]
     fn only_a_working_token_needs_no_attention() {

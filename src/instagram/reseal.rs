@@ -2,8 +2,8 @@
 //! new key first in `TOKEN_KEYS`, run `clariva reseal-tokens` (`make reseal-tokens`), then
 //! remove the old key. docs/meta-setup.md says when.
 
+use crate::crypto::seal::TokenKeys;
 use crate::db::{self, Db, DoctorId};
-use crate::instagram::seal::TokenKeys;
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,7 +34,7 @@ async fn reseal(db: &Db, keys: &TokenKeys, doctor: &DoctorId) -> Result<Option<b
     let Some(link) = db::instagram::get(&mut tx).await? else {
         return Ok(None);
     };
-    let token = match keys.open(doctor, &link.token) {
+    let token = match keys.open(doctor.as_str(), &link.token) {
         Ok(token) => token,
         Err(error) => {
             tracing::error!(doctor_id = %doctor, %error, "an Instagram token does not open");
@@ -42,7 +42,8 @@ async fn reseal(db: &Db, keys: &TokenKeys, doctor: &DoctorId) -> Result<Option<b
         }
     };
     let replaced =
-        db::instagram::replace_token(&mut tx, &link.token, &keys.seal(doctor, &token)).await?;
+        db::instagram::replace_token(&mut tx, &link.token, &keys.seal(doctor.as_str(), &token))
+            .await?;
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, key_id = keys.current(), "Instagram token re-sealed");
     Ok(replaced.then_some(true))

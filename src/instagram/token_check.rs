@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::graph::{Graph, GraphError};
-use super::seal::TokenKeys;
 use crate::config::Config;
+use crate::crypto::seal::TokenKeys;
 use crate::db::{self, instagram, Db, DoctorId};
+use crate::meta::graph::{Graph, GraphError};
 
 /// How often the check runs.
 pub const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -69,7 +69,7 @@ async fn check(
     let link = instagram::get(&mut tx).await?;
     tx.commit().await?;
     let Some(link) = link else { return Ok(None) };
-    let verdict = match keys.open(doctor, &link.token) {
+    let verdict = match keys.open(doctor.as_str(), &link.token) {
         Ok(token) => graph.check(&token).await,
         // Sealed with a key no longer configured: the token cannot be used; reconnect.
         Err(error) => {

@@ -10,8 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::FromRef;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -24,10 +23,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use crate::app::{shell, App};
 use crate::auth::ssr::{password, session};
 use crate::config::Config;
+pub use crate::context::AppState;
 use crate::db::Db;
-use crate::error::AppError;
-use crate::instagram::graph::Graph;
-use crate::instagram::{app_callbacks, connect};
+use crate::meta::graph::Graph;
 
 /// How often housekeeping runs: lapsed holds marked expired (the slot engine frees them on
 /// time anyway), lapsed offers of Instagram accounts deleted with their sealed tokens.
@@ -35,52 +33,6 @@ const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 
 /// Larger request bodies get 413 before any handler reads them.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// What every handler and server function can reach.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub db: Db,
-    pub config: Arc<Config>,
-    /// Meta's endpoints, when the Meta app is configured.
-    pub graph: Option<Arc<Graph>>,
-}
-
-/// The state of the request being served, for server functions.
-pub fn state() -> Result<AppState, AppError> {
-    leptos::prelude::use_context::<AppState>()
-        .ok_or_else(|| AppError::internal("no app state in context", "AppState missing"))
-}
-
-/// The id of the request being served (see the request-id layers), for audit rows.
-pub fn request_id() -> Option<String> {
-    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
-    request_id_in(&parts.headers)
-}
-
-/// The request id among a plain handler's request headers.
-pub fn request_id_in(headers: &http::HeaderMap) -> Option<String> {
-    let id = headers.get("x-request-id")?.to_str().ok()?;
-    Some(id.to_owned())
-}
-
-impl AppState {
-    /// Meta's endpoints, if an operator has set up the Meta app.
-    pub fn graph(&self) -> Result<&Graph, AppError> {
-        self.graph.as_deref().ok_or(AppError::Instagram(
-            crate::instagram::Outcome::NotConfigured,
-        ))
-    }
-}
-
-/// Runs a server function's `work` for the signed-in doctor (401 without one).
-pub async fn for_doctor<T>(
-    work: impl AsyncFnOnce(&Db, &crate::db::DoctorId) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let state = state()?;
-    let doctor = crate::auth::ssr::require_doctor()?;
-    work(&state.db, &doctor).await
-}
 
 /// The app's routes. They depend only on [`App`], so they are worked out once per process:
 /// while leptos works them out it holds back every resource first polled anywhere in the
@@ -103,11 +55,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/auth/meta/start", get(connect::start))
-        .route("/auth/meta/callback", get(connect::callback))
-        .route("/meta/deauthorize", post(app_callbacks::deauthorize))
-        .route("/meta/data-deletion", post(app_callbacks::data_deletion))
-        .route("/meta/deletion/{code}", get(app_callbacks::deletion_status))
+        .merge(crate::instagram::routes())
         .leptos_routes_with_context(&state, routes, context, page)
         .layer(middleware::from_fn(fn_status::server_fn_status))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

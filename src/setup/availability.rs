@@ -231,7 +231,7 @@ pub(crate) mod ssr {
 pub async fn availability() -> Result<AvailabilityForm, AppError> {
     use crate::domain::availability::BookingRules;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant(doctor).await?;
         let stored = crate::db::availability::load(&mut tx).await?;
         tx.commit().await?;
@@ -278,11 +278,11 @@ pub async fn save_availability(
     horizon_days: String,
     hold_minutes: String,
 ) -> Result<(), AppError> {
+    use crate::context::request_id;
     use crate::domain::availability::BookingRules;
     use crate::domain::FieldErrors;
-    use crate::server::request_id;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut errors = FieldErrors::default();
         let zone = errors.check("time_zone", ssr::canonical_zone_name(&time_zone));
         let week = availability::parse_week(
@@ -324,7 +324,7 @@ pub async fn save_availability(
 
 #[server(endpoint = "setup/blocked")]
 pub async fn blocked_times() -> Result<Vec<BlockedView>, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant(doctor).await?;
         let zone = crate::db::availability::load(&mut tx)
             .await?
@@ -356,11 +356,11 @@ pub async fn add_blocked_time(
     to: String,
     reason: String,
 ) -> Result<(), AppError> {
+    use crate::context::request_id;
     use crate::domain::availability::BlockedInput;
     use crate::domain::FieldErrors;
-    use crate::server::request_id;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
             .map_err(AppError::Invalid)?;
         let mut tx = db.tenant_writer(doctor).await?;
@@ -401,9 +401,9 @@ pub async fn add_blocked_time(
 
 #[server(endpoint = "setup/blocked/remove")]
 pub async fn remove_blocked_time(id: String) -> Result<(), AppError> {
-    use crate::server::request_id;
+    use crate::context::request_id;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant_writer(doctor).await?;
         if !crate::db::availability::delete_block(&mut tx, &id).await? {
             return Err(AppError::NotFound);

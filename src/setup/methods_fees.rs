@@ -21,7 +21,7 @@ pub struct MethodsFeesForm {
 
 #[server(endpoint = "setup/methods-fees")]
 pub async fn methods_fees() -> Result<MethodsFeesForm, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant(doctor).await?;
         let stored = crate::db::methods::load(&mut tx).await?;
         tx.commit().await?;
@@ -65,10 +65,10 @@ pub async fn save_methods_fees(
     video_fee: String,
     video_instructions: String,
 ) -> Result<(), AppError> {
+    use crate::context::request_id;
     use crate::domain::methods::MethodsAndFees;
-    use crate::server::request_id;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let input = |offered: Option<String>, fee: String, instructions: String| MethodInput {
             offered: offered.is_some(),
             fee,

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
-use crate::app::DoctorResource;
+use crate::dashboard::DoctorResource;
 
 /// The panes in wizard order: path segment under `/dashboard/setup/`, and title.
 pub const STEPS: [(&str, &str); 4] = [

@@ -24,7 +24,7 @@ pub struct ProfileForm {
 
 #[server(endpoint = "setup/profile")]
 pub async fn practice_profile() -> Result<ProfileForm, AppError> {
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant(doctor).await?;
         let stored = crate::db::practice::profile(&mut tx)
             .await?
@@ -52,10 +52,10 @@ pub async fn save_profile(
     address: String,
     public_note: String,
 ) -> Result<(), AppError> {
+    use crate::context::request_id;
     use crate::domain::profile::Profile;
-    use crate::server::request_id;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let profile = Profile::parse(
             &full_name,
             &practice_name,

@@ -35,11 +35,11 @@ pub struct ServicesView {
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use crate::context::request_id;
     use crate::db::{self, TenantTx};
     use crate::domain::methods::AppointmentMethod;
     use crate::domain::FieldErrors;
     use crate::error::AppError;
-    use crate::server::request_id;
 
     /// Runs `change` (given the offered methods) in the signed-in doctor's transaction, audits
     /// it under `action` with the service id it returns, or answers "not found" when it
@@ -48,7 +48,7 @@ mod ssr {
     where
         F: AsyncFnOnce(&mut TenantTx, &[AppointmentMethod]) -> Result<Option<String>, AppError>,
     {
-        crate::server::for_doctor(async |db, doctor| {
+        crate::context::for_doctor(async |db, doctor| {
                 let mut tx = db.tenant_writer(doctor).await?;
                 let offered = offered_methods(&mut tx).await?;
                 let Some(service_id) = change(&mut tx, &offered).await? else {
@@ -84,7 +84,7 @@ mod ssr {
 pub async fn list_services() -> Result<ServicesView, AppError> {
     use crate::domain::availability::BookingRules;
 
-    crate::server::for_doctor(async |db, doctor| {
+    crate::context::for_doctor(async |db, doctor| {
         let mut tx = db.tenant(doctor).await?;
         let offered = ssr::offered_methods(&mut tx).await?;
         let stored = crate::db::services::list(&mut tx).await?;

@@ -70,7 +70,15 @@ pub fn FormField(
     };
     let on_input = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        if validate.is_none() || checked.get_untracked().is_some() {
+        // The server's message goes as soon as the doctor edits the field (not on leaving it:
+        // a message vanishing on blur moves the Save button away from a click in progress).
+        let server_said = checked.get_untracked().is_none()
+            && error.with_untracked(|e| {
+                e.as_ref()
+                    .and_then(AppError::field_errors)
+                    .is_some_and(|f| f.get(name).is_some())
+            });
+        if validate.is_none() || checked.get_untracked().is_some() || server_said {
             check(&value);
         }
         text.set(value);

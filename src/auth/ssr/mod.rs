@@ -10,12 +10,12 @@ use axum::extract::ConnectInfo;
 use http::request::Parts;
 use leptos::prelude::use_context;
 
-use crate::db::{self, DoctorId};
+use crate::context::{AppState, SignedIn};
+use crate::db;
 use crate::domain::account::{Email, SignUp};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
-use crate::server::AppState;
-pub use session::{NewSession, SignedIn};
+pub use session::NewSession;
 
 /// Creates the account and its first session, under the sign-up throttle of `client`.
 pub async fn create_account(
@@ -91,7 +91,7 @@ pub async fn log_out_others(state: &AppState, signed_in: &SignedIn) -> Result<u6
     let mut tx = state.db.tenant_writer(&signed_in.doctor).await?;
     let ended = db::sessions::delete_others(&mut tx, &signed_in.token_hash).await?;
     let fields = [format!("sessions:{ended}")];
-    let request_id = crate::server::request_id();
+    let request_id = crate::context::request_id();
     db::audit::record(
         &mut tx,
         "sessions.ended_others",
@@ -102,19 +102,6 @@ pub async fn log_out_others(state: &AppState, signed_in: &SignedIn) -> Result<u6
     tx.commit().await?;
     tracing::info!(doctor_id = %signed_in.doctor, ended, "logged out of other devices");
     Ok(ended)
-}
-
-/// The request's session, as the guard resolved it.
-pub fn signed_in() -> Option<SignedIn> {
-    use_context::<Parts>()?
-        .extensions
-        .get::<SignedIn>()
-        .cloned()
-}
-
-/// The signed-in doctor, or 401.
-pub fn require_doctor() -> Result<DoctorId, AppError> {
-    signed_in().map(|s| s.doctor).ok_or(AppError::Unauthorized)
 }
 
 /// The client's address: the peer, or the last `X-Forwarded-For` hop behind a trusted proxy.

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use crate::context::{AppState, SignedIn};
 use crate::crypto::sha256_hex;
 use crate::db::{self, DoctorId};
 use crate::error::AppError;
-use crate::server::AppState;
 
 /// The session cookie's name; over https the `__Host-` prefix makes the browser refuse it
 /// unless it is Secure, for the whole host and from the host itself (no subdomain can plant
@@ -27,13 +27,6 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 const SESSION_DAYS: i64 = 30;
-
-/// The signed-in doctor of this request, put in the request's extensions by [`guard`].
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub doctor: DoctorId,
-    pub token_hash: String,
-}
 
 /// A new session's cookie value; shown once, in the `Set-Cookie` header.
 pub struct NewSession {

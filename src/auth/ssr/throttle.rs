@@ -8,11 +8,11 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::Config;
+use crate::context::AppState;
 use crate::crypto::hex;
 use crate::db;
 use crate::db::login_failures::Charge;
 use crate::error::AppError;
-use crate::server::AppState;
 
 /// The counters one log-in attempt is charged to, and what charging found.
 pub struct Attempt {

@@ -12,8 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::SecretKey;
-use crate::db::DoctorId;
+use super::SecretKey;
 
 const NONCE_BYTES: usize = 12;
 
@@ -50,11 +49,8 @@ impl fmt::Debug for TokenKeys {
 
 impl TokenKeys {
     /// Reads `id:base64key,id:base64key,…` (each key 32 bytes); the first seals.
-    pub fn parse(variable: &'static str, text: &str) -> Result<Self, crate::config::ConfigError> {
-        let problem = |p: &str| crate::config::ConfigError {
-            variable,
-            problem: p.to_owned(),
-        };
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let problem = |p: &str| p.to_owned();
         let mut current = None;
         let mut keys = HashMap::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -66,7 +62,7 @@ impl TokenKeys {
                 return Err(problem("key ids are letters, digits and dashes"));
             }
             if keys
-                .insert(id.to_owned(), SecretKey::parse(variable, key)?)
+                .insert(id.to_owned(), SecretKey::parse(key).map_err(problem)?)
                 .is_some()
             {
                 return Err(problem("lists the same key id twice"));
@@ -98,14 +94,16 @@ impl TokenKeys {
         Ok(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.expose())))
     }
 
-    pub fn seal(&self, doctor: &DoctorId, token: &SecretString) -> Sealed {
+    /// Seals `token` for the doctor with id `doctor_id` (the associated data: it opens for no
+    /// other doctor).
+    pub fn seal(&self, doctor_id: &str, token: &SecretString) -> Sealed {
         let cipher = self
             .cipher(&self.current)
             .unwrap_or_else(|_| unreachable!("the current key is always listed"));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let payload = Payload {
             msg: token.expose_secret().as_bytes(),
-            aad: doctor.as_str().as_bytes(),
+            aad: doctor_id.as_bytes(),
         };
         let ciphertext = cipher
             .encrypt(&nonce, payload)
@@ -118,7 +116,7 @@ impl TokenKeys {
         }
     }
 
-    pub fn open(&self, doctor: &DoctorId, sealed: &Sealed) -> Result<SecretString, SealError> {
+    pub fn open(&self, doctor_id: &str, sealed: &Sealed) -> Result<SecretString, SealError> {
         let cipher = self.cipher(&sealed.key_id)?;
         let bytes = BASE64
             .decode(&sealed.value)
@@ -129,7 +127,7 @@ impl TokenKeys {
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let payload = Payload {
             msg: ciphertext,
-            aad: doctor.as_str().as_bytes(),
+            aad: doctor_id.as_bytes(),
         };
         let plain = cipher
             .decrypt(Nonce::from_slice(nonce), payload)
@@ -149,11 +147,11 @@ mod tests {
     }
 
     fn keys(spec: &str) -> TokenKeys {
-        TokenKeys::parse("TOKEN_KEYS", spec).unwrap()
+        TokenKeys::parse(spec).unwrap()
     }
 
-    fn doctor(id: &str) -> DoctorId {
-        DoctorId::from_row(id.to_owned())
+    fn doctor(id: &str) -> &str {
+        id
     }
 
     fn token() -> SecretString {
@@ -163,20 +161,20 @@ mod tests {
     #[test]
     fn a_sealed_token_opens_for_its_doctor_and_hides_the_token() {
         let keys = keys(&format!("k1:{}", key(1)));
-        let sealed = keys.seal(&doctor("d1"), &token());
+        let sealed = keys.seal(doctor("d1"), &token());
         assert_eq!(sealed.key_id, "k1");
         assert!(!sealed.value.contains("EAAB"));
-        let opened = keys.open(&doctor("d1"), &sealed).unwrap();
+        let opened = keys.open(doctor("d1"), &sealed).unwrap();
         assert_eq!(opened.expose_secret(), "EAAB-page-token-123");
         // A fresh nonce every time: the same token never seals the same way twice.
-        assert_ne!(keys.seal(&doctor("d1"), &token()).value, sealed.value);
+        assert_ne!(keys.seal(doctor("d1"), &token()).value, sealed.value);
     }
 
     #[test]
     fn tampering_or_another_doctor_does_not_open() {
         let keys = keys(&format!("k1:{}", key(1)));
-        let sealed = keys.seal(&doctor("d1"), &token());
-        let other_doctor = keys.open(&doctor("d2"), &sealed).map(drop);
+        let sealed = keys.seal(doctor("d1"), &token());
+        let other_doctor = keys.open(doctor("d2"), &sealed).map(drop);
         assert_eq!(other_doctor, Err(SealError::DoesNotOpen));
         let mut bytes = BASE64.decode(&sealed.value).unwrap();
         let last = bytes.len() - 1;
@@ -185,29 +183,29 @@ mod tests {
             key_id: "k1".into(),
             value: BASE64.encode(&bytes),
         };
-        assert!(keys.open(&doctor("d1"), &tampered).is_err());
+        assert!(keys.open(doctor("d1"), &tampered).is_err());
         let truncated = Sealed {
             key_id: "k1".into(),
             value: BASE64.encode(&bytes[..8]),
         };
-        assert!(keys.open(&doctor("d1"), &truncated).is_err());
+        assert!(keys.open(doctor("d1"), &truncated).is_err());
     }
 
     #[test]
     fn after_rotation_the_new_key_seals_and_the_old_one_still_opens() {
         let before = keys(&format!("k1:{}", key(1)));
-        let old = before.seal(&doctor("d1"), &token());
+        let old = before.seal(doctor("d1"), &token());
         let after = keys(&format!("k2:{}, k1:{}", key(2), key(1)));
         assert_eq!(
-            after.open(&doctor("d1"), &old).unwrap().expose_secret(),
+            after.open(doctor("d1"), &old).unwrap().expose_secret(),
             "EAAB-page-token-123"
         );
-        let new = after.seal(&doctor("d1"), &token());
+        let new = after.seal(doctor("d1"), &token());
         assert_eq!(new.key_id, "k2");
         // Once the old key is dropped from the list, what it sealed says which key is missing.
         let retired = keys(&format!("k2:{}", key(2)));
         assert_eq!(
-            retired.open(&doctor("d1"), &old).unwrap_err(),
+            retired.open(doctor("d1"), &old).unwrap_err(),
             SealError::UnknownKey("k1".into())
         );
     }
@@ -221,7 +219,7 @@ mod tests {
             &format!("k 1:{}", key(1)),
             &format!("k1:{0},k1:{0}", key(1)),
         ] {
-            assert!(TokenKeys::parse("TOKEN_KEYS", bad).is_err(), "{bad:?}");
+            assert!(TokenKeys::parse(bad).is_err(), "{bad:?}");
         }
         let listed = keys(&format!("k1:{}", key(1)));
         assert!(

@@ -18,6 +18,8 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::config::MetaApp;
+use crate::domain::instagram::Outcome;
+use crate::error::AppError;
 
 /// What connecting an Instagram account through its Facebook Page needs.
 pub const SCOPES: [&str; 5] = [
@@ -415,6 +417,17 @@ impl Graph {
             .send()
             .await?;
         read(response).await
+    }
+}
+
+impl From<GraphError> for AppError {
+    /// Meta's failures, as the doctor is told them; the details are logged.
+    fn from(error: GraphError) -> Self {
+        tracing::warn!(%error, "Meta request failed");
+        Self::Instagram(match error {
+            GraphError::Unreachable(_) => Outcome::MetaUnreachable,
+            GraphError::TokenRejected | GraphError::Refused { .. } => Outcome::MetaRefused,
+        })
     }
 }
 

@@ -1,0 +1,77 @@
+//! What every handler and server function of a feature can reach: the shared state, the
+//! signed-in doctor, the request's id. Features depend on this, never on `server` (which
+//! assembles the features into the router).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::config::Config;
+use crate::db::{Db, DoctorId};
+use crate::error::AppError;
+use crate::meta::graph::Graph;
+
+/// What every handler and server function can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Meta's endpoints, when the Meta app is configured.
+    pub graph: Option<Arc<Graph>>,
+}
+
+/// The state of the request being served, for server functions.
+pub fn state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("no app state in context", "AppState missing"))
+}
+
+/// The id of the request being served (see the request-id layers), for audit rows.
+pub fn request_id() -> Option<String> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    request_id_in(&parts.headers)
+}
+
+/// The request id among a plain handler's request headers.
+pub fn request_id_in(headers: &http::HeaderMap) -> Option<String> {
+    let id = headers.get("x-request-id")?.to_str().ok()?;
+    Some(id.to_owned())
+}
+
+impl AppState {
+    /// Meta's endpoints, if an operator has set up the Meta app.
+    pub fn graph(&self) -> Result<&Graph, AppError> {
+        self.graph.as_deref().ok_or(AppError::Instagram(
+            crate::domain::instagram::Outcome::NotConfigured,
+        ))
+    }
+}
+
+/// The signed-in doctor of this request, put in the request's extensions by the session
+/// guard (`auth::ssr::session::guard`).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub doctor: DoctorId,
+    pub token_hash: String,
+}
+
+/// The request's session, as the guard resolved it.
+pub fn signed_in() -> Option<SignedIn> {
+    leptos::prelude::use_context::<http::request::Parts>()?
+        .extensions
+        .get::<SignedIn>()
+        .cloned()
+}
+
+/// Runs a server function's `work` for the signed-in doctor (401 without one).
+pub async fn for_doctor<T>(
+    work: impl AsyncFnOnce(&Db, &DoctorId) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let state = state()?;
+    let doctor = signed_in()
+        .map(|s| s.doctor)
+        .ok_or(AppError::Unauthorized)?;
+    work(&state.db, &doctor).await
+}

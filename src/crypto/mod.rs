@@ -1,0 +1,83 @@
+//! Keys and small cryptographic helpers shared by the server's features; `seal` keeps
+//! tokens sealed at rest.
+
+pub mod seal;
+
+use std::fmt;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::{Digest, Sha256};
+
+/// 32 random bytes; `Debug` never shows them.
+pub struct SecretKey(SecretBox<[u8; 32]>);
+
+impl SecretKey {
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
+    /// A key of its own for `purpose`, derived from this one (HMAC-SHA256).
+    pub fn derive(&self, purpose: &str) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.as_bytes());
+        Self(SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
+    }
+
+    /// Reads base64 of 32 bytes; the problem, if not.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)")?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must decode to exactly 32 bytes")?;
+        Ok(Self(SecretBox::new(Box::new(key))))
+    }
+
+    /// A new random key, and its base64 text.
+    pub fn generate() -> (Self, String) {
+        let key: [u8; 32] = rand::random();
+        let text = base64::engine::general_purpose::STANDARD.encode(key);
+        (Self(SecretBox::new(Box::new(key))), text)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
+/// SHA-256 of `text`, in hex: how a secret a browser holds (a session or an OAuth state) is
+/// stored, so a copy of the database does not give it away.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_sha256_match_known_values() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
