@@ -430,31 +430,20 @@ async fn refused_sign_ups_from_one_address_are_throttled(backend: Backend) {
         assert_eq!(response.status(), StatusCode::OK);
     }
     // Testing whether addresses have accounts: three answers, then a pause.
+    let app = &app;
+    let probe = || {
+        let form = [
+            ("full_name", "Mallory"),
+            ("email", &*taken),
+            ("password", PASSWORD),
+        ];
+        let browser = app.other_browser();
+        async move { app.call_from(&browser, "create_account", &form).await }
+    };
     for _ in 0..3 {
-        let response = app
-            .call_from(
-                &app.other_browser(),
-                "create_account",
-                &[
-                    ("full_name", "Mallory"),
-                    ("email", &*taken),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(probe().await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let paused = app
-        .call_from(
-            &app.other_browser(),
-            "create_account",
-            &[
-                ("full_name", "Mallory"),
-                ("email", &*taken),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let paused = probe().await;
     assert_eq!(paused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(paused.text().await.unwrap().contains("sign-up is paused"));
 }

@@ -84,6 +84,17 @@ fn own_rows(table: &str, doctor: &str) -> String {
     format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = '{doctor}'")
 }
 
+/// Opens a transaction with the app's setting `name` (as `db::TenantTx` or `db::Lookup` do).
+async fn begin_as(conn: &mut PgConnection, name: &str, value: &str) {
+    conn.execute("BEGIN").await.unwrap();
+    sqlx::query("SELECT set_config($1, $2, true)")
+        .bind(name)
+        .bind(value)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
 async fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(conn).await.unwrap().get("n")
 }
@@ -148,12 +159,7 @@ async fn a_doctors_transaction_sees_and_writes_only_that_doctors_rows() {
     }
 
     // Asha's transaction, reading with no filter of its own: Asha's rows, all of them.
-    conn.execute("BEGIN").await.unwrap();
-    sqlx::query("SELECT set_config('app.doctor_id', $1, true)")
-        .bind(&asha)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    begin_as(&mut conn, "app.doctor_id", &asha).await;
     let mut some = 0;
     for table in &tables {
         let seen = count(&mut conn, &format!("SELECT COUNT(*) AS n FROM {table}")).await;
@@ -176,12 +182,7 @@ async fn a_doctors_transaction_sees_and_writes_only_that_doctors_rows() {
     assert!(written.is_err(), "wrote another doctor's row");
     conn.execute("ROLLBACK").await.unwrap();
     // Nor can it change Ben's rows: they are not there to change.
-    conn.execute("BEGIN").await.unwrap();
-    sqlx::query("SELECT set_config('app.doctor_id', $1, true)")
-        .bind(&asha)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    begin_as(&mut conn, "app.doctor_id", &asha).await;
     let changed = sqlx::query("UPDATE services SET name = 'Taken' WHERE doctor_id = $1")
         .bind(&ben)
         .execute(&mut conn)
@@ -205,12 +206,7 @@ async fn a_lookup_by_key_sees_only_the_row_with_that_key() {
         .unwrap()
         .get("token_hash");
     let mut conn = PgConnection::connect(&app.database.app_url).await.unwrap();
-    conn.execute("BEGIN").await.unwrap();
-    sqlx::query("SELECT set_config('app.session_hash', $1, true)")
-        .bind(&hash)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    begin_as(&mut conn, "app.session_hash", &hash).await;
     let sessions = sqlx::query("SELECT doctor_id FROM sessions")
         .fetch_all(&mut conn)
         .await
