@@ -1,7 +1,27 @@
 //! The audit log: one row per change to a doctor's settings, in the same transaction as the
 //! change, so a change is never without its row (and the other way round).
 
-use super::{new_id, now_millis, TenantTx};
+use super::{new_id, now_millis, Db, DoctorId, TenantTx};
+
+/// Saves some of a doctor's settings in one transaction: `write` stores them and names the
+/// fields it changed; those are audited as `action` (nothing is, when nothing changed); then
+/// it commits and logs the doctor, the action and how many fields changed.
+pub async fn save_settings(
+    db: &Db,
+    doctor: &DoctorId,
+    action: &'static str,
+    request_id: Option<&str>,
+    write: impl AsyncFnOnce(&mut TenantTx) -> Result<Vec<String>, sqlx::Error>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.tenant_writer(doctor).await?;
+    let changed = write(&mut tx).await?;
+    if !changed.is_empty() {
+        record(&mut tx, action, &changed, request_id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(doctor_id = %doctor, action, changed = changed.len(), "settings saved");
+    Ok(())
+}
 
 /// Records that `action` changed `fields` (names, never values) of the transaction's doctor.
 pub async fn record(

@@ -304,19 +304,10 @@ pub async fn save_availability(
         let (Some(zone), Some(week), Some(rules)) = (zone, week, rules) else {
             return Err(AppError::Invalid(errors));
         };
-        let mut tx = db.tenant_writer(doctor).await?;
-        let changed = crate::db::availability::save(&mut tx, &zone, rules, &week).await?;
-        if !changed.is_empty() {
-            crate::db::audit::record(
-                &mut tx,
-                "availability.updated",
-                &changed,
-                request_id().as_deref(),
-            )
+        let id = request_id();
+        let write = async |tx: &mut _| crate::db::availability::save(tx, &zone, rules, &week).await;
+        crate::db::audit::save_settings(db, doctor, "availability.updated", id.as_deref(), write)
             .await?;
-        }
-        tx.commit().await?;
-        tracing::info!(doctor_id = %doctor, changed = changed.len(), "availability saved");
         Ok(())
     })
     .await

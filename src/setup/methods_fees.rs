@@ -92,19 +92,10 @@ pub async fn save_methods_fees(
             ],
         )
         .map_err(AppError::Invalid)?;
-        let mut tx = db.tenant_writer(doctor).await?;
-        let changed = crate::db::methods::save(&mut tx, &parsed).await?;
-        if !changed.is_empty() {
-            crate::db::audit::record(
-                &mut tx,
-                "methods_fees.updated",
-                &changed,
-                request_id().as_deref(),
-            )
+        let id = request_id();
+        let write = async |tx: &mut _| crate::db::methods::save(tx, &parsed).await;
+        crate::db::audit::save_settings(db, doctor, "methods_fees.updated", id.as_deref(), write)
             .await?;
-        }
-        tx.commit().await?;
-        tracing::info!(doctor_id = %doctor, changed = changed.len(), "methods and fees saved");
         Ok(())
     })
     .await

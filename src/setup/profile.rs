@@ -65,19 +65,10 @@ pub async fn save_profile(
             &public_note,
         )
         .map_err(AppError::Invalid)?;
-        let mut tx = db.tenant_writer(doctor).await?;
-        let changed = crate::db::practice::save(&mut tx, &profile).await?;
-        if !changed.is_empty() {
-            crate::db::audit::record(
-                &mut tx,
-                "profile.updated",
-                &changed,
-                request_id().as_deref(),
-            )
+        let id = request_id();
+        let write = async |tx: &mut _| crate::db::practice::save(tx, &profile).await;
+        crate::db::audit::save_settings(db, doctor, "profile.updated", id.as_deref(), write)
             .await?;
-        }
-        tx.commit().await?;
-        tracing::info!(doctor_id = %doctor, changed = changed.len(), "profile saved");
         Ok(())
     })
     .await
