@@ -11,7 +11,7 @@ use super::{
 use crate::domain::appointments::{self, Status};
 use crate::domain::profile::Phone;
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, PhoneCountrySelect};
+use crate::ui::{load_failed, FormAlert, FormField, PhoneCountrySelect};
 
 /// Pixels per hour in the week calendar.
 const HOUR_PX: u16 = 48;
@@ -42,15 +42,17 @@ fn AppointmentsPage() -> impl IntoView {
     view! {
         <h1>"Appointments"</h1>
         <Transition fallback=|| view! { <p>"Loading your appointments…"</p> }>
-            {move || Suspend::new(async move { match loaded.await {
+            <ErrorBoundary fallback=load_failed>
+            {move || Suspend::new(async move { Ok::<_, AppError>(match loaded.await {
                 Ok(view) => view! {
                     <p class="lead">"Times are in " {view.zone.clone()} "."</p>
                     <WeekCalendar view=view.clone() week selected/>
                     <Details view=view.clone() selected change/>
                     <AppointmentList list=view.list filter selected/>
                 }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            }})}
+                Err(error) => return Err(error),
+            })})}
+            </ErrorBoundary>
         </Transition>
         <BookingPanel book change/>
     }
@@ -268,13 +270,15 @@ fn BookingPanel(
         <section class="panel" aria-labelledby="book-title">
             <h2 id="book-title">"Book a patient"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move { match options.await {
+                <ErrorBoundary fallback=load_failed>
+                {move || Suspend::new(async move { Ok::<_, AppError>(match options.await {
                     Ok(BookingChoices { missing: Some(missing), .. }) => view! {
                         <p class="alert" role="note">{missing}</p>
                     }.into_any(),
                     Ok(options) => view! { <BookingForm options book choice times/> }.into_any(),
-                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                }})}
+                    Err(error) => return Err(error),
+                })})}
+                </ErrorBoundary>
             </Transition>
         </section>
     }
@@ -346,7 +350,8 @@ fn BookingForm(
                 {methods}
             </fieldset>
             <Transition fallback=|| view! { <p>"Finding free times…"</p> }>
-                {move || Suspend::new(async move { match times.await {
+                <ErrorBoundary fallback=load_failed>
+                {move || Suspend::new(async move { Ok::<_, AppError>(match times.await {
                     Ok(free) => {
                         let none_today = free.times.is_empty();
                         view! {
@@ -377,8 +382,9 @@ fn BookingForm(
                             </div>
                         }.into_any()
                     }
-                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                }})}
+                    Err(error) => return Err(error),
+                })})}
+                </ErrorBoundary>
             </Transition>
             <FormField label="Patient name" name="patient_name" autocomplete="off" error
                 validate=|v| appointments::patient_name(v).map(drop)/>
@@ -432,7 +438,8 @@ pub fn NextAppointments(agenda: Resource<Result<AgendaView, AppError>>) -> impl 
         <section class="panel" aria-labelledby="agenda-title">
             <h2 id="agenda-title">"Appointments"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move { match agenda.await {
+                <ErrorBoundary fallback=load_failed>
+                {move || Suspend::new(async move { Ok::<_, AppError>(match agenda.await {
                     Ok(agenda) => view! {
                         <h3>"Today"</h3>
                         {agenda.today.is_empty().then(|| view! { <p class="hint">"Nothing booked today."</p> })}
@@ -441,8 +448,9 @@ pub fn NextAppointments(agenda: Resource<Result<AgendaView, AppError>>) -> impl 
                         {agenda.next.is_empty().then(|| view! { <p class="hint">"Nothing booked after today yet."</p> })}
                         <ul class="agenda">{list(agenda.next)}</ul>
                     }.into_any(),
-                    Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-                }})}
+                    Err(error) => return Err(error),
+                })})}
+                </ErrorBoundary>
             </Transition>
             <p><a href="/dashboard/appointments">"All appointments and booking"</a></p>
         </section>

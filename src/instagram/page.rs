@@ -9,6 +9,7 @@ use super::{
     META_HELP_URL,
 };
 use crate::error::AppError;
+use crate::ui::load_failed;
 
 lazy_page!(
     /// The Instagram pane.
@@ -59,13 +60,15 @@ fn InstagramPage() -> impl IntoView {
         })}
         {move || failed().map(|error| view! { <p class="alert" role="alert">{error.to_string()}</p> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { match pane.await {
+            <ErrorBoundary fallback=load_failed>
+            {move || Suspend::new(async move { Ok::<_, AppError>(match pane.await {
                 Ok(pane) => view! { <PaneBody pane choose disconnect/> }.into_any(),
                 Err(AppError::Unauthorized) => view! {
                     <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard/instagram">"Log in again"</a></p>
                 }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            }})}
+                Err(error) => return Err(error),
+            })})}
+            </ErrorBoundary>
         </Transition>
     }
 }

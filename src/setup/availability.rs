@@ -11,7 +11,7 @@ use crate::domain::availability::{
     self, parse_day, parse_rule, DAY_FIELDS, MINUTES_PER_DAY, RULE_FIELDS, WEEKDAYS,
 };
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, SaveOutcome, Validate};
+use crate::ui::{load_failed, FormAlert, FormField, SaveOutcome, Validate};
 
 /// The browser-side check of each booking rule, in the order of [`RULE_FIELDS`].
 const RULE_CHECKS: [Validate; 5] = [
@@ -441,10 +441,12 @@ pub fn AvailabilityPane() -> impl IntoView {
         <h1>"Availability"</h1>
         <p class="lead">"When patients can book you, in your time zone."</p>
         <Transition fallback=|| view! { <p>"Loading your hours…"</p> }>
-            {move || loaded.get().map(|result| match result {
+            <ErrorBoundary fallback=load_failed>
+            {move || loaded.get().map(|result| Ok::<_, AppError>(match result {
                 Ok(form) => view! { <AvailabilityFields form save error/> }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+                Err(error) => return Err(error),
+            }))}
+            </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>
             <p class="saved" role="status">"Availability saved."</p>
@@ -549,7 +551,8 @@ fn BlockedTimes() -> impl IntoView {
         <p class="lead">"Days or hours you are away. Patients cannot book them; the reason stays private."</p>
         <FormAlert error=remove_error/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || blocked.get().map(|result| match result {
+            <ErrorBoundary fallback=load_failed>
+            {move || blocked.get().map(|result| Ok::<_, AppError>(match result {
                 Ok(list) if list.is_empty() => view! { <p class="panel">"Nothing blocked."</p> }.into_any(),
                 Ok(list) => view! {
                     <ul class="blocked">
@@ -567,8 +570,9 @@ fn BlockedTimes() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+                Err(error) => return Err(error),
+            }))}
+            </ErrorBoundary>
         </Transition>
         <ActionForm action=add attr:class="panel form">
             <FormAlert error/>

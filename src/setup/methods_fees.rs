@@ -10,7 +10,7 @@ use super::{SaveButton, TracksEdits};
 use crate::domain::methods::{self, AppointmentMethod, MethodInput};
 use crate::domain::money::{Currency, CURRENCIES};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, SaveOutcome};
+use crate::ui::{load_failed, FormAlert, FormField, SaveOutcome};
 
 /// The pane's values as the form shows them (fees formatted in the currency).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,10 +115,12 @@ pub fn MethodsFeesPane() -> impl IntoView {
         <h1>"Appointment methods & fees"</h1>
         <p class="lead">"How patients can see you and what each costs. Offer at least one method so the assistant can book."</p>
         <Transition fallback=|| view! { <p>"Loading your fees…"</p> }>
-            {move || loaded.get().map(|result| match result {
+            <ErrorBoundary fallback=load_failed>
+            {move || loaded.get().map(|result| Ok::<_, AppError>(match result {
                 Ok(form) => view! { <MethodsFeesFields form save error/> }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+                Err(error) => return Err(error),
+            }))}
+            </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>
             <p class="saved" role="status">"Methods and fees saved."</p>

@@ -7,7 +7,7 @@ use super::{SaveButton, TracksEdits};
 use crate::domain::account::FullName;
 use crate::domain::profile::{self, Phone};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, PhoneCountrySelect, SaveOutcome};
+use crate::ui::{load_failed, FormAlert, FormField, PhoneCountrySelect, SaveOutcome};
 
 /// The profile as the form shows it; blank strings for what is not filled in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,10 +88,12 @@ pub fn ProfilePane() -> impl IntoView {
         <h1>"Practice profile"</h1>
         <p class="lead">"How your practice introduces itself. Patients see the practice name and the note."</p>
         <Transition fallback=|| view! { <p>"Loading your profile…"</p> }>
-            {move || profile.get().map(|loaded| match loaded {
+            <ErrorBoundary fallback=load_failed>
+            {move || profile.get().map(|loaded| Ok::<_, AppError>(match loaded {
                 Ok(form) => view! { <ProfileFields form save error/> }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+                Err(error) => return Err(error),
+            }))}
+            </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>
             <p class="saved" role="status">"Profile saved."</p>

@@ -8,7 +8,7 @@ use super::{TracksEdits, UnsavedEdits};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::services;
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField, SaveOutcome};
+use crate::ui::{load_failed, FormAlert, FormField, SaveOutcome};
 
 /// One service as the pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,13 +233,15 @@ pub fn ServicesPane() -> impl IntoView {
         <p class="lead">"What patients can book, in the order the assistant lists them."</p>
         <FormAlert error=list_error/>
         <Transition fallback=|| view! { <p>"Loading your services…"</p> }>
-            {move || loaded.get().map(|result| match result {
+            <ErrorBoundary fallback=load_failed>
+            {move || loaded.get().map(|result| Ok::<_, AppError>(match result {
                 Ok(view) => view! {
                     <ServiceList view=view.clone() editing archive restore reorder/>
                     <ServiceForm offered=view.offered editing save/>
                 }.into_any(),
-                Err(error) => view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
+                Err(error) => return Err(error),
+            }))}
+            </ErrorBoundary>
         </Transition>
     }
 }

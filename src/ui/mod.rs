@@ -165,6 +165,20 @@ impl SaveOutcome {
     }
 }
 
+/// What a region shows when its data could not be loaded: the fallback of every page's
+/// `<ErrorBoundary>`, so no page writes its own error arm.
+pub fn load_failed(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    let messages = move || {
+        errors
+            .get()
+            .into_iter()
+            .map(|(_, error)| error.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    view! { <p class="alert" role="alert">{messages}</p> }
+}
+
 /// The message of a failed submission that is not about one field.
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
