@@ -71,31 +71,15 @@ async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
     app.get("/dashboard").await;
     // A booking by hand, with a patient's name, phone and note.
     let services = common::open_practice(&app, &app.client).await;
-    let day = app
-        .call(
-            "appointments/free",
-            &[("service", &*services.consultation), ("day", "")],
-        )
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
-    let starts_at = day["times"][0]["starts_at"].as_i64().unwrap().to_string();
     let patient = format!("Quillon {marker}");
-    let booking = app
-        .call(
-            "appointments/book",
-            &[
-                ("service", &*services.consultation),
-                ("method", "voice"),
-                ("starts_at", &starts_at),
-                ("patient_name", &patient),
-                ("patient_phone", "+44 7700 900461"),
-                ("phone_country", "GB"),
-                ("note", &format!("note-{marker}")),
-            ],
-        )
-        .await;
+    let note = format!("note-{marker}");
+    let booking = common::book_first_free(
+        &app,
+        &app.client,
+        &services.consultation,
+        common::Patient(&patient, "+44 7700 900461", "GB", &note),
+    )
+    .await;
     assert_eq!(booking.status(), reqwest::StatusCode::OK);
     app.log_out().await;
     app.log_in(&email, "a wrong password entirely").await;

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{open_practice, postgres_available, Backend, TestApp, APP_ROLE};
+use common::{
+    book_first_free, open_practice, postgres_available, Backend, Patient, TestApp, APP_ROLE,
+};
 use sqlx::{Connection, Executor, PgConnection, Row};
 
 /// Two doctors with a practice and a booking each; the app, and both doctors' ids.
@@ -19,32 +21,8 @@ async fn two_practices() -> (TestApp, String, String) {
     ] {
         app.new_doctor(&browser, name).await;
         let services = open_practice(&app, &browser).await;
-        let free = app
-            .call_from(
-                &browser,
-                "appointments/free",
-                &[("service", &*services.consultation), ("day", "")],
-            )
-            .await
-            .json::<serde_json::Value>()
-            .await
-            .unwrap();
-        let starts_at = free["times"][0]["starts_at"].as_i64().unwrap().to_string();
-        let booked = app
-            .call_from(
-                &browser,
-                "appointments/book",
-                &[
-                    ("service", &*services.consultation),
-                    ("method", "voice"),
-                    ("starts_at", &starts_at),
-                    ("patient_name", "Meera Iyer"),
-                    ("patient_phone", "+919876543210"),
-                    ("phone_country", "IN"),
-                    ("note", ""),
-                ],
-            )
-            .await;
+        let patient = Patient("Meera Iyer", "+919876543210", "IN", "");
+        let booked = book_first_free(&app, &browser, &services.consultation, patient).await;
         assert_eq!(booked.status(), reqwest::StatusCode::OK);
     }
     let mut owner = PgConnection::connect(&app.database.url).await.unwrap();

@@ -404,6 +404,41 @@ pub async fn open_practice(app: &TestApp, browser: &Client) -> OpenPractice {
     }
 }
 
+/// A patient as the booking form sends them: name, phone, phone country, note.
+pub struct Patient<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str);
+
+/// Books `patient` by voice call into the first free time of `service`, from `browser`; the
+/// answer.
+pub async fn book_first_free(
+    app: &TestApp,
+    browser: &Client,
+    service: &str,
+    patient: Patient<'_>,
+) -> Response {
+    let free = app
+        .call_from(
+            browser,
+            "appointments/free",
+            &[("service", service), ("day", "")],
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let starts_at = free["times"][0]["starts_at"].as_i64().unwrap().to_string();
+    let Patient(name, phone, country, note) = patient;
+    let form = [
+        ("service", service),
+        ("method", "voice"),
+        ("starts_at", &starts_at),
+        ("patient_name", name),
+        ("patient_phone", phone),
+        ("phone_country", country),
+        ("note", note),
+    ];
+    app.call_from(browser, "appointments/book", &form).await
+}
+
 /// Saves the availability [`open_practice`] uses (open around the clock every day in
 /// Asia/Kolkata, 30-minute appointments, no notice, a week ahead, 15-minute holds) with this
 /// gap between appointments, in minutes.

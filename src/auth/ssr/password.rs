@@ -1,7 +1,7 @@
-//! Password hashing: argon2id with the crate's defaults (19 MiB, 2 passes), always on the
-//! blocking pool so a log-in never stalls the async workers, and at most one hash per core at
-//! a time: a burst of log-ins queues for a moment, then gets 503 with `Retry-After`, instead of
-//! taking 19 MiB each until memory runs out.
+//! Password hashing: argon2id with the crate's defaults (19 MiB, 2 passes), on threads of its
+//! own (one per core) so a log-in never stalls the async workers, and at most one hash per
+//! core at a time: a burst of log-ins queues for a moment, then gets 503 with `Retry-After`,
+//! instead of taking 19 MiB each until memory runs out.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -28,17 +28,43 @@ fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
 /// How long a hash waits for a free core before the request is answered 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(3);
 
-/// A bounded number of hashes at a time, each on the blocking pool.
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads of their own that hash, one hash each at a time. Fixed threads keep
+/// memory bounded too: each thread's allocator keeps the 19 MiB it last used, so hashing on
+/// the shared blocking pool (which starts new threads freely) grew the process by that much
+/// per thread it happened to use.
 pub struct HashingSlots {
     permits: Semaphore,
     wait: Duration,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl HashingSlots {
     pub fn new(at_once: usize, wait: Duration) -> Self {
+        let at_once = at_once.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..at_once {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking the next job, not while running it.
+                    let next = queue.lock().map(|queue| queue.recv());
+                    let Ok(Ok(job)) = next else { break };
+                    // A job that panics answers its caller with an error; the thread stays.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a password hashing thread");
+            }
+        }
         Self {
-            permits: Semaphore::new(at_once.max(1)),
+            permits: Semaphore::new(at_once),
             wait,
+            jobs,
         }
     }
 
@@ -54,9 +80,15 @@ impl HashingSlots {
                 AppError::Busy
             })?
             .map_err(|error| AppError::internal("password hashing slots closed", error))?;
-        let result = tokio::task::spawn_blocking(work)
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|error| AppError::internal("password hashing threads gone", error))?;
+        let result = result
             .await
-            .map_err(|error| AppError::internal("password hashing task failed", error));
+            .map_err(|error| AppError::internal("password hashing failed", error));
         drop(permit);
         result
     }
@@ -93,7 +125,11 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
 
 /// Computes the dummy hash at start-up rather than on the first unknown email.
 pub async fn warm_up() {
-    let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
+    let _ = SLOTS
+        .run(|| {
+            LazyLock::force(&DUMMY_HASH);
+        })
+        .await;
 }
 
 #[cfg(test)]
