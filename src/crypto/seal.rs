@@ -150,10 +150,6 @@ mod tests {
         TokenKeys::parse(spec).unwrap()
     }
 
-    fn doctor(id: &str) -> &str {
-        id
-    }
-
     fn token() -> SecretString {
         SecretString::from("EAAB-page-token-123")
     }
@@ -161,20 +157,20 @@ mod tests {
     #[test]
     fn a_sealed_token_opens_for_its_doctor_and_hides_the_token() {
         let keys = keys(&format!("k1:{}", key(1)));
-        let sealed = keys.seal(doctor("d1"), &token());
+        let sealed = keys.seal("d1", &token());
         assert_eq!(sealed.key_id, "k1");
         assert!(!sealed.value.contains("EAAB"));
-        let opened = keys.open(doctor("d1"), &sealed).unwrap();
+        let opened = keys.open("d1", &sealed).unwrap();
         assert_eq!(opened.expose_secret(), "EAAB-page-token-123");
         // A fresh nonce every time: the same token never seals the same way twice.
-        assert_ne!(keys.seal(doctor("d1"), &token()).value, sealed.value);
+        assert_ne!(keys.seal("d1", &token()).value, sealed.value);
     }
 
     #[test]
     fn tampering_or_another_doctor_does_not_open() {
         let keys = keys(&format!("k1:{}", key(1)));
-        let sealed = keys.seal(doctor("d1"), &token());
-        let other_doctor = keys.open(doctor("d2"), &sealed).map(drop);
+        let sealed = keys.seal("d1", &token());
+        let other_doctor = keys.open("d2", &sealed).map(drop);
         assert_eq!(other_doctor, Err(SealError::DoesNotOpen));
         let mut bytes = BASE64.decode(&sealed.value).unwrap();
         let last = bytes.len() - 1;
@@ -183,29 +179,29 @@ mod tests {
             key_id: "k1".into(),
             value: BASE64.encode(&bytes),
         };
-        assert!(keys.open(doctor("d1"), &tampered).is_err());
+        assert!(keys.open("d1", &tampered).is_err());
         let truncated = Sealed {
             key_id: "k1".into(),
             value: BASE64.encode(&bytes[..8]),
         };
-        assert!(keys.open(doctor("d1"), &truncated).is_err());
+        assert!(keys.open("d1", &truncated).is_err());
     }
 
     #[test]
     fn after_rotation_the_new_key_seals_and_the_old_one_still_opens() {
         let before = keys(&format!("k1:{}", key(1)));
-        let old = before.seal(doctor("d1"), &token());
+        let old = before.seal("d1", &token());
         let after = keys(&format!("k2:{}, k1:{}", key(2), key(1)));
         assert_eq!(
-            after.open(doctor("d1"), &old).unwrap().expose_secret(),
+            after.open("d1", &old).unwrap().expose_secret(),
             "EAAB-page-token-123"
         );
-        let new = after.seal(doctor("d1"), &token());
+        let new = after.seal("d1", &token());
         assert_eq!(new.key_id, "k2");
         // Once the old key is dropped from the list, what it sealed says which key is missing.
         let retired = keys(&format!("k2:{}", key(2)));
         assert_eq!(
-            retired.open(doctor("d1"), &old).unwrap_err(),
+            retired.open("d1", &old).unwrap_err(),
             SealError::UnknownKey("k1".into())
         );
     }

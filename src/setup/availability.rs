@@ -442,10 +442,7 @@ pub fn AvailabilityPane() -> impl IntoView {
         <p class="lead">"When patients can book you, in your time zone."</p>
         <Transition fallback=|| view! { <p>"Loading your hours…"</p> }>
             <ErrorBoundary fallback=load_failed>
-            {move || loaded.get().map(|result| Ok::<_, AppError>(match result {
-                Ok(form) => view! { <AvailabilityFields form save error/> }.into_any(),
-                Err(error) => return Err(error),
-            }))}
+            {move || loaded.get().map(|result| result.map(|form| view! { <AvailabilityFields form save error/> }))}
             </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>

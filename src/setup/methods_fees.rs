@@ -116,10 +116,7 @@ pub fn MethodsFeesPane() -> impl IntoView {
         <p class="lead">"How patients can see you and what each costs. Offer at least one method so the assistant can book."</p>
         <Transition fallback=|| view! { <p>"Loading your fees…"</p> }>
             <ErrorBoundary fallback=load_failed>
-            {move || loaded.get().map(|result| Ok::<_, AppError>(match result {
-                Ok(form) => view! { <MethodsFeesFields form save error/> }.into_any(),
-                Err(error) => return Err(error),
-            }))}
+            {move || loaded.get().map(|result| result.map(|form| view! { <MethodsFeesFields form save error/> }))}
             </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>

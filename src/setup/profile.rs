@@ -89,10 +89,7 @@ pub fn ProfilePane() -> impl IntoView {
         <p class="lead">"How your practice introduces itself. Patients see the practice name and the note."</p>
         <Transition fallback=|| view! { <p>"Loading your profile…"</p> }>
             <ErrorBoundary fallback=load_failed>
-            {move || profile.get().map(|loaded| Ok::<_, AppError>(match loaded {
-                Ok(form) => view! { <ProfileFields form save error/> }.into_any(),
-                Err(error) => return Err(error),
-            }))}
+            {move || profile.get().map(|loaded| loaded.map(|form| view! { <ProfileFields form save error/> }))}
             </ErrorBoundary>
         </Transition>
         <Show when=move || saved.get()>
