@@ -59,7 +59,7 @@ export default defineConfig({
         LEPTOS_ENV: "PROD",
         RUST_LOG: "warn",
         META_APP_ID: "fake-app-id",
-        META_APP_SECRET: "fake-app-secret",
+        META_APP_SECRET: "test_app_secret",
         META_VERIFY_TOKEN: "fake-verify-token",
         META_DIALOG_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
         META_GRAPH_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,

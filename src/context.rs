@@ -20,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Meta's endpoints, when the Meta app is configured.
     pub graph: Option<Arc<Graph>>,
+    /// Stores Meta's webhook deliveries, many to a commit.
+    pub deliveries: crate::db::deliveries::DeliveryWriter,
 }
 
 /// The state of the request being served, for server functions.

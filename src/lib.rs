@@ -10,6 +10,7 @@
 //! - [`setup`]: the practice setup panes: profile, availability, methods and fees, services.
 //! - [`booking`]: appointments: the calendar and list, manual booking, status changes.
 //! - [`instagram`]: the link to each doctor's Instagram account (token sealing so far).
+//! - [`inbox`]: Instagram DMs reaching the right doctor: the webhook and its worker.
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -43,6 +44,7 @@ pub mod booking;
 pub mod dashboard;
 pub mod domain;
 pub mod error;
+pub mod inbox;
 pub mod instagram;
 pub mod setup;
 pub mod ui;

@@ -62,6 +62,12 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Whether two secrets are equal, taking the same time wherever they differ (the length
+/// still shows).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
 /// SHA-256 of `text`, in hex: how a secret a browser holds (a session or an OAuth state) is
 /// stored, so a copy of the database does not give it away.
 pub fn sha256_hex(text: &str) -> String {
@@ -75,6 +81,9 @@ mod tests {
     #[test]
     fn hex_and_sha256_match_known_values() {
         assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert!(same_secret(b"token", b"token"));
+        assert!(!same_secret(b"token", b"tokem"));
+        assert!(!same_secret(b"token", b"token2"));
         assert_eq!(
             sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -97,26 +97,37 @@ impl TokenKeys {
     /// Seals `token` for the doctor with id `doctor_id` (the associated data: it opens for no
     /// other doctor).
     pub fn seal(&self, doctor_id: &str, token: &SecretString) -> Sealed {
+        self.seal_bytes(doctor_id, token.expose_secret().as_bytes())
+    }
+
+    pub fn open(&self, doctor_id: &str, sealed: &Sealed) -> Result<SecretString, SealError> {
+        self.open_text(doctor_id, sealed).map(SecretString::from)
+    }
+
+    /// Seals `bytes` (a patient's message, a raw delivery) bound to `context`: the doctor's id
+    /// once the data is known to be theirs, else the row's own id. It opens under that
+    /// context only.
+    pub fn seal_bytes(&self, context: &str, bytes: &[u8]) -> Sealed {
         let cipher = self
             .cipher(&self.current)
             .unwrap_or_else(|_| unreachable!("the current key is always listed"));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let payload = Payload {
-            msg: token.expose_secret().as_bytes(),
-            aad: doctor_id.as_bytes(),
+            msg: bytes,
+            aad: context.as_bytes(),
         };
         let ciphertext = cipher
             .encrypt(&nonce, payload)
             .unwrap_or_else(|_| unreachable!("AES-GCM encrypts any message under 64 GiB"));
-        let mut bytes = nonce.to_vec();
-        bytes.extend_from_slice(&ciphertext);
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
         Sealed {
             key_id: self.current.clone(),
-            value: BASE64.encode(bytes),
+            value: BASE64.encode(sealed),
         }
     }
 
-    pub fn open(&self, doctor_id: &str, sealed: &Sealed) -> Result<SecretString, SealError> {
+    pub fn open_bytes(&self, context: &str, sealed: &Sealed) -> Result<Vec<u8>, SealError> {
         let cipher = self.cipher(&sealed.key_id)?;
         let bytes = BASE64
             .decode(&sealed.value)
@@ -127,14 +138,16 @@ impl TokenKeys {
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let payload = Payload {
             msg: ciphertext,
-            aad: doctor_id.as_bytes(),
+            aad: context.as_bytes(),
         };
-        let plain = cipher
+        cipher
             .decrypt(Nonce::from_slice(nonce), payload)
-            .map_err(|_| SealError::DoesNotOpen)?;
-        String::from_utf8(plain)
-            .map(SecretString::from)
             .map_err(|_| SealError::DoesNotOpen)
+    }
+
+    /// [`Self::open_bytes`] for text sealed with [`Self::seal_bytes`].
+    pub fn open_text(&self, context: &str, sealed: &Sealed) -> Result<String, SealError> {
+        String::from_utf8(self.open_bytes(context, sealed)?).map_err(|_| SealError::DoesNotOpen)
     }
 }
 

@@ -4,15 +4,16 @@
 use super::{new_id, now_millis, Db, DoctorId, TenantTx};
 
 /// Saves some of a doctor's settings in one transaction: `write` stores them and names the
-/// fields it changed; those are audited as `action` (nothing is, when nothing changed); then
-/// it commits and logs the doctor, the action and how many fields changed.
-pub async fn save_settings(
+/// fields (or rows, as `service:<id>`) it changed; those are audited as `action` (nothing
+/// is, when nothing changed); then it commits and logs the doctor, the action and how many
+/// fields changed. Every settings pane saves through here.
+pub async fn save_settings<E: From<sqlx::Error>>(
     db: &Db,
     doctor: &DoctorId,
     action: &'static str,
     request_id: Option<&str>,
-    write: impl AsyncFnOnce(&mut TenantTx) -> Result<Vec<String>, sqlx::Error>,
-) -> Result<(), sqlx::Error> {
+    write: impl AsyncFnOnce(&mut TenantTx) -> Result<Vec<String>, E>,
+) -> Result<(), E> {
     let mut tx = db.tenant_writer(doctor).await?;
     let changed = write(&mut tx).await?;
     if !changed.is_empty() {

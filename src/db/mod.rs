@@ -7,6 +7,8 @@
 pub mod appointments;
 pub mod audit;
 pub mod availability;
+pub mod conversations;
+pub mod deliveries;
 pub mod doctors;
 pub mod instagram;
 pub mod login_failures;

@@ -99,6 +99,9 @@ pub enum Lookup {
     EveryLink,
     /// Every doctor's offered accounts (housekeeping deletes lapsed offers); the key is `on`.
     LapsedOffers,
+    /// Every doctor's conversations and pending events (the inbox worker claims work, then
+    /// applies each event in its doctor's own transaction); the key is `on`.
+    InboxWork,
 }
 
 impl Lookup {
@@ -112,6 +115,7 @@ impl Lookup {
             Self::LapsedHolds => "app.lapsed_holds",
             Self::EveryLink => "app.every_link",
             Self::LapsedOffers => "app.lapsed_offers",
+            Self::InboxWork => "app.inbox_work",
         }
     }
 }

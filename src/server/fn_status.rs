@@ -38,3 +38,45 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, Body::from(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::post;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A server function that failed with `error`, as leptos answers it: 500 and the header.
+    async fn failed_with(error: AppError) -> Response {
+        let router = Router::new()
+            .route(
+                "/api/fn",
+                post(move || async move {
+                    Response::builder()
+                        .status(StatusCode::INTERNAL_SERVER_ERROR)
+                        .header(SERVER_FN_ERROR_HEADER, "/api/fn")
+                        .body(Body::from(error.ser()))
+                        .unwrap()
+                }),
+            )
+            .layer(axum::middleware::from_fn(server_fn_status));
+        let request = Request::post("/api/fn").body(Body::empty()).unwrap();
+        router.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn busy_answers_503_with_retry_after() {
+        let response = failed_with(AppError::Busy).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retry = response.headers().get(http::header::RETRY_AFTER).unwrap();
+        assert_eq!(retry.to_str().unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn other_errors_get_their_own_status_and_no_retry_after() {
+        let response = failed_with(AppError::NotFound).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(!response.headers().contains_key(http::header::RETRY_AFTER));
+    }
+}

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .merge(crate::instagram::routes())
+        .merge(crate::inbox::routes())
         .leptos_routes_with_context(&state, routes, context, page)
         .layer(middleware::from_fn(fn_status::server_fn_status))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -113,6 +114,7 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config),
             graph,
+            deliveries: crate::db::deliveries::DeliveryWriter::start(db.clone()),
         };
         Ok(Self {
             listener,
@@ -132,7 +134,14 @@ impl Application {
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "listening");
         let db = self.state.db.clone();
-        let mut jobs = vec![tokio::spawn(housekeeping(db.clone(), HOUSEKEEPING_EVERY))];
+        let mut jobs = vec![
+            tokio::spawn(housekeeping(db.clone(), HOUSEKEEPING_EVERY)),
+            tokio::spawn(crate::inbox::worker::run(
+                db.clone(),
+                self.state.config.clone(),
+                self.state.deliveries.clone(),
+            )),
+        ];
         if let Some(graph) = &self.state.graph {
             jobs.push(tokio::spawn(crate::instagram::token_check::run(
                 db.clone(),

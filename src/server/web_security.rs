@@ -16,7 +16,7 @@ use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use super::AppState;
 
 /// Paths whose writes come from other sites by design and carry their own signatures.
-const SIGNED_CALLBACKS: [&str; 2] = ["/meta/deauthorize", "/meta/data-deletion"];
+const SIGNED_CALLBACKS: [&str; 3] = ["/meta/deauthorize", "/meta/data-deletion", "/meta/webhook"];
 
 /// The policy for every page: our own scripts (the hydration script is inline, the bundle is
 /// WebAssembly), our own styles and images, and no framing by anyone.

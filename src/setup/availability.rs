@@ -354,38 +354,35 @@ pub async fn add_blocked_time(
     crate::context::for_doctor(async |db, doctor| {
         let input = BlockedInput::parse(&date, whole_day.is_some(), &from, &to, &reason)
             .map_err(AppError::Invalid)?;
-        let mut tx = db.tenant_writer(doctor).await?;
-        let Some((zone, _)) = crate::db::availability::load(&mut tx).await?.settings else {
-            return Err(AppError::Invalid(FieldErrors::single(
-                "date",
-                "Save your time zone and hours first, so we know when this day is.",
-            )));
+        let write = async |tx: &mut crate::db::TenantTx| {
+            let Some((zone, _)) = crate::db::availability::load(tx).await?.settings else {
+                return Err(AppError::Invalid(FieldErrors::single(
+                    "date",
+                    "Save your time zone and hours first, so we know when this day is.",
+                )));
+            };
+            let zone =
+                ssr::zone(&zone).map_err(|e| AppError::internal("stored zone unknown", e))?;
+            let (starts_at, ends_at) = ssr::block_span(&input, &zone)?;
+            if ends_at <= crate::db::now_millis() {
+                return Err(AppError::Invalid(FieldErrors::single(
+                    "date",
+                    "That time has already passed.",
+                )));
+            }
+            let id = crate::db::availability::insert_block(
+                tx,
+                starts_at,
+                ends_at,
+                input.span.is_none(),
+                input.reason.as_deref(),
+            )
+            .await?;
+            Ok(vec![format!("blocked:{id}")])
         };
-        let zone = ssr::zone(&zone).map_err(|e| AppError::internal("stored zone unknown", e))?;
-        let (starts_at, ends_at) = ssr::block_span(&input, &zone)?;
-        if ends_at <= crate::db::now_millis() {
-            return Err(AppError::Invalid(FieldErrors::single(
-                "date",
-                "That time has already passed.",
-            )));
-        }
-        let id = crate::db::availability::insert_block(
-            &mut tx,
-            starts_at,
-            ends_at,
-            input.span.is_none(),
-            input.reason.as_deref(),
-        )
-        .await?;
-        crate::db::audit::record(
-            &mut tx,
-            "blocked_time.added",
-            &[format!("blocked:{id}")],
-            request_id().as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let id = request_id();
+        crate::db::audit::save_settings(db, doctor, "blocked_time.added", id.as_deref(), write)
+            .await
     })
     .await
 }
@@ -395,19 +392,15 @@ pub async fn remove_blocked_time(id: String) -> Result<(), AppError> {
     use crate::context::request_id;
 
     crate::context::for_doctor(async |db, doctor| {
-        let mut tx = db.tenant_writer(doctor).await?;
-        if !crate::db::availability::delete_block(&mut tx, &id).await? {
-            return Err(AppError::NotFound);
-        }
-        crate::db::audit::record(
-            &mut tx,
-            "blocked_time.removed",
-            &[format!("blocked:{id}")],
-            request_id().as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let write = async |tx: &mut crate::db::TenantTx| {
+            if !crate::db::availability::delete_block(tx, &id).await? {
+                return Err(AppError::NotFound);
+            }
+            Ok(vec![format!("blocked:{id}")])
+        };
+        let request = request_id();
+        let action = "blocked_time.removed";
+        crate::db::audit::save_settings(db, doctor, action, request.as_deref(), write).await
     })
     .await
 }

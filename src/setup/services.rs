@@ -41,26 +41,23 @@ mod ssr {
     use crate::domain::FieldErrors;
     use crate::error::AppError;
 
-    /// Runs `change` (given the offered methods) in the signed-in doctor's transaction, audits
-    /// it under `action` with the service id it returns, or answers "not found" when it
-    /// returns none: another doctor's id looks exactly like one that does not exist.
+    /// Runs `change` (given the offered methods) in the signed-in doctor's transaction and
+    /// audits it under `action` with the service id it returns, or answers "not found" when
+    /// it returns none: another doctor's id looks exactly like one that does not exist.
     pub async fn change_service<F>(action: &'static str, change: F) -> Result<(), AppError>
     where
         F: AsyncFnOnce(&mut TenantTx, &[AppointmentMethod]) -> Result<Option<String>, AppError>,
     {
         crate::context::for_doctor(async |db, doctor| {
-                let mut tx = db.tenant_writer(doctor).await?;
-                let offered = offered_methods(&mut tx).await?;
-                let Some(service_id) = change(&mut tx, &offered).await? else {
-                    return Err(AppError::NotFound);
-                };
-                let field = format!("service:{service_id}");
-                db::audit::record(&mut tx, action, &[field], request_id().as_deref()).await?;
-                tx.commit().await.map_err(name_taken)?;
-                tracing::info!(doctor_id = %doctor, service_id = %service_id, action, "service changed");
-                Ok(())
-})
-.await
+            let write = async |tx: &mut TenantTx| {
+                let offered = offered_methods(tx).await?;
+                let service_id = change(tx, &offered).await?.ok_or(AppError::NotFound)?;
+                Ok(vec![format!("service:{service_id}")])
+            };
+            let id = request_id();
+            db::audit::save_settings(db, doctor, action, id.as_deref(), write).await
+        })
+        .await
     }
 
     pub async fn offered_methods(tx: &mut TenantTx) -> Result<Vec<AppointmentMethod>, AppError> {

@@ -21,7 +21,8 @@ use secrecy::SecretString;
 use serde_json::json;
 
 pub const APP_ID: &str = "fake-app-id";
-pub const APP_SECRET: &str = "fake-app-secret";
+/// The secret the fixtures in `../shared/reference/meta-fixtures` are signed with.
+pub const APP_SECRET: &str = "test_app_secret";
 pub const VERSION: &str = "v21.0";
 pub const GOOD_CODE: &str = "good-code";
 pub const SHORT_TOKEN: &str = "short-user-token";

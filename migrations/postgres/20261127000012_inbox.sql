@@ -1,0 +1,138 @@
+-- Instagram messages: Meta's deliveries as received, the events they hold once routed to
+-- their doctor, each doctor's conversations and messages, and the dead letters no doctor
+-- took. Message text, attachment URLs and raw deliveries are sealed (AES-256-GCM, like
+-- tokens): `*_sealed` columns hold base64 of nonce then ciphertext, `key_id` the key.
+
+-- Deliveries as Meta POSTed them, stored before the webhook answers 200. Not yet routed, so
+-- they belong to no doctor; sealed with the delivery's id as associated data. The worker
+-- splits each into events (then sets processed_at); housekeeping deletes processed ones
+-- after the retention period.
+CREATE TABLE webhook_deliveries (
+    id              TEXT    PRIMARY KEY,        -- UUIDv7
+    received_at     BIGINT  NOT NULL,
+    body_sealed     TEXT    NOT NULL,
+    key_id          TEXT    NOT NULL,
+    processed_at    BIGINT,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT  NOT NULL,
+    lease_until     BIGINT                      -- claimed by a worker until then
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (next_attempt_at)
+    WHERE processed_at IS NULL;
+CREATE INDEX webhook_deliveries_processed ON webhook_deliveries (processed_at)
+    WHERE processed_at IS NOT NULL;
+
+-- What no doctor took: an event for an account nobody linked, a part that could not be
+-- read, an event that kept failing. The raw event is sealed with the letter's id as
+-- associated data; operators see ids and reasons only (`clariva dead-letters`).
+CREATE TABLE dead_letters (
+    id          TEXT    PRIMARY KEY,            -- UUIDv7
+    delivery_id TEXT    NOT NULL,
+    position    BIGINT  NOT NULL,               -- the part's place in its delivery
+    reason      TEXT    NOT NULL CHECK (reason IN ('unknown_account', 'unparseable', 'failed')),
+    account_id  TEXT    NOT NULL,               -- the business account it was for ('' unknown)
+    event_sealed TEXT   NOT NULL,
+    key_id      TEXT    NOT NULL,
+    error       TEXT,                           -- what failed (ours, never message content)
+    created_at  BIGINT  NOT NULL,
+    replayed_at BIGINT,
+    UNIQUE (delivery_id, position)
+);
+CREATE INDEX dead_letters_account ON dead_letters (account_id) WHERE replayed_at IS NULL;
+
+-- One conversation per patient (Instagram-scoped id) per doctor's account.
+CREATE TABLE conversations (
+    id               TEXT    PRIMARY KEY,       -- UUIDv7
+    doctor_id        TEXT    NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
+    patient_id       TEXT    NOT NULL,
+    account_id       TEXT    NOT NULL,          -- the doctor's Instagram account
+    patient_igsid    TEXT    NOT NULL,
+    username         TEXT,                      -- from Meta's profile API, once known
+    profile_checked_at BIGINT,
+    last_inbound_at  BIGINT,                    -- the patient's last message: the 24-hour window
+    last_message_at  BIGINT  NOT NULL,
+    unread           BIGINT  NOT NULL DEFAULT 0,
+    assistant_paused BIGINT  NOT NULL DEFAULT 0,
+    needs_human      BIGINT  NOT NULL DEFAULT 0,
+    lease_until      BIGINT,                    -- a worker is applying its events until then
+    created_at       BIGINT  NOT NULL,
+    UNIQUE (doctor_id, account_id, patient_igsid),
+    UNIQUE (doctor_id, id),
+    FOREIGN KEY (doctor_id, patient_id) REFERENCES patients (doctor_id, id)
+);
+CREATE INDEX conversations_recent ON conversations (doctor_id, last_message_at);
+
+-- Routed events, applied to their conversation one at a time in the order they happened.
+-- `dedupe_key` (the message id, or what the reference gives for reads and reactions) makes
+-- Meta's retries and duplicates land once.
+CREATE TABLE inbound_events (
+    id              TEXT    PRIMARY KEY,        -- UUIDv7
+    doctor_id       TEXT    NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
+    conversation_id TEXT    NOT NULL,
+    dedupe_key      TEXT    NOT NULL,
+    kind            TEXT    NOT NULL,
+    standby         BIGINT  NOT NULL DEFAULT 0,
+    occurred_at     BIGINT  NOT NULL,
+    event_sealed    TEXT    NOT NULL,           -- the event as Meta sent it
+    key_id          TEXT    NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'applied', 'failed')),
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT  NOT NULL,
+    received_at     BIGINT  NOT NULL,
+    UNIQUE (doctor_id, dedupe_key),
+    FOREIGN KEY (doctor_id, conversation_id) REFERENCES conversations (doctor_id, id)
+        ON DELETE CASCADE
+);
+CREATE INDEX inbound_events_pending ON inbound_events (conversation_id, occurred_at)
+    WHERE state = 'pending';
+
+-- Messages in and out. Outgoing ones are also the outbox: written with the change that
+-- causes them, then sent (delivery 'queued' -> 'sent' -> 'delivered'/'read', or
+-- 'undeliverable' with the reason).
+CREATE TABLE messages (
+    id              TEXT    PRIMARY KEY,        -- UUIDv7
+    doctor_id       TEXT    NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
+    conversation_id TEXT    NOT NULL,
+    mid             TEXT,                       -- Meta's message id, once known
+    author          TEXT    NOT NULL CHECK (author IN ('patient', 'assistant', 'doctor')),
+    kind            TEXT    NOT NULL,           -- text, attachment, postback, unsupported, ...
+    text_sealed     TEXT,
+    attachments_sealed TEXT,                    -- JSON list of {kind, url}, sealed
+    attachment_kind TEXT,                       -- the first attachment's kind
+    key_id          TEXT,
+    sent_at         BIGINT  NOT NULL,           -- when it was written (Meta's timestamp)
+    delivery        TEXT    NOT NULL CHECK (delivery IN ('received', 'queued', 'sent',
+                        'delivered', 'read', 'undeliverable', 'deleted')),
+    failure         TEXT,                       -- why it could not be delivered
+    reaction        TEXT,                       -- the patient's reaction to it
+    standby         BIGINT  NOT NULL DEFAULT 0,
+    created_at      BIGINT  NOT NULL,
+    FOREIGN KEY (doctor_id, conversation_id) REFERENCES conversations (doctor_id, id)
+        ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX messages_mid ON messages (doctor_id, mid) WHERE mid IS NOT NULL;
+CREATE INDEX messages_thread ON messages (conversation_id, sent_at);
+
+-- Tenancy (see the row-level security migration). The inbox worker claims work across
+-- doctors (`app.inbox_work = on`) and then applies each event in its doctor's transaction.
+ALTER TABLE conversations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE conversations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON conversations
+    USING (doctor_id = current_setting('app.doctor_id', true)
+           OR current_setting('app.inbox_work', true) = 'on')
+    WITH CHECK (doctor_id = current_setting('app.doctor_id', true)
+           OR current_setting('app.inbox_work', true) = 'on');
+
+ALTER TABLE inbound_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE inbound_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON inbound_events
+    USING (doctor_id = current_setting('app.doctor_id', true)
+           OR (current_setting('app.inbox_work', true) = 'on' AND state = 'pending'))
+    WITH CHECK (doctor_id = current_setting('app.doctor_id', true));
+
+ALTER TABLE messages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE messages FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON messages
+    USING (doctor_id = current_setting('app.doctor_id', true))
+    WITH CHECK (doctor_id = current_setting('app.doctor_id', true));

@@ -1,0 +1,461 @@
+//! Each doctor's Instagram conversations: one per patient (Instagram-scoped id) per linked
+//! account, the events routed to it waiting to be applied in order, and its messages in and
+//! out. Message text and attachments arrive here sealed; this module never opens them.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::{new_id, Backend, Db, DoctorId, Lookup, TenantTx};
+use crate::crypto::seal::Sealed;
+
+/// Finds or starts the conversation with the patient `patient_igsid` on the doctor's account
+/// `account_id`, with a patient record for them; the conversation's id.
+pub async fn open(
+    tx: &mut TenantTx,
+    account_id: &str,
+    patient_igsid: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "INSERT INTO patients (id, doctor_id, name, instagram_id, created_at, updated_at)
+         VALUES ($1, $2, '', $3, $4, $4)
+         ON CONFLICT (doctor_id, instagram_id) WHERE instagram_id IS NOT NULL DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(patient_igsid)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let patient_id: String =
+        sqlx::query("SELECT id FROM patients WHERE doctor_id = $1 AND instagram_id = $2")
+            .bind(doctor.as_str())
+            .bind(patient_igsid)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("id")?;
+    sqlx::query(
+        "INSERT INTO conversations (id, doctor_id, patient_id, account_id, patient_igsid,
+             last_message_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (doctor_id, account_id, patient_igsid) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(&patient_id)
+    .bind(account_id)
+    .bind(patient_igsid)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "SELECT id FROM conversations
+         WHERE doctor_id = $1 AND account_id = $2 AND patient_igsid = $3",
+    )
+    .bind(doctor.as_str())
+    .bind(account_id)
+    .bind(patient_igsid)
+    .fetch_one(conn)
+    .await?
+    .try_get("id")
+}
+
+/// An event routed to a conversation, waiting to be applied.
+pub struct NewEvent<'a> {
+    pub conversation_id: &'a str,
+    pub dedupe_key: &'a str,
+    pub kind: &'a str,
+    pub standby: bool,
+    pub occurred_at: i64,
+    /// The event as Meta sent it, sealed for the doctor.
+    pub event: &'a Sealed,
+    pub now: i64,
+}
+
+/// Adds an event unless the doctor already has one with its key (Meta sends some twice);
+/// whether it was new.
+pub async fn add_event(tx: &mut TenantTx, event: &NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let done = sqlx::query(
+        "INSERT INTO inbound_events (id, doctor_id, conversation_id, dedupe_key, kind, standby,
+             occurred_at, event_sealed, key_id, next_attempt_at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (doctor_id, dedupe_key) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(event.conversation_id)
+    .bind(event.dedupe_key)
+    .bind(event.kind)
+    .bind(i64::from(event.standby))
+    .bind(event.occurred_at)
+    .bind(&event.event.value)
+    .bind(&event.event.key_id)
+    .bind(event.now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims up to `limit` conversations with events due, for `lease`, across doctors: each is
+/// then worked on by this worker alone, in its doctor's own transactions.
+pub async fn claim(
+    db: &Db,
+    now: i64,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+    let skip_locked = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE conversations SET lease_until = $1
+         WHERE id IN (SELECT c.id FROM conversations c
+                      WHERE (c.lease_until IS NULL OR c.lease_until < $2)
+                        AND EXISTS (SELECT 1 FROM inbound_events e
+                                    WHERE e.conversation_id = c.id AND e.state = 'pending'
+                                      AND e.next_attempt_at <= $2)
+                      LIMIT $3 {skip_locked})
+           AND (lease_until IS NULL OR lease_until < $2)
+         RETURNING doctor_id, id"
+    );
+    let mut tx = db.lookup(Lookup::InboxWork, "on").await?;
+    let rows = sqlx::query(&sql)
+        .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                DoctorId::from_row(row.try_get("doctor_id")?),
+                row.try_get("id")?,
+            ))
+        })
+        .collect()
+}
+
+/// Gives a claimed conversation back.
+pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("UPDATE conversations SET lease_until = NULL WHERE doctor_id = $1 AND id = $2")
+        .bind(doctor.as_str())
+        .bind(conversation_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A routed event, as stored.
+pub struct PendingEvent {
+    pub id: String,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub standby: bool,
+    pub occurred_at: i64,
+    pub event: Sealed,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+}
+
+/// The conversation's earliest event not yet applied (due or not: later ones wait for it).
+pub async fn next_event(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+) -> Result<Option<PendingEvent>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row = sqlx::query(
+        "SELECT id, dedupe_key, kind, standby, occurred_at, event_sealed, key_id, attempts,
+             next_attempt_at
+         FROM inbound_events
+         WHERE doctor_id = $1 AND conversation_id = $2 AND state = 'pending'
+         ORDER BY occurred_at, id LIMIT 1",
+    )
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(PendingEvent {
+            id: row.try_get("id")?,
+            dedupe_key: row.try_get("dedupe_key")?,
+            kind: row.try_get("kind")?,
+            standby: row.try_get::<i64, _>("standby")? != 0,
+            occurred_at: row.try_get("occurred_at")?,
+            event: Sealed {
+                value: row.try_get("event_sealed")?,
+                key_id: row.try_get("key_id")?,
+            },
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Where an event stands after an attempt to apply it.
+pub enum EventOutcome {
+    Applied,
+    /// Failed; tried again at this instant.
+    RetryAt(i64),
+    /// Failed too often: dead-lettered.
+    Failed,
+}
+
+pub async fn settle_event(
+    tx: &mut TenantTx,
+    event_id: &str,
+    outcome: EventOutcome,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let (state, next_attempt_at, tried) = match outcome {
+        EventOutcome::Applied => ("applied", None, 0),
+        EventOutcome::RetryAt(at) => ("pending", Some(at), 1),
+        EventOutcome::Failed => ("failed", None, 1),
+    };
+    sqlx::query(
+        "UPDATE inbound_events
+         SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), attempts = attempts + $3
+         WHERE doctor_id = $4 AND id = $5",
+    )
+    .bind(state)
+    .bind(next_attempt_at)
+    .bind(tried)
+    .bind(doctor.as_str())
+    .bind(event_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Author {
+    Patient,
+    Assistant,
+    /// The doctor or their team: from the dashboard, or from the Instagram app.
+    Doctor,
+}
+
+impl Author {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Assistant => "assistant",
+            Self::Doctor => "doctor",
+        }
+    }
+}
+
+/// A message about to be stored; text and attachments sealed for the doctor with `key_id`.
+pub struct NewMessage<'a> {
+    pub conversation_id: &'a str,
+    pub mid: Option<&'a str>,
+    pub author: Author,
+    pub kind: &'a str,
+    pub text: Option<&'a Sealed>,
+    pub attachments: Option<&'a Sealed>,
+    pub attachment_kind: Option<&'a str>,
+    pub sent_at: i64,
+    pub delivery: &'a str,
+    pub standby: bool,
+    pub now: i64,
+}
+
+/// Stores a message unless the doctor has one with its mid; whether it was new.
+pub async fn add_message(tx: &mut TenantTx, message: &NewMessage<'_>) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let key_id = message
+        .text
+        .or(message.attachments)
+        .map(|s| s.key_id.as_str());
+    let done = sqlx::query(
+        "INSERT INTO messages (id, doctor_id, conversation_id, mid, author, kind, text_sealed,
+             attachments_sealed, attachment_kind, key_id, sent_at, delivery, standby, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (doctor_id, mid) WHERE mid IS NOT NULL DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(doctor.as_str())
+    .bind(message.conversation_id)
+    .bind(message.mid)
+    .bind(message.author.key())
+    .bind(message.kind)
+    .bind(message.text.map(|s| s.value.as_str()))
+    .bind(message.attachments.map(|s| s.value.as_str()))
+    .bind(message.attachment_kind)
+    .bind(key_id)
+    .bind(message.sent_at)
+    .bind(message.delivery)
+    .bind(i64::from(message.standby))
+    .bind(message.now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The patient wrote at `at`: the conversation moves up, counts one more unread message and,
+/// unless `echo`-like, reopens the 24-hour window.
+pub async fn record_inbound(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    at: i64,
+    unread: bool,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE conversations SET
+             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1
+                                    THEN $1 ELSE last_inbound_at END,
+             last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END,
+             unread = unread + $2
+         WHERE doctor_id = $3 AND id = $4",
+    )
+    .bind(at)
+    .bind(i64::from(unread))
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Someone on the doctor's side wrote at `at` (the window stays as it is).
+pub async fn record_outbound(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE conversations SET
+             last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END
+         WHERE doctor_id = $2 AND id = $3",
+    )
+    .bind(at)
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Pauses (or resumes) the assistant in a conversation; `needs_human` marks it "Needs you".
+pub async fn set_paused(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    paused: bool,
+    needs_human: bool,
+) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let done = sqlx::query(
+        "UPDATE conversations SET assistant_paused = $1, needs_human = $2
+         WHERE doctor_id = $3 AND id = $4",
+    )
+    .bind(i64::from(paused))
+    .bind(i64::from(needs_human))
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks our own message with this mid delivered (its echo came back); whether one was ours.
+pub async fn mark_echoed(tx: &mut TenantTx, mid: &str) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let found = sqlx::query(
+        "SELECT delivery FROM messages
+         WHERE doctor_id = $1 AND mid = $2 AND author <> 'patient'",
+    )
+    .bind(doctor.as_str())
+    .bind(mid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(found) = found else {
+        return Ok(false);
+    };
+    let delivery: String = found.try_get("delivery")?;
+    if matches!(delivery.as_str(), "queued" | "sent") {
+        sqlx::query("UPDATE messages SET delivery = 'delivered' WHERE doctor_id = $1 AND mid = $2")
+            .bind(doctor.as_str())
+            .bind(mid)
+            .execute(conn)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// The patient unsent `mid`: its content is dropped and it shows as deleted. Whether it was
+/// there (when not, the caller stores a tombstone so the message cannot arrive after).
+pub async fn mark_unsent(tx: &mut TenantTx, mid: &str) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let done = sqlx::query(
+        "UPDATE messages SET delivery = 'deleted', text_sealed = NULL,
+             attachments_sealed = NULL, attachment_kind = NULL
+         WHERE doctor_id = $1 AND mid = $2 AND author = 'patient'",
+    )
+    .bind(doctor.as_str())
+    .bind(mid)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The patient saw our messages up to `mid`.
+pub async fn mark_read(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    mid: &str,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE messages SET delivery = 'read'
+         WHERE doctor_id = $1 AND conversation_id = $2 AND author <> 'patient'
+           AND delivery IN ('sent', 'delivered')
+           AND sent_at <= (SELECT sent_at FROM messages WHERE doctor_id = $1 AND mid = $3)",
+    )
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .bind(mid)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The patient reacted to `mid` (`None`: took the reaction back).
+pub async fn set_reaction(
+    tx: &mut TenantTx,
+    mid: &str,
+    reaction: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("UPDATE messages SET reaction = $1 WHERE doctor_id = $2 AND mid = $3")
+        .bind(reaction)
+        .bind(doctor.as_str())
+        .bind(mid)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The patient edited `mid`: its new text, sealed.
+pub async fn replace_text(tx: &mut TenantTx, mid: &str, text: &Sealed) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE messages SET text_sealed = $1, key_id = $2
+         WHERE doctor_id = $3 AND mid = $4 AND author = 'patient' AND attachments_sealed IS NULL",
+    )
+    .bind(&text.value)
+    .bind(&text.key_id)
+    .bind(doctor.as_str())
+    .bind(mid)
+    .execute(conn)
+    .await
+    .map(drop)
+}

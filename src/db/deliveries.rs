@@ -1,0 +1,386 @@
+//! Meta's webhook deliveries as received, before anyone knows whose they are, and the dead
+//! letters no doctor took. Neither belongs to a doctor; both are sealed (see the migration).
+//!
+//! Deliveries are stored by one writer task that commits every delivery waiting at that
+//! moment in one transaction (group commit): concurrent deliveries share one commit (one
+//! fsync on SQLite) instead of queueing for one each, and each request is answered as soon
+//! as the commit that holds it is done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::{now_millis, Backend, Db};
+use crate::crypto::seal::Sealed;
+
+/// At most this many deliveries go into one commit (4 bound values each).
+const MAX_BATCH: usize = 256;
+/// Deliveries waiting for the writer beyond this make their requests wait to be queued.
+const QUEUE: usize = 4096;
+/// A request whose delivery is not committed by then is answered 503 (Meta retries).
+const COMMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// A delivery ready to store: its id (the associated data its body is sealed with) and body.
+pub struct NewDelivery {
+    pub id: String,
+    pub body: Sealed,
+}
+
+/// Why a delivery was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the delivery writer has stopped")]
+    Stopped,
+    #[error("the delivery was not committed in time")]
+    TimedOut,
+    #[error("the database refused the deliveries: {0}")]
+    Database(String),
+}
+
+struct Queued {
+    delivery: NewDelivery,
+    received_at: i64,
+    committed: oneshot::Sender<Result<(), String>>,
+}
+
+/// The handle requests store deliveries through; cheap to clone.
+#[derive(Clone)]
+pub struct DeliveryWriter {
+    queue: mpsc::Sender<Queued>,
+    stored: Arc<Notify>,
+}
+
+impl DeliveryWriter {
+    /// Starts the writer task on `db`; it ends when the last handle is dropped.
+    pub fn start(db: Db) -> Self {
+        let (queue, incoming) = mpsc::channel(QUEUE);
+        let stored = Arc::new(Notify::new());
+        tokio::spawn(write_batches(db, incoming, stored.clone()));
+        Self { queue, stored }
+    }
+
+    /// Stores `delivery`; returns once it is committed.
+    pub async fn store(&self, delivery: NewDelivery) -> Result<(), StoreError> {
+        let (committed, outcome) = oneshot::channel();
+        let queued = Queued {
+            delivery,
+            received_at: now_millis(),
+            committed,
+        };
+        let stored = async {
+            self.queue
+                .send(queued)
+                .await
+                .map_err(|_| StoreError::Stopped)?;
+            outcome
+                .await
+                .map_err(|_| StoreError::Stopped)?
+                .map_err(StoreError::Database)
+        };
+        tokio::time::timeout(COMMIT_WAIT, stored)
+            .await
+            .map_err(|_| StoreError::TimedOut)?
+    }
+
+    /// Completes when deliveries were committed since the last call (the worker waits here).
+    pub async fn stored(&self) {
+        self.stored.notified().await;
+    }
+}
+
+async fn write_batches(db: Db, mut incoming: mpsc::Receiver<Queued>, stored: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let outcome = insert(&db, &batch).await.map_err(|error| error.to_string());
+        match &outcome {
+            Ok(()) => stored.notify_one(),
+            Err(error) => tracing::error!(%error, count = batch.len(), "storing deliveries failed"),
+        }
+        for queued in batch.drain(..) {
+            let _ = queued.committed.send(outcome.clone());
+        }
+    }
+}
+
+async fn insert(db: &Db, batch: &[Queued]) -> Result<(), sqlx::Error> {
+    let rows = (0..batch.len())
+        .map(|i| {
+            let n = i * 4;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 2
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO webhook_deliveries (id, received_at, body_sealed, key_id, next_attempt_at)
+         VALUES {rows}"
+    );
+    let mut query = sqlx::query(&sql);
+    for queued in batch {
+        query = query
+            .bind(&queued.delivery.id)
+            .bind(queued.received_at)
+            .bind(&queued.delivery.body.value)
+            .bind(&queued.delivery.body.key_id);
+    }
+    let mut tx = db.pool().begin().await?;
+    query.execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// A stored delivery a worker has claimed.
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub body: Sealed,
+    /// How many times it has been claimed, this time included.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` deliveries that are due, for `lease` (another worker may take one
+/// whose lease ran out: its worker stopped). On PostgreSQL rows another worker is claiming
+/// are skipped, not waited for.
+pub async fn claim(
+    db: &Db,
+    now: i64,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
+    let skip_locked = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM webhook_deliveries
+                      WHERE processed_at IS NULL AND next_attempt_at <= $2
+                        AND (lease_until IS NULL OR lease_until < $2)
+                      ORDER BY id LIMIT $3 {skip_locked})
+           AND (lease_until IS NULL OR lease_until < $2)
+         RETURNING id, body_sealed, key_id, attempts"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now + millis(lease))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok(ClaimedDelivery {
+                id: row.try_get("id")?,
+                body: Sealed {
+                    value: row.try_get("body_sealed")?,
+                    key_id: row.try_get("key_id")?,
+                },
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(claimed)
+}
+
+/// Marks a delivery split into its events: it is not claimed again.
+pub async fn mark_processed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .map(drop)
+}
+
+/// Puts a delivery back to be tried again at `next_attempt_at`.
+pub async fn retry_later(db: &Db, id: &str, next_attempt_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET next_attempt_at = $1, lease_until = NULL WHERE id = $2",
+    )
+    .bind(next_attempt_at)
+    .bind(id)
+    .execute(db.pool())
+    .await
+    .map(drop)
+}
+
+/// Deletes deliveries processed before `before`; how many.
+pub async fn delete_processed(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM webhook_deliveries WHERE processed_at < $1")
+        .bind(before)
+        .execute(db.pool())
+        .await
+        .map(|done| done.rows_affected())
+}
+
+/// Why no doctor took a part of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadReason {
+    /// For an Instagram account (or Page) no doctor has linked.
+    UnknownAccount,
+    /// Not an event we could read.
+    Unparseable,
+    /// Kept failing; the letter says how.
+    Failed,
+}
+
+impl DeadReason {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::UnknownAccount => "unknown_account",
+            Self::Unparseable => "unparseable",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [Self::UnknownAccount, Self::Unparseable, Self::Failed]
+            .into_iter()
+            .find(|reason| reason.key() == key)
+    }
+}
+
+/// A part of a delivery no doctor took.
+pub struct NewDeadLetter<'a> {
+    pub id: &'a str,
+    pub delivery_id: &'a str,
+    pub position: u32,
+    pub reason: DeadReason,
+    pub account_id: &'a str,
+    /// The raw event, sealed with `id` as associated data.
+    pub event: &'a Sealed,
+    pub error: Option<&'a str>,
+}
+
+/// Stores a dead letter, once per part of a delivery (a delivery split twice adds nothing).
+pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO dead_letters (id, delivery_id, position, reason, account_id, event_sealed,
+             key_id, error, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (delivery_id, position) DO NOTHING",
+    )
+    .bind(letter.id)
+    .bind(letter.delivery_id)
+    .bind(i64::from(letter.position))
+    .bind(letter.reason.key())
+    .bind(letter.account_id)
+    .bind(&letter.event.value)
+    .bind(&letter.event.key_id)
+    .bind(letter.error)
+    .bind(now_millis())
+    .execute(db.pool())
+    .await
+    .map(drop)
+}
+
+/// A dead letter as operators see it: ids and the reason, never the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub delivery_id: String,
+    pub position: i64,
+    pub reason: String,
+    pub account_id: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub replayed_at: Option<i64>,
+}
+
+/// Letters not yet replayed, by reason and account: `(reason, account, count)`.
+pub async fn dead_letter_counts(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT reason, account_id, COUNT(*) AS letters FROM dead_letters
+         WHERE replayed_at IS NULL GROUP BY reason, account_id ORDER BY reason, account_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("reason")?,
+                row.try_get("account_id")?,
+                row.try_get("letters")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn dead_letter(db: &Db, id: &str) -> Result<Option<DeadLetter>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, delivery_id, position, reason, account_id, error, created_at, replayed_at
+         FROM dead_letters WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| {
+        Ok(DeadLetter {
+            id: row.try_get("id")?,
+            delivery_id: row.try_get("delivery_id")?,
+            position: row.try_get("position")?,
+            reason: row.try_get("reason")?,
+            account_id: row.try_get("account_id")?,
+            error: row.try_get("error")?,
+            created_at: row.try_get("created_at")?,
+            replayed_at: row.try_get("replayed_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// An account's letters waiting for it (reason `unknown_account`, not yet replayed), with
+/// their sealed events: `(letter id, sealed event)`.
+pub async fn letters_for_account(
+    db: &Db,
+    account_id: &str,
+) -> Result<Vec<(String, Sealed)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, event_sealed, key_id FROM dead_letters
+         WHERE account_id = $1 AND reason = 'unknown_account' AND replayed_at IS NULL
+         ORDER BY id",
+    )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                Sealed {
+                    value: row.try_get("event_sealed")?,
+                    key_id: row.try_get("key_id")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub async fn mark_replayed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .map(drop)
+}
+
+/// Deletes letters created before `before`; how many.
+pub async fn delete_dead_letters(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM dead_letters WHERE created_at < $1")
+        .bind(before)
+        .execute(db.pool())
+        .await
+        .map(|done| done.rows_affected())
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,191 @@
+//! The worker's second step: a routed event changes its conversation. Events of one
+//! conversation are applied one at a time in the order they happened (the worker holds the
+//! conversation's lease); each in its doctor's transaction together with the marks that it
+//! was applied, so a crash applies it again or not at all, never half.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::db::conversations::{self, Author, NewMessage, PendingEvent};
+use crate::db::{now_millis, DoctorId, TenantTx};
+use crate::error::AppError;
+use crate::meta::delivery::{self, EventKind, Message};
+
+/// Applies `pending` (an event of `conversation_id`) in `tx`.
+pub async fn apply(
+    tx: &mut TenantTx,
+    config: &Config,
+    doctor: &DoctorId,
+    conversation_id: &str,
+    pending: &PendingEvent,
+) -> Result<(), AppError> {
+    let body = config
+        .token_keys
+        .open_bytes(doctor.as_str(), &pending.event)
+        .map_err(|error| AppError::internal("stored event does not open", error))?;
+    let event = delivery::split(&body)
+        .ok()
+        .and_then(|parts| parts.into_iter().next())
+        .and_then(|part| part.event.ok())
+        .ok_or_else(|| AppError::internal("stored event unreadable", pending.id.as_str()))?;
+    let seal = |text: &str| {
+        config
+            .token_keys
+            .seal_bytes(doctor.as_str(), text.as_bytes())
+    };
+    let at = event.occurred_at;
+    let standby = event.standby;
+    match &event.kind {
+        EventKind::Message(message) => {
+            let content = Content::of(message, seal);
+            let new = conversations::add_message(
+                tx,
+                &content.message(conversation_id, Author::Patient, "received", at, standby),
+            )
+            .await?;
+            conversations::record_inbound(tx, conversation_id, at, new).await?;
+        }
+        EventKind::Echo(message) => {
+            if !conversations::mark_echoed(tx, &message.mid).await? {
+                // Not sent by us: someone answered from the Instagram app. Their reply is the
+                // doctor's, and the assistant steps back from this conversation.
+                let content = Content::of(message, seal);
+                conversations::add_message(
+                    tx,
+                    &content.message(conversation_id, Author::Doctor, "delivered", at, standby),
+                )
+                .await?;
+                conversations::record_outbound(tx, conversation_id, at).await?;
+                conversations::set_paused(tx, conversation_id, true, false).await?;
+                tracing::info!(doctor_id = %doctor, conversation_id, "reply from the Instagram app: assistant paused");
+            }
+        }
+        EventKind::Unsent { mid } => {
+            if !conversations::mark_unsent(tx, mid).await? {
+                // Unsent before we saw it: a tombstone keeps the message from arriving later.
+                let tombstone = Content::default();
+                let mut message =
+                    tombstone.message(conversation_id, Author::Patient, "deleted", at, standby);
+                message.mid = Some(mid);
+                message.kind = "unsent";
+                conversations::add_message(tx, &message).await?;
+            }
+        }
+        EventKind::Unsupported { mid } => {
+            let content = Content::default();
+            let mut message =
+                content.message(conversation_id, Author::Patient, "received", at, standby);
+            message.mid = Some(mid);
+            message.kind = "unsupported";
+            let new = conversations::add_message(tx, &message).await?;
+            conversations::record_inbound(tx, conversation_id, at, new).await?;
+        }
+        EventKind::Postback { mid, title, .. } => {
+            let content = Content {
+                text: title.as_deref().map(seal),
+                ..Content::default()
+            };
+            let mut message =
+                content.message(conversation_id, Author::Patient, "received", at, standby);
+            message.mid = mid.as_deref();
+            message.kind = "postback";
+            let new = conversations::add_message(tx, &message).await?;
+            conversations::record_inbound(tx, conversation_id, at, new).await?;
+        }
+        EventKind::Read { mid } => conversations::mark_read(tx, conversation_id, mid).await?,
+        EventKind::Reaction {
+            mid,
+            react,
+            reaction,
+            ..
+        } => {
+            let reaction = react.then(|| reaction.as_deref().unwrap_or("other"));
+            conversations::set_reaction(tx, mid, reaction).await?;
+        }
+        EventKind::Referral { .. } => {
+            conversations::record_inbound(tx, conversation_id, at, false).await?;
+        }
+        EventKind::Edit { mid, text } => {
+            if let Some(text) = text {
+                conversations::replace_text(tx, mid, &seal(text)).await?;
+            }
+        }
+        EventKind::Other { .. } => {}
+    }
+    Ok(())
+}
+
+/// A message's content, sealed for its doctor.
+#[derive(Default)]
+struct Content<'a> {
+    mid: Option<&'a str>,
+    kind: &'static str,
+    text: Option<crate::crypto::seal::Sealed>,
+    attachments: Option<crate::crypto::seal::Sealed>,
+    attachment_kind: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct StoredAttachment<'a> {
+    kind: &'a str,
+    url: Option<&'a str>,
+}
+
+impl<'a> Content<'a> {
+    fn of(message: &'a Message, seal: impl Fn(&str) -> crate::crypto::seal::Sealed) -> Self {
+        let story = message.story_url.as_deref().map(|url| StoredAttachment {
+            kind: "story",
+            url: Some(url),
+        });
+        let list: Vec<_> = story
+            .into_iter()
+            .chain(message.attachments.iter().map(|a| StoredAttachment {
+                kind: &a.kind,
+                url: a.url.as_deref(),
+            }))
+            .collect();
+        let attachments =
+            (!list.is_empty()).then(|| seal(&serde_json::to_string(&list).unwrap_or_default()));
+        let kind = if message.story_url.is_some() {
+            "story_reply"
+        } else if !message.attachments.is_empty() {
+            "attachment"
+        } else {
+            "text"
+        };
+        Self {
+            mid: Some(&message.mid),
+            kind,
+            text: message.text.as_deref().map(&seal),
+            attachments,
+            attachment_kind: message.attachments.first().map(|a| a.kind.as_str()),
+        }
+    }
+
+    fn message(
+        &'a self,
+        conversation_id: &'a str,
+        author: Author,
+        delivery: &'a str,
+        sent_at: i64,
+        standby: bool,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            conversation_id,
+            mid: self.mid,
+            author,
+            kind: if self.kind.is_empty() {
+                "text"
+            } else {
+                self.kind
+            },
+            text: self.text.as_ref(),
+            attachments: self.attachments.as_ref(),
+            attachment_kind: self.attachment_kind,
+            sent_at,
+            delivery,
+            standby,
+            now: now_millis(),
+        }
+    }
+}

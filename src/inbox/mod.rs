@@ -1,0 +1,26 @@
+//! Instagram messages reaching the right doctor. Meta delivers every patient's DM to
+//! `/meta/webhook` ([`intake`]), which stores it sealed and answers at once; the worker
+//! ([`worker`]) splits each delivery into events routed by the receiving account
+//! ([`routing`]) and applies them to the doctor's conversations in order ([`apply`]).
+//! Conversations and messages are in [`crate::db::conversations`], deliveries and dead
+//! letters in [`crate::db::deliveries`].
+
+#[cfg(feature = "ssr")]
+pub mod apply;
+#[cfg(feature = "ssr")]
+pub mod intake;
+#[cfg(feature = "ssr")]
+pub mod routing;
+#[cfg(feature = "ssr")]
+pub mod worker;
+
+/// The feature's routes besides its pages and server functions: Meta's webhook.
+#[cfg(feature = "ssr")]
+pub fn routes() -> axum::Router<crate::context::AppState> {
+    use axum::routing::get;
+
+    axum::Router::new().route(
+        "/meta/webhook",
+        get(intake::verify_subscription).post(intake::receive),
+    )
+}

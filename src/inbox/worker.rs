@@ -1,0 +1,170 @@
+//! The inbox worker: splits stored deliveries into routed events ([`super::routing`]) and
+//! applies each conversation's events in order ([`super::apply`]). Work is claimed with a
+//! lease, so several app instances on one PostgreSQL database share it without applying
+//! anything twice (rows another instance is claiming are skipped), and a stopped instance's
+//! work is taken over when its lease runs out. Failures are tried again with growing pauses;
+//! after [`MAX_ATTEMPTS`] the event goes to the dead letters and its conversation moves on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use super::{apply, routing};
+use crate::config::Config;
+use crate::db::conversations::{self, EventOutcome};
+use crate::db::deliveries::{self, DeadReason, DeliveryWriter, NewDeadLetter};
+use crate::db::{now_millis, Db, DoctorId};
+use crate::error::AppError;
+
+/// Tries before a delivery or an event is given up (about four minutes of pauses).
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long a claim holds before another worker may take the work over.
+const LEASE: Duration = Duration::from_secs(60);
+/// How often the worker looks for due work when nothing new arrives (retries, leases).
+const POLL: Duration = Duration::from_secs(1);
+/// Deliveries split, and conversations applied, per round.
+const BATCH: i64 = 32;
+
+/// Runs until the task is dropped.
+pub async fn run(db: Db, config: Arc<Config>, deliveries: DeliveryWriter) {
+    loop {
+        let busy = match work_once(&db, &config).await {
+            Ok(done) => done > 0,
+            Err(error) => {
+                tracing::warn!(%error, "inbox worker round failed");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                () = deliveries.stored() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+/// One round: splits the deliveries due, then applies the conversations due; how much it did.
+pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<usize, AppError> {
+    let now = now_millis();
+    let claimed = deliveries::claim(db, now, LEASE, BATCH).await?;
+    let mut done = claimed.len();
+    for delivery in claimed {
+        let outcome = match config.token_keys.open_bytes(&delivery.id, &delivery.body) {
+            Ok(body) => routing::split_delivery(db, config, &delivery.id, &body).await,
+            Err(error) => Err(AppError::internal("stored delivery does not open", error)),
+        };
+        match outcome {
+            Ok(split) => {
+                deliveries::mark_processed(db, &delivery.id, now_millis()).await?;
+                tracing::info!(delivery_id = %delivery.id, routed = split.routed, duplicates = split.duplicates, dead = split.dead, tests = split.tests, "webhook delivery split");
+            }
+            Err(error) if delivery.attempts >= MAX_ATTEMPTS => {
+                tracing::error!(delivery_id = %delivery.id, %error, "webhook delivery given up");
+                deliveries::mark_processed(db, &delivery.id, now_millis()).await?;
+            }
+            Err(error) => {
+                tracing::warn!(delivery_id = %delivery.id, %error, attempts = delivery.attempts, "webhook delivery failed: will retry");
+                let at = now_millis() + backoff(delivery.attempts);
+                deliveries::retry_later(db, &delivery.id, at).await?;
+            }
+        }
+    }
+    let due = conversations::claim(db, now_millis(), LEASE, BATCH).await?;
+    done += due.len();
+    let mut running = JoinSet::new();
+    for (doctor, conversation_id) in due {
+        let (db, config) = (db.clone(), config.clone());
+        running.spawn(async move {
+            if let Err(error) = drain(&db, &config, &doctor, &conversation_id).await {
+                tracing::warn!(doctor_id = %doctor, conversation_id, %error, "applying a conversation's events failed");
+            }
+        });
+    }
+    running.join_all().await;
+    Ok(done)
+}
+
+/// Applies the conversation's events in order until none is due, then gives it back.
+async fn drain(
+    db: &Db,
+    config: &Config,
+    doctor: &DoctorId,
+    conversation_id: &str,
+) -> Result<(), AppError> {
+    loop {
+        let mut tx = db.tenant_writer(doctor).await?;
+        let Some(event) = conversations::next_event(&mut tx, conversation_id).await? else {
+            break;
+        };
+        if event.next_attempt_at > now_millis() {
+            break;
+        }
+        match apply::apply(&mut tx, config, doctor, conversation_id, &event).await {
+            Ok(()) => {
+                conversations::settle_event(&mut tx, &event.id, EventOutcome::Applied).await?;
+                tx.commit().await?;
+                tracing::info!(doctor_id = %doctor, conversation_id, event_id = %event.id, kind = %event.kind, "inbox event applied");
+            }
+            Err(error) => {
+                drop(tx);
+                settle_failure(db, config, doctor, conversation_id, &event, &error).await?;
+            }
+        }
+    }
+    let mut tx = db.tenant_writer(doctor).await?;
+    conversations::release(&mut tx, conversation_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried later, or dead-lettered after [`MAX_ATTEMPTS`].
+async fn settle_failure(
+    db: &Db,
+    config: &Config,
+    doctor: &DoctorId,
+    conversation_id: &str,
+    event: &conversations::PendingEvent,
+    error: &AppError,
+) -> Result<(), AppError> {
+    let attempts = event.attempts + 1;
+    let mut tx = db.tenant_writer(doctor).await?;
+    if attempts < MAX_ATTEMPTS {
+        tracing::warn!(doctor_id = %doctor, conversation_id, event_id = %event.id, attempts, %error, "inbox event failed: will retry");
+        let at = now_millis() + backoff(attempts);
+        conversations::settle_event(&mut tx, &event.id, EventOutcome::RetryAt(at)).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    tracing::error!(doctor_id = %doctor, conversation_id, event_id = %event.id, %error, "inbox event dead-lettered");
+    conversations::settle_event(&mut tx, &event.id, EventOutcome::Failed).await?;
+    tx.commit().await?;
+    let body = config
+        .token_keys
+        .open_bytes(doctor.as_str(), &event.event)
+        .unwrap_or_default();
+    let id = crate::db::new_id();
+    let sealed = config.token_keys.seal_bytes(&id, &body);
+    let error = error.to_string();
+    deliveries::add_dead_letter(
+        db,
+        &NewDeadLetter {
+            id: &id,
+            delivery_id: &event.id,
+            position: 0,
+            reason: DeadReason::Failed,
+            account_id: "",
+            event: &sealed,
+            error: Some(&error),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The pause before attempt `attempts + 1`: 1 s, 2 s, 4 s, … at most 2 minutes.
+fn backoff(attempts: i64) -> i64 {
+    let exponent = u32::try_from(attempts.clamp(0, 7)).unwrap_or(7);
+    1000 * 2_i64.pow(exponent)
+}

@@ -1,0 +1,630 @@
+//! `/meta/webhook` and the inbox worker, through the real app: Meta's subscription check, the
+//! signature over raw bytes (with the reference fixtures and their listed signatures), routing
+//! to each doctor by the receiving account, dead letters, duplicates and order, and sealing at
+//! rest.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_meta::{self, FakeMeta, FakePage};
+use common::meta_flow::{app_with_meta, connect};
+use common::{Backend, TestApp};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{AnyConnection, Connection, Row};
+
+on_both_databases!(
+    the_subscription_check_answers_the_challenge_only_to_our_token,
+    fixtures_with_their_signatures_are_stored_and_anything_else_is_refused,
+    a_body_over_one_mebibyte_gets_413,
+    a_batched_delivery_reaches_each_doctor_and_dead_letters_the_unknown_account,
+    echoes_unsent_standby_and_reactions_change_the_thread_as_meta_means,
+    duplicates_land_once_and_the_thread_is_in_the_order_things_happened,
+    message_text_is_sealed_everywhere_it_is_stored,
+);
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/meta-fixtures"
+);
+
+/// Doctor A's and B's Instagram accounts and Pages, as the fixtures name them.
+const ACCOUNT_A: &str = "17841400000000011";
+const ACCOUNT_B: &str = "17841400000000022";
+const UNKNOWN_ACCOUNT: &str = "17841499999999999";
+const PATIENT_A: &str = "6543210987654321";
+const PATIENT_B: &str = "7234567890123456";
+
+fn page(id: &'static str, account: &'static str, name: &'static str) -> FakePage {
+    FakePage {
+        id,
+        name,
+        token: "page-token",
+        instagram: Some((account, name)),
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+/// The signature the fixtures' README lists for `name`.
+fn listed_signature(name: &str) -> String {
+    let readme = std::fs::read_to_string(format!("{FIXTURES}/README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|line| line.starts_with(name))
+        .unwrap_or_else(|| panic!("no signature listed for {name}"));
+    line.split_whitespace().last().unwrap().to_owned()
+}
+
+fn sign(body: &[u8], secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+async fn post_signed(app: &TestApp, body: &[u8], signature: Option<&str>) -> StatusCode {
+    let mut request = app
+        .client
+        .post(app.url("/meta/webhook"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    request.send().await.unwrap().status()
+}
+
+/// Posts `delivery` signed as Meta signs it; it must be acknowledged.
+async fn deliver(app: &TestApp, delivery: &Value) {
+    let body = serde_json::to_vec(delivery).unwrap();
+    let signature = sign(&body, fake_meta::APP_SECRET);
+    assert_eq!(
+        post_signed(app, &body, Some(&signature)).await,
+        StatusCode::OK
+    );
+}
+
+async fn owner(app: &TestApp) -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    AnyConnection::connect(&app.database.url).await.unwrap()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let mut db = owner(app).await;
+    let n = sqlx::query(sql)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap();
+    db.close().await.unwrap();
+    n
+}
+
+/// Waits until every stored delivery is split and every routed event applied.
+async fn settled(app: &TestApp) {
+    for _ in 0..200 {
+        let waiting = count(
+            app,
+            "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE processed_at IS NULL)
+                  + (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending')",
+        )
+        .await;
+        if waiting == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the inbox worker did not settle");
+}
+
+/// A signed-in doctor whose Instagram link is `page` (the fake offers only that Page).
+async fn linked_doctor(app: &TestApp, meta: &FakeMeta, page: FakePage) -> (Client, String) {
+    let browser = app.other_browser();
+    let email = app.new_doctor(&browser, "Dr. Linked").await;
+    meta.set_pages(vec![page]);
+    assert_eq!(connect(app, &browser).await, "connected");
+    let mut db = owner(app).await;
+    let id: String = sqlx::query("SELECT id FROM doctors WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .try_get("id")
+        .unwrap();
+    (browser, id)
+}
+
+/// A doctor's stored messages, oldest first: `(author, kind, mid, delivery)`.
+async fn thread(app: &TestApp, doctor: &str) -> Vec<(String, String, Option<String>, String)> {
+    let mut db = owner(app).await;
+    let rows = sqlx::query(
+        "SELECT author, kind, mid, delivery FROM messages WHERE doctor_id = $1
+         ORDER BY sent_at, id",
+    )
+    .bind(doctor)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get("author").unwrap(),
+                r.try_get("kind").unwrap(),
+                r.try_get("mid").unwrap(),
+                r.try_get("delivery").unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn text_event(patient: &str, account: &str, mid: &str, at: i64, text: &str) -> Value {
+    json!({"sender": {"id": patient}, "recipient": {"id": account}, "timestamp": at,
+           "message": {"mid": mid, "text": text}})
+}
+
+fn delivery(entries: Vec<Value>) -> Value {
+    json!({"object": "instagram", "entry": entries})
+}
+
+fn entry(account: &str, messaging: Vec<Value>) -> Value {
+    json!({"id": account, "time": 1_767_225_600_000_i64, "messaging": messaging})
+}
+
+async fn the_subscription_check_answers_the_challenge_only_to_our_token(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let check = |query: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/meta/webhook?{query}")).await }
+    };
+    let good =
+        check("hub.mode=subscribe&hub.verify_token=fake-verify-token&hub.challenge=1158201444")
+            .await;
+    assert_eq!(good.status(), StatusCode::OK);
+    assert!(good.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(good.text().await.unwrap(), "1158201444");
+    for bad in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        "hub.mode=unsubscribe&hub.verify_token=fake-verify-token&hub.challenge=1",
+        "hub.mode=subscribe&hub.challenge=1",
+        "hub.mode=subscribe&hub.verify_token=fake-verify-token",
+        "hub.mode=subscribe&hub.verify_token=fake-verify-token&hub.challenge=%3Cscript%3E",
+        "",
+    ] {
+        assert_eq!(check(bad).await.status(), StatusCode::FORBIDDEN, "{bad}");
+    }
+    app.stop().await;
+}
+
+async fn fixtures_with_their_signatures_are_stored_and_anything_else_is_refused(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let names: Vec<String> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        let body = fixture(name);
+        let signature = listed_signature(name);
+        assert_eq!(
+            post_signed(&app, &body, Some(&signature)).await,
+            StatusCode::OK,
+            "{name}"
+        );
+    }
+    let stored = count(&app, "SELECT COUNT(*) FROM webhook_deliveries").await;
+    assert_eq!(stored, i64::try_from(names.len()).unwrap());
+
+    let body = fixture("01_text_message.json");
+    let signature = listed_signature("01_text_message.json");
+    let mut changed = body.clone();
+    changed[40] ^= 1;
+    let reserialised =
+        serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+    let refused = [
+        (
+            changed.as_slice(),
+            Some(signature.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            reserialised.as_slice(),
+            Some(signature.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (body.as_slice(), None, StatusCode::UNAUTHORIZED),
+        (
+            body.as_slice(),
+            Some(sign(&body, "another_secret")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            body.as_slice(),
+            Some("sha256=nothex".to_owned()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            body.as_slice(),
+            Some(signature.replace("sha256=", "sha1=")),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (i, (body, signature, status)) in refused.into_iter().enumerate() {
+        assert_eq!(
+            post_signed(&app, body, signature.as_deref()).await,
+            status,
+            "case {i}"
+        );
+    }
+    let after = count(&app, "SELECT COUNT(*) FROM webhook_deliveries").await;
+    assert_eq!(after, stored, "nothing refused was stored");
+    app.stop().await;
+}
+
+async fn a_body_over_one_mebibyte_gets_413(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let text = "a".repeat(1024 * 1024);
+    let body = serde_json::to_vec(&delivery(vec![entry(
+        ACCOUNT_A,
+        vec![text_event(PATIENT_A, ACCOUNT_A, "mid.big", 1, &text)],
+    )]))
+    .unwrap();
+    let signature = sign(&body, fake_meta::APP_SECRET);
+    assert_eq!(
+        post_signed(&app, &body, Some(&signature)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM webhook_deliveries").await,
+        0
+    );
+    app.stop().await;
+}
+
+async fn a_batched_delivery_reaches_each_doctor_and_dead_letters_the_unknown_account(
+    backend: Backend,
+) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (_, doctor_a) = linked_doctor(&app, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    let (_, doctor_b) = linked_doctor(&app, &meta, page("100000000000022", ACCOUNT_B, "b")).await;
+    deliver(
+        &app,
+        &delivery(vec![
+            entry(
+                ACCOUNT_A,
+                vec![text_event(
+                    PATIENT_A,
+                    ACCOUNT_A,
+                    "mid.a1",
+                    1_767_225_600_100,
+                    "hello A",
+                )],
+            ),
+            entry(
+                ACCOUNT_B,
+                vec![
+                    text_event(PATIENT_B, ACCOUNT_B, "mid.b1", 1_767_225_600_200, "hello B"),
+                    text_event(PATIENT_B, ACCOUNT_B, "mid.b2", 1_767_225_600_300, "again B"),
+                ],
+            ),
+            entry(
+                UNKNOWN_ACCOUNT,
+                vec![text_event(
+                    "7999999999999999",
+                    UNKNOWN_ACCOUNT,
+                    "mid.u1",
+                    1,
+                    "anyone?",
+                )],
+            ),
+            json!({"id": ACCOUNT_A, "time": 1, "messaging": [{"sender": {"id": PATIENT_A}}]}),
+        ]),
+    )
+    .await;
+    // Meta's dashboard test: acknowledged, then dropped without a tenant or a letter.
+    let test = fixture("10_dashboard_test_event.json");
+    let signature = listed_signature("10_dashboard_test_event.json");
+    assert_eq!(
+        post_signed(&app, &test, Some(&signature)).await,
+        StatusCode::OK
+    );
+    settled(&app).await;
+
+    let a = thread(&app, &doctor_a).await;
+    let b = thread(&app, &doctor_b).await;
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].2.as_deref(), Some("mid.a1"));
+    assert_eq!(
+        b.iter().map(|m| m.2.clone().unwrap()).collect::<Vec<_>>(),
+        ["mid.b1", "mid.b2"]
+    );
+    assert!(b.iter().all(|m| m.0 == "patient" && m.3 == "received"));
+    let conversations = count(&app, "SELECT COUNT(*) FROM conversations").await;
+    assert_eq!(conversations, 2);
+
+    let mut db = owner(&app).await;
+    let letters =
+        sqlx::query("SELECT reason, account_id FROM dead_letters ORDER BY reason, account_id")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get::<String, _>(0).unwrap(),
+                    r.try_get::<String, _>(1).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>();
+    assert_eq!(
+        letters,
+        [
+            ("unknown_account".to_owned(), UNKNOWN_ACCOUNT.to_owned()),
+            ("unparseable".to_owned(), ACCOUNT_A.to_owned()),
+        ]
+    );
+    let window: Option<i64> =
+        sqlx::query("SELECT last_inbound_at FROM conversations WHERE doctor_id = $1")
+            .bind(&doctor_b)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+    assert_eq!(window, Some(1_767_225_600_300));
+    app.stop().await;
+}
+
+async fn echoes_unsent_standby_and_reactions_change_the_thread_as_meta_means(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (_, doctor) = linked_doctor(&app, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    for name in [
+        "01_text_message.json",
+        "05_image_attachment.json",
+        "09_standby_not_in_control.json",
+    ] {
+        assert_eq!(
+            post_signed(&app, &fixture(name), Some(&listed_signature(name))).await,
+            StatusCode::OK
+        );
+    }
+    settled(&app).await;
+    let before_echo = count(&app, "SELECT last_inbound_at FROM conversations").await;
+    let echo = "04_echo_human_reply_from_instagram_app.json";
+    assert_eq!(
+        post_signed(&app, &fixture(echo), Some(&listed_signature(echo))).await,
+        StatusCode::OK
+    );
+    // The patient unsends their first message; reacts to, and reads, the doctor's reply.
+    let first: Value = serde_json::from_slice(&fixture("01_text_message.json")).unwrap();
+    let first_mid = first["entry"][0]["messaging"][0]["message"]["mid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply: Value = serde_json::from_slice(&fixture(echo)).unwrap();
+    let reply_mid = reply["entry"][0]["messaging"][0]["message"]["mid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at = 1_767_225_800_000_i64;
+    let from_patient = |extra: Value, at: i64| {
+        let mut event = json!({"sender": {"id": PATIENT_A}, "recipient": {"id": ACCOUNT_A},
+                               "timestamp": at});
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        event
+    };
+    deliver(
+        &app,
+        &delivery(vec![entry(
+            ACCOUNT_A,
+            vec![
+                from_patient(
+                    json!({"message": {"mid": first_mid, "is_deleted": true}}),
+                    at,
+                ),
+                from_patient(
+                    json!({"reaction": {"mid": reply_mid, "action": "react",
+                                        "reaction": "love", "emoji": "\u{2764}"}}),
+                    at + 1,
+                ),
+                from_patient(json!({"read": {"mid": reply_mid}}), at + 2),
+                // Unsent before it ever arrived: the late original must not appear.
+                from_patient(
+                    json!({"message": {"mid": "mid.late", "is_deleted": true}}),
+                    at + 3,
+                ),
+            ],
+        )]),
+    )
+    .await;
+    settled(&app).await;
+    deliver(
+        &app,
+        &delivery(vec![entry(
+            ACCOUNT_A,
+            vec![text_event(
+                PATIENT_A,
+                ACCOUNT_A,
+                "mid.late",
+                at - 10,
+                "oops",
+            )],
+        )]),
+    )
+    .await;
+    settled(&app).await;
+
+    let messages = thread(&app, &doctor).await;
+    let find = |mid: &str| {
+        messages
+            .iter()
+            .find(|m| m.2.as_deref() == Some(mid))
+            .unwrap_or_else(|| panic!("{mid} missing from {messages:?}"))
+            .clone()
+    };
+    assert_eq!(find(&first_mid).3, "deleted");
+    assert_eq!(
+        find(&reply_mid).0,
+        "doctor",
+        "a reply from the Instagram app"
+    );
+    let late = find("mid.late");
+    assert_eq!((late.1.as_str(), late.3.as_str()), ("unsent", "deleted"));
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.2.as_deref() == Some("mid.late"))
+            .count(),
+        1
+    );
+    let mut db = owner(&app).await;
+    let row = sqlx::query(
+        "SELECT assistant_paused, last_inbound_at FROM conversations WHERE doctor_id = $1",
+    )
+    .bind(&doctor)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        row.try_get::<i64, _>(0).unwrap(),
+        1,
+        "the assistant steps back"
+    );
+    let window: i64 = row.try_get(1).unwrap();
+    assert!(window >= before_echo, "an echo never moves the window");
+    let reaction: Option<String> = sqlx::query("SELECT reaction FROM messages WHERE mid = $1")
+        .bind(&reply_mid)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(reaction.as_deref(), Some("love"));
+    let standby: i64 = sqlx::query("SELECT COUNT(*) FROM messages WHERE standby = 1")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(standby, 1, "standby events are kept");
+    app.stop().await;
+}
+
+async fn duplicates_land_once_and_the_thread_is_in_the_order_things_happened(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (_, doctor) = linked_doctor(&app, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    let body = fixture("01_text_message.json");
+    let signature = listed_signature("01_text_message.json");
+    for _ in 0..5 {
+        assert_eq!(
+            post_signed(&app, &body, Some(&signature)).await,
+            StatusCode::OK
+        );
+    }
+    // Later messages first: Meta's retries reorder deliveries.
+    for (mid, at) in [("mid.3", 3_000), ("mid.1", 1_000), ("mid.2", 2_000)] {
+        let at = 1_767_225_700_000 + at;
+        deliver(
+            &app,
+            &delivery(vec![entry(
+                ACCOUNT_A,
+                vec![text_event(PATIENT_A, ACCOUNT_A, mid, at, mid)],
+            )]),
+        )
+        .await;
+    }
+    settled(&app).await;
+    let mids: Vec<String> = thread(&app, &doctor)
+        .await
+        .into_iter()
+        .filter_map(|m| m.2)
+        .collect();
+    assert_eq!(mids.len(), 4, "{mids:?}");
+    assert_eq!(&mids[1..], ["mid.1", "mid.2", "mid.3"]);
+    let unread = count(&app, "SELECT unread FROM conversations").await;
+    assert_eq!(unread, 4, "a duplicate is not unread twice");
+    app.stop().await;
+}
+
+async fn message_text_is_sealed_everywhere_it_is_stored(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let _ = linked_doctor(&app, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    for name in ["01_text_message.json", "05_image_attachment.json"] {
+        assert_eq!(
+            post_signed(&app, &fixture(name), Some(&listed_signature(name))).await,
+            StatusCode::OK
+        );
+    }
+    deliver(
+        &app,
+        &delivery(vec![entry(
+            UNKNOWN_ACCOUNT,
+            vec![text_event(
+                "7999999999999999",
+                UNKNOWN_ACCOUNT,
+                "mid.u",
+                1,
+                "secret symptom",
+            )],
+        )]),
+    )
+    .await;
+    settled(&app).await;
+    let mut db = owner(&app).await;
+    for (table, columns) in [
+        ("webhook_deliveries", "body_sealed"),
+        ("inbound_events", "event_sealed"),
+        ("dead_letters", "event_sealed"),
+        (
+            "messages",
+            "COALESCE(text_sealed, '') || COALESCE(attachments_sealed, '')",
+        ),
+    ] {
+        let rows = sqlx::query(&format!("SELECT {columns} FROM {table}"))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        assert!(!rows.is_empty(), "{table} holds something");
+        for row in rows {
+            let stored: String = row.try_get(0).unwrap();
+            for plain in [
+                "puedo",
+                "agendar",
+                "lookaside",
+                "secret symptom",
+                "ma\\u00f1ana",
+            ] {
+                assert!(
+                    !stored.contains(plain),
+                    "{table} holds {plain:?} in plain form"
+                );
+            }
+        }
+    }
+    app.stop().await;
+}
