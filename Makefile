@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools lint rust-tests e2e reseal-tokens
+.PHONY: run test tools lint rust-tests e2e reseal-tokens dead-letters
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
@@ -65,3 +65,10 @@ e2e:
 ## docs/meta-setup.md). Uses the same environment / .env as the server.
 reseal-tokens:
 	cargo run --release --features ssr --bin clariva -- reseal-tokens
+
+## Webhook events no doctor took (docs/meta-setup.md, "Dead letters"): counts by reason and
+## account; ARGS="show <letter-id>", ARGS="replay <account-id>" or
+## ARGS="purge --all | [--account <account-id>] [--older-than-days <days>]". Same
+## environment / .env as the server.
+dead-letters:
+	cargo run --release --features ssr --bin clariva -- dead-letters $(ARGS)

@@ -9,6 +9,7 @@ use crate::auth::{LoginRoute, LogoutButton, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
 use crate::dashboard::{current_doctor, DoctorResource};
 use crate::error::AppError;
+use crate::inbox::InboxRoute;
 use crate::instagram::InstagramRoute;
 use crate::setup::{
     AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
@@ -51,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("dashboard") view=Dashboard ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
                     <Route path=StaticSegment("appointments") view={Lazy::<AppointmentsRoute>::new()}/>
+                    <Route path=StaticSegment("inbox") view={Lazy::<InboxRoute>::new()}/>
                     <Route path=StaticSegment("instagram") view={Lazy::<InstagramRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
@@ -113,6 +115,7 @@ fn Dashboard() -> impl IntoView {
             <A href="/dashboard" attr:class="brand">"Clariva Care"</A>
             <nav aria-label="Dashboard">
                 <A href="/dashboard" exact=true>"Overview"</A>
+                <A href="/dashboard/inbox">"Inbox"</A>
                 <A href="/dashboard/appointments">"Appointments"</A>
                 <A href="/dashboard/instagram">"Instagram"</A>
                 <A href="/dashboard/setup/profile">"Setup"</A>
@@ -157,6 +160,11 @@ fn Overview() -> impl IntoView {
                         <p class="alert" role="alert">
                             "Instagram needs attention: " {health.describe()} " "
                             <a class="button primary" href="/auth/meta/start" rel="external">"Reconnect Instagram"</a>
+                        </p>
+                    })}
+                    {(doctor.unread > 0).then(|| view! {
+                        <p class="note" role="status">
+                            <a href="/dashboard/inbox">{format!("{} unread message{} in your Inbox", doctor.unread, if doctor.unread == 1 { "" } else { "s" })}</a>
                         </p>
                     })}
                     <NextAppointments agenda/>

@@ -51,6 +51,8 @@ pub struct Config {
     pub token_keys: TokenKeys,
     /// The Meta app doctors connect Instagram through; `None` until an operator sets it up.
     pub meta: Option<MetaApp>,
+    /// How long housekeeping keeps dead letters and processed webhook deliveries.
+    pub retention: Retention,
 }
 
 /// The Meta app, and where Meta's login dialog and Graph API are (tests point them at a fake).
@@ -66,6 +68,10 @@ pub struct MetaApp {
     /// A Facebook Login for Business configuration: when set, the login dialog asks for the
     /// permissions it lists instead of naming them itself (`scope`).
     pub login_config_id: Option<String>,
+    /// Meta approved the app's Human Agent feature: a reply typed by the doctor may go out
+    /// with the `HUMAN_AGENT` tag up to 7 days after the patient's last message, instead of
+    /// within 24 hours only (`META_HUMAN_AGENT=true`).
+    pub human_agent: bool,
 }
 
 impl fmt::Debug for MetaApp {
@@ -76,6 +82,7 @@ impl fmt::Debug for MetaApp {
             .field("dialog_base_url", &self.dialog_base_url)
             .field("graph_base_url", &self.graph_base_url)
             .field("login_config_id", &self.login_config_id)
+            .field("human_agent", &self.human_agent)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +110,16 @@ impl LoginThrottle {
     }
 }
 
+/// How long the inbox keeps what no doctor needs any more, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Dead letters, from when they were written (`DEAD_LETTER_RETENTION_DAYS`, default 30).
+    pub dead_letter_days: u32,
+    /// Deliveries, from when they were split into events (`DELIVERY_RETENTION_DAYS`,
+    /// default 7).
+    pub delivery_days: u32,
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -113,6 +130,7 @@ impl fmt::Debug for Config {
             .field("login_throttle", &self.login_throttle)
             .field("token_keys", &self.token_keys)
             .field("meta", &self.meta)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +217,10 @@ impl Config {
             }
         };
         let meta = meta_app(&var)?;
+        let retention = Retention {
+            dead_letter_days: days("DEAD_LETTER_RETENTION_DAYS", &var, 30)?,
+            delivery_days: days("DELIVERY_RETENTION_DAYS", &var, 7)?,
+        };
         Ok(Self {
             app_env,
             database_url,
@@ -210,6 +232,7 @@ impl Config {
             login_throttle,
             token_keys,
             meta,
+            retention,
         })
     }
 
@@ -255,6 +278,7 @@ fn meta_app(var: &impl Fn(&str) -> Option<String>) -> Result<Option<MetaApp>, Co
         dialog_base_url: url("META_DIALOG_BASE_URL", "https://www.facebook.com")?,
         graph_base_url: url("META_GRAPH_BASE_URL", "https://graph.facebook.com")?,
         login_config_id: var("META_LOGIN_CONFIG_ID").filter(|id| !id.trim().is_empty()),
+        human_agent: parse_or("META_HUMAN_AGENT", var("META_HUMAN_AGENT"), false)?,
     }))
 }
 
@@ -269,6 +293,18 @@ fn parse_or<T: std::str::FromStr>(
             .trim()
             .parse()
             .map_err(|_| invalid(variable, format!("`{text}` is not a valid value"))),
+    }
+}
+
+/// A whole number of days, at least one.
+fn days(
+    variable: &'static str,
+    var: &impl Fn(&str) -> Option<String>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match parse_or(variable, var(variable), default)? {
+        0 => Err(invalid(variable, "must be at least 1 (days)")),
+        days => Ok(days),
     }
 }
 
@@ -437,10 +473,34 @@ mod tests {
             ("PUBLIC_BASE_URL", "clariva.example"),
             ("LOGIN_LOCKOUT_MINUTES", "soon"),
             ("TRUST_FORWARDED_FOR", "maybe"),
+            ("DEAD_LETTER_RETENTION_DAYS", "0"),
+            ("DELIVERY_RETENTION_DAYS", "a week"),
         ] {
             let error = config(&[("DATA_DIR", dir), (name, value)]).unwrap_err();
             assert_eq!(error.variable, name);
         }
+    }
+
+    #[test]
+    fn dead_letters_are_kept_30_days_and_processed_deliveries_7_unless_configured() {
+        let dir = temp_dir();
+        let dir = dir.to_str().unwrap();
+        let defaults = config(&[("DATA_DIR", dir)]).unwrap().retention;
+        assert_eq!(
+            defaults,
+            Retention {
+                dead_letter_days: 30,
+                delivery_days: 7
+            }
+        );
+        let set = config(&[
+            ("DATA_DIR", dir),
+            ("DEAD_LETTER_RETENTION_DAYS", "90"),
+            ("DELIVERY_RETENTION_DAYS", "1"),
+        ])
+        .unwrap()
+        .retention;
+        assert_eq!((set.dead_letter_days, set.delivery_days), (90, 1));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct SignedInDoctor {
     pub has_services: bool,
     /// The Instagram link's health, if an account is connected.
     pub instagram: Option<crate::instagram::Health>,
+    /// Unread messages in the Inbox.
+    pub unread: i64,
 }
 
 /// The dashboard's copy of [`current_doctor`], provided to every dashboard page.
@@ -33,6 +35,7 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             .await?
             .ok_or(AppError::Unauthorized)?;
         let link = crate::db::instagram::get(&mut tx).await?;
+        let unread = crate::db::conversations::unread_total(&mut tx).await?;
         tx.commit().await?;
         Ok(SignedInDoctor {
             instagram: link
@@ -43,6 +46,7 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             has_hours: summary.has_hours,
             offers_a_method: summary.offers_a_method,
             has_services: summary.has_services,
+            unread,
         })
     })
     .await

@@ -1,15 +1,29 @@
 //! The server: configuration -> database (migrated) -> router -> serve until SIGTERM.
 //! `clariva reseal-tokens` instead re-seals every stored Instagram token under the first key
-//! of `TOKEN_KEYS` and exits (key rotation, docs/meta-setup.md).
+//! of `TOKEN_KEYS` and exits (key rotation), and `clariva dead-letters ...` lists, shows,
+//! replays or purges the webhook events no doctor took (both in docs/meta-setup.md).
 
 use std::process::ExitCode;
 
 use clariva::config::Config;
+use clariva::db::Db;
+use clariva::inbox::dead_letters::{self, Purge};
 use clariva::server::{shutdown_signal, telemetry, Application};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     keep_large_blocks_returnable();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dead_letters = match args.first().map(String::as_str) {
+        Some("dead-letters") => match DeadLetters::parse(&args[1..]) {
+            Some(command) => Some(command),
+            None => {
+                eprintln!("{DEAD_LETTERS_USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let dotenv = dotenvy::dotenv();
     telemetry::init();
     if let Err(error) = &dotenv {
@@ -25,7 +39,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if std::env::args().nth(1).as_deref() == Some("reseal-tokens") {
+    if let Some(command) = dead_letters {
+        return run_dead_letters(&config, command).await;
+    }
+    if args.first().map(String::as_str) == Some("reseal-tokens") {
         return reseal_tokens(&config).await;
     }
     let leptos = match leptos::config::get_configuration(None) {
@@ -52,18 +69,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn reseal_tokens(config: &Config) -> ExitCode {
-    let db = match clariva::db::Db::connect(
+/// Opens (and migrates) the database the server would use, for a one-off command.
+async fn open_db(config: &Config) -> Option<Db> {
+    match Db::connect(
         &config.database_url,
         config.database_migration_url.as_deref(),
     )
     .await
     {
-        Ok(db) => db,
+        Ok(db) => Some(db),
         Err(error) => {
             eprintln!("could not open the database: {error}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+async fn reseal_tokens(config: &Config) -> ExitCode {
+    let Some(db) = open_db(config).await else {
+        return ExitCode::FAILURE;
     };
     let result = clariva::instagram::reseal::reseal_all(&db, &config.token_keys).await;
     db.close().await;
@@ -83,6 +107,83 @@ async fn reseal_tokens(config: &Config) -> ExitCode {
         }
         Err(error) => {
             eprintln!("re-sealing failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const DEAD_LETTERS_USAGE: &str = "usage: clariva dead-letters \
+[show <letter-id> | replay <account-id> | purge (--all | [--account <account-id>] [--older-than-days <days>])]";
+
+/// What `clariva dead-letters ...` asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum DeadLetters {
+    /// No arguments: letters waiting, by reason and account.
+    Counts,
+    Show(String),
+    Replay(String),
+    Purge(Purge),
+}
+
+impl DeadLetters {
+    /// The command `args` (after `dead-letters`) name; `None`: print the usage.
+    fn parse(args: &[String]) -> Option<Self> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            [] => Some(Self::Counts),
+            ["show", id] => Some(Self::Show((*id).to_owned())),
+            ["replay", account] => Some(Self::Replay((*account).to_owned())),
+            ["purge", "--all"] => Some(Self::Purge(Purge::default())),
+            ["purge", options @ ..] if !options.is_empty() => {
+                let mut purge = Purge::default();
+                for pair in options.chunks(2) {
+                    match pair {
+                        ["--account", id] if purge.account_id.is_none() => {
+                            purge.account_id = Some((*id).to_owned());
+                        }
+                        ["--older-than-days", days] if purge.older_than_days.is_none() => {
+                            purge.older_than_days = Some(days.parse().ok()?);
+                        }
+                        _ => return None,
+                    }
+                }
+                Some(Self::Purge(purge))
+            }
+            _ => None,
+        }
+    }
+}
+
+async fn run_dead_letters(config: &Config, command: DeadLetters) -> ExitCode {
+    let Some(db) = open_db(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let done = match &command {
+        DeadLetters::Counts => dead_letters::counts(&db)
+            .await
+            .map(|c| (c.to_string(), true)),
+        DeadLetters::Show(id) => dead_letters::show(&db, id)
+            .await
+            .map(|s| (s.to_string(), true)),
+        DeadLetters::Replay(account) => dead_letters::replay(&db, config, account)
+            .await
+            .map(|r| (r.to_string(), r.unopenable == 0)),
+        DeadLetters::Purge(purge) => dead_letters::purge(&db, purge, clariva::db::now_millis())
+            .await
+            .map(|p| (p.to_string(), true)),
+    };
+    db.close().await;
+    match done {
+        Ok((report, complete)) => {
+            print!("{report}");
+            if complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("dead-letters: {error}");
             ExitCode::FAILURE
         }
     }

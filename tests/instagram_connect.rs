@@ -2,14 +2,15 @@
 //! state checks (missing, tampered, replayed, expired, another session's), cancelling, one,
 //! several and no eligible accounts, an account already linked to another doctor, Meta's
 //! errors, disconnecting, Meta's deauthorize and data-deletion callbacks, the daily token
-//! check, and no token in the database, in any answer or page.
+//! check (refused, expiring, and missing permissions), the permissions asked for and the
+//! webhook fields subscribed, and no token in the database, in any answer or page.
 
 mod common;
 
 use clariva::crypto::seal::TokenKeys;
 use clariva::db::Db;
 use clariva::instagram::token_check;
-use clariva::meta::graph::Graph;
+use clariva::meta::graph::{Graph, SCOPES};
 use common::fake_meta::{self, FakeMeta, FakePage};
 use common::meta_flow::{
     app_with_meta, back_from_meta, connect, dialog_link, location, start, KEYS,
@@ -34,6 +35,9 @@ on_both_databases!(
     the_daily_check_flags_rejected_and_expiring_tokens,
     a_lapsed_offer_is_deleted_with_its_tokens,
     rotating_keys_reseals_every_token_under_the_new_one,
+    the_login_dialog_asks_for_permission_to_read_message_details,
+    connecting_subscribes_the_page_to_messages_postbacks_reads_reactions_and_standby,
+    a_link_without_permission_to_read_message_details_asks_to_reconnect_until_it_does,
 );
 
 fn clinic() -> FakePage {
@@ -796,5 +800,148 @@ async fn rotating_keys_reseals_every_token_under_the_new_one(backend: Backend) {
             unopenable: 1
         }
     );
+    app.stop().await;
+}
+
+async fn the_login_dialog_asks_for_permission_to_read_message_details(backend: Backend) {
+    let (app, _meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    let dialog = start(&app, &asha).await;
+    let query: std::collections::HashMap<_, _> = reqwest::Url::parse(&dialog)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let asked: Vec<&str> = query["scope"].split(' ').collect();
+    assert!(asked.contains(&"pages_read_engagement"), "{asked:?}");
+    for needed in [
+        "instagram_basic",
+        "instagram_manage_messages",
+        "pages_show_list",
+        "pages_manage_metadata",
+        "pages_messaging",
+    ] {
+        assert!(asked.contains(&needed), "{needed} is still asked for");
+    }
+    // Meta's dialog shows the person what is asked.
+    let page = reqwest::get(&dialog).await.unwrap().text().await.unwrap();
+    assert!(page.contains("pages_read_engagement"), "{page}");
+    app.stop().await;
+}
+
+/// The query of every Page subscription request the fake received, as name and value pairs.
+fn subscriptions(meta: &FakeMeta, method: &str, page: &str) -> Vec<Vec<(String, String)>> {
+    let prefix = format!("{method} /{}/{page}/subscribed_apps?", fake_meta::VERSION);
+    meta.requests()
+        .iter()
+        .filter_map(|request| request.strip_prefix(&prefix))
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .collect()
+}
+
+fn subscribed_fields(query: &[(String, String)]) -> Vec<String> {
+    query
+        .iter()
+        .filter(|(name, _)| name == "subscribed_fields")
+        .flat_map(|(_, fields)| fields.split(','))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn connecting_subscribes_the_page_to_messages_postbacks_reads_reactions_and_standby(
+    backend: Backend,
+) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let posted = subscriptions(&meta, "POST", "page-1");
+    assert_eq!(posted.len(), 1, "subscribed once");
+    assert_eq!(
+        subscribed_fields(&posted[0]),
+        [
+            "messages",
+            "messaging_postbacks",
+            "messaging_seen",
+            "message_reactions",
+            "standby"
+        ]
+    );
+    assert!(meta.calls().contains(&"subscribe page-1".to_owned()));
+    app.stop().await;
+}
+
+async fn a_link_without_permission_to_read_message_details_asks_to_reconnect_until_it_does(
+    backend: Backend,
+) {
+    let (app, meta) = world(backend, vec![clinic()]).await;
+    // A link made before Clariva asked for pages_read_engagement.
+    let before: Vec<&str> = SCOPES
+        .into_iter()
+        .filter(|scope| *scope != "pages_read_engagement")
+        .collect();
+    meta.grant_only("page-token-1", &before);
+    let asha = signed_in(&app, "Asha Rao").await;
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let db = Db::connect(&app.database.app_url, Some(&app.database.url))
+        .await
+        .unwrap();
+    let graph = Graph::new(&meta.app(), "http://unused/auth/meta/callback".into()).unwrap();
+    let keys = TokenKeys::parse(KEYS).unwrap();
+
+    let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
+    assert_eq!(
+        (round.working, round.missing_permissions, round.rejected),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        pane(&app, &asha).await["link"]["health"],
+        serde_json::json!({"MissingPermissions": {"permissions": ["pages_read_engagement"]}})
+    );
+    let says = "Meta has not granted Clariva permission to read message details \
+                (pages_read_engagement). Reconnect Instagram to grant it.";
+    let html = asha
+        .get(app.url("/dashboard/instagram"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(says), "{html}");
+    assert!(html.contains("Reconnect Instagram</a>"), "{html}");
+    let home = asha
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains(says) && home.contains("Reconnect Instagram</a>"),
+        "the dashboard home flags it: {home}"
+    );
+
+    // Reconnecting, this time granting everything, mends it at once and for good.
+    meta.grant_only("page-token-1", &SCOPES);
+    assert_eq!(connect(&app, &asha).await, "connected");
+    let good = serde_json::json!({"Good": {"expires_on": null}});
+    assert_eq!(pane(&app, &asha).await["link"]["health"], good);
+    let round = token_check::check_all(&db, &graph, &keys).await.unwrap();
+    assert_eq!((round.working, round.missing_permissions), (1, 0));
+    assert_eq!(pane(&app, &asha).await["link"]["health"], good);
+    let home = asha
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("Reconnect Instagram"), "{home}");
     app.stop().await;
 }

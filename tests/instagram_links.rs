@@ -1,6 +1,7 @@
 //! The stored Instagram link: one per doctor, replaced on reconnect, refused when the account
 //! or Page is another doctor's, deleted on disconnect; the lookup from an account or Page id
-//! to its doctor (unknown and disconnected ids find no one); no token in plain text.
+//! to its doctor (unknown and disconnected ids find no one); no token in plain text; the
+//! permissions a check found missing, kept until a reconnect.
 
 mod common;
 
@@ -16,6 +17,7 @@ on_both_databases!(
     an_account_or_page_id_finds_its_doctor_and_no_other,
     an_account_linked_to_one_doctor_is_refused_to_another,
     reconnecting_replaces_the_link_and_disconnecting_deletes_it,
+    missing_permissions_are_kept_until_the_doctor_reconnects,
 );
 
 const TOKEN: &str = "EAAB-secret-page-token";
@@ -78,6 +80,13 @@ impl Practices {
         )
         .await?;
         tx.commit().await
+    }
+
+    async fn stored(&self, doctor: &DoctorId) -> instagram::StoredLink {
+        let mut tx = self.db.tenant(doctor).await.unwrap();
+        let link = instagram::get(&mut tx).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        link
     }
 
     async fn owner(&self, id: &str) -> Option<DoctorId> {
@@ -155,4 +164,44 @@ async fn reconnecting_replaces_the_link_and_disconnecting_deletes_it(backend: Ba
     assert_eq!(p.owner("ig-2").await, None);
     assert_eq!(p.owner("page-2").await, None);
     assert_eq!(p.owner("ig-1").await, Some(p.ben.clone()));
+}
+
+async fn missing_permissions_are_kept_until_the_doctor_reconnects(backend: Backend) {
+    let p = practices(backend).await;
+    p.link(&p.asha, "page-1", "ig-1").await.unwrap();
+    assert!(p.stored(&p.asha).await.missing_scopes.is_empty());
+    let checked = p.stored(&p.asha).await.token;
+    let missing = [
+        "pages_read_engagement".to_owned(),
+        "pages_messaging".to_owned(),
+    ];
+    let mut tx = p.db.tenant_writer(&p.asha).await.unwrap();
+    instagram::record_check(&mut tx, &checked, None, false, &missing)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(p.stored(&p.asha).await.missing_scopes, missing);
+
+    // A later check that finds everything granted clears them.
+    let mut tx = p.db.tenant_writer(&p.asha).await.unwrap();
+    instagram::record_check(&mut tx, &checked, None, false, &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(p.stored(&p.asha).await.missing_scopes.is_empty());
+
+    // So does reconnecting; and a check of the token from before lands on nothing.
+    let mut tx = p.db.tenant_writer(&p.asha).await.unwrap();
+    instagram::record_check(&mut tx, &checked, None, false, &missing)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    p.link(&p.asha, "page-1", "ig-1").await.unwrap();
+    assert!(p.stored(&p.asha).await.missing_scopes.is_empty());
+    let mut tx = p.db.tenant_writer(&p.asha).await.unwrap();
+    instagram::record_check(&mut tx, &checked, None, false, &missing)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(p.stored(&p.asha).await.missing_scopes.is_empty());
 }

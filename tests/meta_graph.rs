@@ -1,6 +1,6 @@
 //! The Graph API client against the fake Meta: the dialog URL, the code and long-lived token
-//! exchanges, the person's id, the Pages listing, subscriptions, token checks, Meta's errors,
-//! and an unreachable Meta; no error ever carries a token.
+//! exchanges, the person's id, the Pages listing, subscriptions, token checks (with the
+//! permissions granted), Meta's errors, and an unreachable Meta; no error ever carries a token.
 
 mod common;
 
@@ -47,6 +47,8 @@ async fn the_dialog_asks_for_the_messaging_scopes_and_carries_the_state() {
     assert_eq!(query["state"], "state-123");
     assert_eq!(query["response_type"], "code");
     assert_eq!(query["scope"], SCOPES.join(" "));
+    // Meta lists it for every Instagram messaging webhook field and the user profile API.
+    assert!(SCOPES.contains(&"pages_read_engagement"));
     assert!(!url.as_str().contains(fake_meta::APP_SECRET));
 }
 
@@ -97,6 +99,13 @@ async fn pages_are_subscribed_and_unsubscribed_with_their_own_token() {
     graph.subscribe("page-1", &token).await.unwrap();
     graph.unsubscribe("page-1", &token).await.unwrap();
     assert_eq!(meta.calls(), ["subscribe page-1", "unsubscribe page-1"]);
+    let fields = "subscribed_fields=messages%2Cmessaging_postbacks%2Cmessaging_seen\
+                  %2Cmessage_reactions%2Cstandby&";
+    let requests = meta.requests();
+    assert!(
+        requests[0].starts_with(&format!("POST /v21.0/page-1/subscribed_apps?{fields}")),
+        "{requests:?}"
+    );
     let wrong = graph
         .subscribe("page-2", &SecretString::from("page-token-1"))
         .await;
@@ -156,6 +165,27 @@ async fn the_person_and_their_tokens_health_are_asked_of_meta() {
     let page = SecretString::from("page-token-1");
     let fine = graph.check(&page).await.unwrap();
     assert_eq!((fine.valid, fine.expires_at), (true, None));
+    assert_eq!(fine.scopes, SCOPES);
+    assert!(fine.missing_scopes().is_empty());
+    // A token granted before Clariva asked for pages_read_engagement.
+    meta.grant_only(
+        "page-token-1",
+        &[
+            "pages_messaging",
+            "instagram_basic",
+            "instagram_manage_messages",
+        ],
+    );
+    let short = graph.check(&page).await.unwrap();
+    assert!(short.valid);
+    assert_eq!(
+        short.missing_scopes(),
+        [
+            "pages_show_list",
+            "pages_manage_metadata",
+            "pages_read_engagement"
+        ]
+    );
     // It stops working at the earlier of its expiry and its data access's.
     meta.lapse_data_access("page-token-1", 1_797_000_000);
     let lapsing = graph.check(&page).await.unwrap().expires_at;

@@ -55,12 +55,16 @@ CREATE TABLE conversations (
     assistant_paused BIGINT  NOT NULL DEFAULT 0,
     needs_human      BIGINT  NOT NULL DEFAULT 0,
     lease_until      BIGINT,                    -- a worker is applying its events until then
+    send_lease_until BIGINT,                    -- a sender is sending its outbox until then
     created_at       BIGINT  NOT NULL,
     UNIQUE (doctor_id, account_id, patient_igsid),
     UNIQUE (doctor_id, id),
     FOREIGN KEY (doctor_id, patient_id) REFERENCES patients (doctor_id, id)
 );
 CREATE INDEX conversations_recent ON conversations (doctor_id, last_message_at);
+
+-- Meta asked us to slow down for this account: no sends before then.
+ALTER TABLE instagram_links ADD COLUMN sends_paused_until BIGINT;
 
 -- Routed events, applied to their conversation one at a time in the order they happened.
 -- `dedupe_key` (the message id, or what the reference gives for reads and reactions) makes
@@ -87,9 +91,11 @@ CREATE TABLE inbound_events (
 CREATE INDEX inbound_events_pending ON inbound_events (conversation_id, occurred_at)
     WHERE state = 'pending';
 
--- Messages in and out. Outgoing ones are also the outbox: written with the change that
--- causes them, then sent (delivery 'queued' -> 'sent' -> 'delivered'/'read', or
--- 'undeliverable' with the reason).
+-- Messages in and out. Outgoing ones (author assistant or doctor) are also the outbox:
+-- written with the change that causes them, delivery 'queued'; the sender sends each
+-- conversation's queued messages in order, 'sending' while Meta answers (so an echo that
+-- beats the answer is not taken for a reply from the Instagram app), then 'sent' with Meta's
+-- message id -> 'delivered' (its echo came) -> 'read', or 'undeliverable' with `failure`.
 CREATE TABLE messages (
     id              TEXT    PRIMARY KEY,        -- UUIDv7
     doctor_id       TEXT    NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
@@ -102,27 +108,36 @@ CREATE TABLE messages (
     attachment_kind TEXT,                       -- the first attachment's kind
     key_id          TEXT,
     sent_at         BIGINT  NOT NULL,           -- when it was written (Meta's timestamp)
-    delivery        TEXT    NOT NULL CHECK (delivery IN ('received', 'queued', 'sent',
-                        'delivered', 'read', 'undeliverable', 'deleted')),
+    delivery        TEXT    NOT NULL CHECK (delivery IN ('received', 'queued', 'sending',
+                        'sent', 'delivered', 'read', 'undeliverable', 'deleted')),
     failure         TEXT,                       -- why it could not be delivered
     reaction        TEXT,                       -- the patient's reaction to it
     standby         BIGINT  NOT NULL DEFAULT 0,
+    payload_sealed  TEXT,                       -- quick replies or buttons to send (JSON)
+    human_agent     BIGINT  NOT NULL DEFAULT 0,  -- typed by a person: HUMAN_AGENT allowed
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
     created_at      BIGINT  NOT NULL,
     FOREIGN KEY (doctor_id, conversation_id) REFERENCES conversations (doctor_id, id)
         ON DELETE CASCADE
 );
+CREATE INDEX messages_queued ON messages (conversation_id, created_at)
+    WHERE delivery IN ('queued', 'sending');
 CREATE UNIQUE INDEX messages_mid ON messages (doctor_id, mid) WHERE mid IS NOT NULL;
 CREATE INDEX messages_thread ON messages (conversation_id, sent_at);
 
--- Tenancy (see the row-level security migration). The inbox worker claims work across
--- doctors (`app.inbox_work = on`) and then applies each event in its doctor's transaction.
+-- Tenancy (see the row-level security migration). The inbox worker and the sender claim
+-- work across doctors (`app.inbox_work = on`, `app.outbox_work = on`), then apply each event
+-- or send each message in its doctor's own transaction.
 ALTER TABLE conversations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE conversations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON conversations
     USING (doctor_id = current_setting('app.doctor_id', true)
-           OR current_setting('app.inbox_work', true) = 'on')
+           OR current_setting('app.inbox_work', true) = 'on'
+           OR current_setting('app.outbox_work', true) = 'on')
     WITH CHECK (doctor_id = current_setting('app.doctor_id', true)
-           OR current_setting('app.inbox_work', true) = 'on');
+           OR current_setting('app.inbox_work', true) = 'on'
+           OR current_setting('app.outbox_work', true) = 'on');
 
 ALTER TABLE inbound_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE inbound_events FORCE ROW LEVEL SECURITY;
@@ -134,5 +149,7 @@ CREATE POLICY tenant ON inbound_events
 ALTER TABLE messages ENABLE ROW LEVEL SECURITY;
 ALTER TABLE messages FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON messages
-    USING (doctor_id = current_setting('app.doctor_id', true))
+    USING (doctor_id = current_setting('app.doctor_id', true)
+           OR (current_setting('app.outbox_work', true) = 'on'
+               AND delivery IN ('queued', 'sending')))
     WITH CHECK (doctor_id = current_setting('app.doctor_id', true));

@@ -55,12 +55,16 @@ CREATE TABLE conversations (
     assistant_paused INTEGER  NOT NULL DEFAULT 0,
     needs_human      INTEGER  NOT NULL DEFAULT 0,
     lease_until      INTEGER,                    -- a worker is applying its events until then
+    send_lease_until INTEGER,                    -- a sender is sending its outbox until then
     created_at       INTEGER  NOT NULL,
     UNIQUE (doctor_id, account_id, patient_igsid),
     UNIQUE (doctor_id, id),
     FOREIGN KEY (doctor_id, patient_id) REFERENCES patients (doctor_id, id)
 );
 CREATE INDEX conversations_recent ON conversations (doctor_id, last_message_at);
+
+-- Meta asked us to slow down for this account: no sends before then.
+ALTER TABLE instagram_links ADD COLUMN sends_paused_until INTEGER;
 
 -- Routed events, applied to their conversation one at a time in the order they happened.
 -- `dedupe_key` (the message id, or what the reference gives for reads and reactions) makes
@@ -87,9 +91,11 @@ CREATE TABLE inbound_events (
 CREATE INDEX inbound_events_pending ON inbound_events (conversation_id, occurred_at)
     WHERE state = 'pending';
 
--- Messages in and out. Outgoing ones are also the outbox: written with the change that
--- causes them, then sent (delivery 'queued' -> 'sent' -> 'delivered'/'read', or
--- 'undeliverable' with the reason).
+-- Messages in and out. Outgoing ones (author assistant or doctor) are also the outbox:
+-- written with the change that causes them, delivery 'queued'; the sender sends each
+-- conversation's queued messages in order, 'sending' while Meta answers (so an echo that
+-- beats the answer is not taken for a reply from the Instagram app), then 'sent' with Meta's
+-- message id -> 'delivered' (its echo came) -> 'read', or 'undeliverable' with `failure`.
 CREATE TABLE messages (
     id              TEXT    PRIMARY KEY,        -- UUIDv7
     doctor_id       TEXT    NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
@@ -102,15 +108,21 @@ CREATE TABLE messages (
     attachment_kind TEXT,                       -- the first attachment's kind
     key_id          TEXT,
     sent_at         INTEGER  NOT NULL,           -- when it was written (Meta's timestamp)
-    delivery        TEXT    NOT NULL CHECK (delivery IN ('received', 'queued', 'sent',
-                        'delivered', 'read', 'undeliverable', 'deleted')),
+    delivery        TEXT    NOT NULL CHECK (delivery IN ('received', 'queued', 'sending',
+                        'sent', 'delivered', 'read', 'undeliverable', 'deleted')),
     failure         TEXT,                       -- why it could not be delivered
     reaction        TEXT,                       -- the patient's reaction to it
     standby         INTEGER  NOT NULL DEFAULT 0,
+    payload_sealed  TEXT,                       -- quick replies or buttons to send (JSON)
+    human_agent     INTEGER  NOT NULL DEFAULT 0,  -- typed by a person: HUMAN_AGENT allowed
+    attempts        INTEGER  NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
     created_at      INTEGER  NOT NULL,
     FOREIGN KEY (doctor_id, conversation_id) REFERENCES conversations (doctor_id, id)
         ON DELETE CASCADE
 );
+CREATE INDEX messages_queued ON messages (conversation_id, created_at)
+    WHERE delivery IN ('queued', 'sending');
 CREATE UNIQUE INDEX messages_mid ON messages (doctor_id, mid) WHERE mid IS NOT NULL;
 CREATE INDEX messages_thread ON messages (conversation_id, sent_at);
 

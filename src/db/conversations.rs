@@ -459,3 +459,160 @@ pub async fn replace_text(tx: &mut TenantTx, mid: &str, text: &Sealed) -> Result
     .await
     .map(drop)
 }
+
+/// A conversation as the Inbox lists it; the last message's text stays sealed.
+pub struct StoredConversation {
+    pub id: String,
+    pub patient_name: String,
+    pub username: Option<String>,
+    pub last_message_at: i64,
+    pub last_inbound_at: Option<i64>,
+    pub unread: i64,
+    pub assistant_paused: bool,
+    pub needs_human: bool,
+    pub last_text: Option<Sealed>,
+    pub last_kind: Option<String>,
+}
+
+const CONVERSATION: &str = "SELECT c.id, p.name AS patient_name, c.username, c.last_message_at,
+        c.last_inbound_at, c.unread, c.assistant_paused, c.needs_human,
+        (SELECT m.text_sealed FROM messages m WHERE m.conversation_id = c.id
+             AND m.doctor_id = c.doctor_id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_text,
+        (SELECT m.key_id FROM messages m WHERE m.conversation_id = c.id
+             AND m.doctor_id = c.doctor_id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_key,
+        (SELECT m.kind FROM messages m WHERE m.conversation_id = c.id
+             AND m.doctor_id = c.doctor_id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_kind
+    FROM conversations c JOIN patients p ON p.id = c.patient_id AND p.doctor_id = c.doctor_id";
+
+fn read_conversation(row: &sqlx::any::AnyRow) -> Result<StoredConversation, sqlx::Error> {
+    let last_text: Option<String> = row.try_get("last_text")?;
+    let last_key: Option<String> = row.try_get("last_key")?;
+    Ok(StoredConversation {
+        id: row.try_get("id")?,
+        patient_name: row.try_get("patient_name")?,
+        username: row.try_get("username")?,
+        last_message_at: row.try_get("last_message_at")?,
+        last_inbound_at: row.try_get("last_inbound_at")?,
+        unread: row.try_get("unread")?,
+        assistant_paused: row.try_get::<i64, _>("assistant_paused")? != 0,
+        needs_human: row.try_get::<i64, _>("needs_human")? != 0,
+        last_text: last_text
+            .zip(last_key)
+            .map(|(value, key_id)| Sealed { value, key_id }),
+        last_kind: row.try_get("last_kind")?,
+    })
+}
+
+/// The doctor's conversations, newest first; only those that need the doctor if `needs_you`.
+pub async fn list(
+    tx: &mut TenantTx,
+    needs_you: bool,
+    limit: i64,
+) -> Result<Vec<StoredConversation>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let sql = format!(
+        "{CONVERSATION} WHERE c.doctor_id = $1
+             AND ($2 = 0 OR c.assistant_paused = 1 OR c.needs_human = 1)
+         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(doctor.as_str())
+        .bind(i64::from(needs_you))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(read_conversation).collect()
+}
+
+pub async fn get(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+) -> Result<Option<StoredConversation>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let sql = format!("{CONVERSATION} WHERE c.doctor_id = $1 AND c.id = $2");
+    let row = sqlx::query(&sql)
+        .bind(doctor.as_str())
+        .bind(conversation_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(read_conversation).transpose()
+}
+
+/// The doctor has seen the conversation: nothing in it is unread.
+pub async fn mark_seen(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("UPDATE conversations SET unread = 0 WHERE doctor_id = $1 AND id = $2")
+        .bind(doctor.as_str())
+        .bind(conversation_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Unread messages over all the doctor's conversations.
+pub async fn unread_total(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(SUM(unread), 0) AS BIGINT) AS n FROM conversations WHERE doctor_id = $1")
+            .bind(doctor.as_str())
+            .fetch_one(conn)
+            .await?;
+    row.try_get("n")
+}
+
+/// A message as the thread shows it; text and attachments stay sealed.
+pub struct StoredMessage {
+    pub id: String,
+    pub author: String,
+    pub kind: String,
+    pub text: Option<Sealed>,
+    pub attachments: Option<Sealed>,
+    pub sent_at: i64,
+    pub delivery: String,
+    pub failure: Option<String>,
+    pub reaction: Option<String>,
+}
+
+/// The conversation's latest `limit` messages, oldest first.
+pub async fn messages(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    limit: i64,
+) -> Result<Vec<StoredMessage>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let rows = sqlx::query(
+        "SELECT id, author, kind, text_sealed, attachments_sealed, key_id, sent_at, delivery,
+             failure, reaction
+         FROM messages WHERE doctor_id = $1 AND conversation_id = $2
+         ORDER BY sent_at DESC, id DESC LIMIT $3",
+    )
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut messages = rows
+        .iter()
+        .map(|row| {
+            let key_id: Option<String> = row.try_get("key_id")?;
+            let sealed = |value: Option<String>| {
+                value
+                    .zip(key_id.clone())
+                    .map(|(value, key_id)| Sealed { value, key_id })
+            };
+            Ok(StoredMessage {
+                id: row.try_get("id")?,
+                author: row.try_get("author")?,
+                kind: row.try_get("kind")?,
+                text: sealed(row.try_get("text_sealed")?),
+                attachments: sealed(row.try_get("attachments_sealed")?),
+                sent_at: row.try_get("sent_at")?,
+                delivery: row.try_get("delivery")?,
+                failure: row.try_get("failure")?,
+                reaction: row.try_get("reaction")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    messages.reverse();
+    Ok(messages)
+}

@@ -381,6 +381,76 @@ pub async fn delete_dead_letters(db: &Db, before: i64) -> Result<u64, sqlx::Erro
         .map(|done| done.rows_affected())
 }
 
+/// Stores `delivery` (received now) and marks the dead letter `letter_id` replayed, in one
+/// transaction; the worker then routes the delivery like any other. `false`: the letter was
+/// already replayed (or is gone), and nothing was stored.
+pub async fn replay_dead_letter(
+    db: &Db,
+    letter_id: &str,
+    delivery: &NewDelivery,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let marked = sqlx::query(
+        "UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL",
+    )
+    .bind(now)
+    .bind(letter_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if marked == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, received_at, body_sealed, key_id, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $2)",
+    )
+    .bind(&delivery.id)
+    .bind(now)
+    .bind(&delivery.body.value)
+    .bind(&delivery.body.key_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes the letters of `account_id` (any account: `None`) created before `before` (any
+/// time: `None`), replayed or not; how many.
+pub async fn purge_dead_letters(
+    db: &Db,
+    account_id: Option<&str>,
+    before: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    let mut conditions = Vec::new();
+    if account_id.is_some() {
+        conditions.push(format!("account_id = ${}", conditions.len() + 1));
+    }
+    if before.is_some() {
+        conditions.push(format!("created_at < ${}", conditions.len() + 1));
+    }
+    let sql = if conditions.is_empty() {
+        "DELETE FROM dead_letters".to_owned()
+    } else {
+        format!(
+            "DELETE FROM dead_letters WHERE {}",
+            conditions.join(" AND ")
+        )
+    };
+    let mut query = sqlx::query(&sql);
+    if let Some(account_id) = account_id {
+        query = query.bind(account_id);
+    }
+    if let Some(before) = before {
+        query = query.bind(before);
+    }
+    query
+        .execute(db.pool())
+        .await
+        .map(|done| done.rows_affected())
+}
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

@@ -22,6 +22,9 @@ pub struct StoredLink {
     pub connected_at: i64,
     /// The Facebook user who connected it, as Meta's app callbacks name them.
     pub meta_user_id: Option<String>,
+    /// The permissions the last check found the token was not granted (empty when none were,
+    /// or it was not checked since it was connected).
+    pub missing_scopes: Vec<String>,
 }
 
 /// A link about to be stored for the transaction's doctor.
@@ -36,23 +39,24 @@ pub struct NewLink<'a> {
     pub meta_user_id: &'a str,
 }
 
-/// Links the doctor to an account, replacing any link they had. An account or Page already
-/// linked to another doctor makes the database refuse it: see
-/// [`super::is_unique_violation`].
+/// Links the doctor to an account, replacing any link they had (and what was checked of it:
+/// the new token is checked afresh). An account or Page already linked to another doctor makes
+/// the database refuse it: see [`super::is_unique_violation`].
 pub async fn save(tx: &mut TenantTx, link: &NewLink<'_>) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();
     sqlx::query(
         "INSERT INTO instagram_links (doctor_id, page_id, instagram_id, username, page_name,
              token_sealed, token_key_id, token_expires_at, token_rejected, connected_at,
-             updated_at, meta_user_id, token_checked_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10, NULL)
+             updated_at, meta_user_id, token_checked_at, missing_scopes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $10, NULL, NULL)
          ON CONFLICT (doctor_id) DO UPDATE SET
              page_id = excluded.page_id, instagram_id = excluded.instagram_id,
              username = excluded.username, page_name = excluded.page_name,
              token_sealed = excluded.token_sealed, token_key_id = excluded.token_key_id,
              token_expires_at = excluded.token_expires_at, token_rejected = 0,
              connected_at = excluded.connected_at, updated_at = excluded.updated_at,
-             meta_user_id = excluded.meta_user_id, token_checked_at = NULL",
+             meta_user_id = excluded.meta_user_id, token_checked_at = NULL,
+             missing_scopes = NULL",
     )
     .bind(doctor.as_str())
     .bind(link.page_id)
@@ -95,11 +99,20 @@ fn read(row: &sqlx::any::AnyRow) -> Result<StoredLink, sqlx::Error> {
         token_rejected: row.try_get::<i64, _>("token_rejected")? != 0,
         connected_at: row.try_get("connected_at")?,
         meta_user_id: row.try_get("meta_user_id")?,
+        missing_scopes: row
+            .try_get::<Option<String>, _>("missing_scopes")?
+            .map(|list| {
+                list.split(',')
+                    .filter(|scope| !scope.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
 const COLUMNS: &str = "page_id, instagram_id, username, page_name, token_sealed, token_key_id,
-    token_expires_at, token_rejected, connected_at, meta_user_id";
+    token_expires_at, token_rejected, connected_at, meta_user_id, missing_scopes";
 
 pub async fn get(tx: &mut TenantTx) -> Result<Option<StoredLink>, sqlx::Error> {
     let (conn, doctor) = tx.parts();
@@ -143,18 +156,21 @@ pub async fn doctor_for(
         .transpose()
 }
 
-/// Records what Meta said of the doctor's token when it was last checked, if the link still
-/// holds that token.
+/// Records what Meta said of the doctor's token when it was last checked (when it stops
+/// working, whether it was refused, which permissions it lacks), if the link still holds that
+/// token.
 pub async fn record_check(
     tx: &mut TenantTx,
     checked: &Sealed,
     expires_at: Option<i64>,
     rejected: bool,
+    missing_scopes: &[String],
 ) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();
+    let missing = (!missing_scopes.is_empty()).then(|| missing_scopes.join(","));
     sqlx::query(
         "UPDATE instagram_links SET token_expires_at = $2, token_rejected = $3,
-             token_checked_at = $4
+             token_checked_at = $4, missing_scopes = $6
          WHERE doctor_id = $1 AND token_sealed = $5",
     )
     .bind(doctor.as_str())
@@ -162,6 +178,7 @@ pub async fn record_check(
     .bind(i64::from(rejected))
     .bind(now_millis())
     .bind(&checked.value)
+    .bind(missing)
     .execute(conn)
     .await
     .map(drop)

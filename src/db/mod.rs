@@ -14,6 +14,7 @@ pub mod instagram;
 pub mod login_failures;
 pub mod meta_connect;
 pub mod methods;
+pub mod outbox;
 pub mod practice;
 pub mod services;
 pub mod sessions;

@@ -102,6 +102,9 @@ pub enum Lookup {
     /// Every doctor's conversations and pending events (the inbox worker claims work, then
     /// applies each event in its doctor's own transaction); the key is `on`.
     InboxWork,
+    /// Every doctor's conversations with messages to send (the sender claims them, then
+    /// sends each message in its doctor's own transaction); the key is `on`.
+    OutboxWork,
 }
 
 impl Lookup {
@@ -116,6 +119,7 @@ impl Lookup {
             Self::EveryLink => "app.every_link",
             Self::LapsedOffers => "app.lapsed_offers",
             Self::InboxWork => "app.inbox_work",
+            Self::OutboxWork => "app.outbox_work",
         }
     }
 }

@@ -47,6 +47,11 @@ pub async fn apply(
         }
         EventKind::Echo(message) => {
             if !conversations::mark_echoed(tx, &message.mid).await? {
+                if crate::db::outbox::sending_in(tx, conversation_id).await? {
+                    // Meta may echo our message before answering our send: wait for the
+                    // answer (the worker tries again shortly) before deciding whose it is.
+                    return Err(AppError::Busy);
+                }
                 // Not sent by us: someone answered from the Instagram app. Their reply is the
                 // doctor's, and the assistant steps back from this conversation.
                 let content = Content::of(message, seal);

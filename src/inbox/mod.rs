@@ -2,17 +2,28 @@
 //! `/meta/webhook` ([`intake`]), which stores it sealed and answers at once; the worker
 //! ([`worker`]) splits each delivery into events routed by the receiving account
 //! ([`routing`]) and applies them to the doctor's conversations in order ([`apply`]).
-//! Conversations and messages are in [`crate::db::conversations`], deliveries and dead
-//! letters in [`crate::db::deliveries`].
+//! Replies go through the outbox ([`outbox`]) and the sender ([`sender`]). The doctor reads
+//! and answers in the Inbox ([`threads`], its page in `page`). Conversations and messages are
+//! in [`crate::db::conversations`], deliveries and dead letters in [`crate::db::deliveries`].
 
 #[cfg(feature = "ssr")]
 pub mod apply;
 #[cfg(feature = "ssr")]
+pub mod dead_letters;
+#[cfg(feature = "ssr")]
 pub mod intake;
+#[cfg(feature = "ssr")]
+pub mod outbox;
+mod page;
 #[cfg(feature = "ssr")]
 pub mod routing;
 #[cfg(feature = "ssr")]
+pub mod sender;
+pub mod threads;
+#[cfg(feature = "ssr")]
 pub mod worker;
+
+pub use page::InboxRoute;
 
 /// The feature's routes besides its pages and server functions: Meta's webhook.
 #[cfg(feature = "ssr")]

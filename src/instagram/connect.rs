@@ -337,12 +337,17 @@ pub fn view(link: &StoredLink) -> LinkView {
     }
 }
 
-/// How the link's token stands at `now`, from what Meta last said of it.
+/// How the link's token stands at `now`, from what Meta last said of it. A refused or lapsed
+/// token comes first (nothing works), then missing permissions (something already does not),
+/// then an expiry close at hand; reconnecting mends all three.
 pub fn health(link: &StoredLink, now: i64) -> Health {
     match link.token_expires_at {
         _ if link.token_rejected => Health::Rejected,
-        None => Health::Good { expires_on: None },
         Some(at) if at <= now => Health::Rejected,
+        _ if !link.missing_scopes.is_empty() => Health::MissingPermissions {
+            permissions: link.missing_scopes.clone(),
+        },
+        None => Health::Good { expires_on: None },
         Some(at) if at - now <= EXPIRY_WARNING_DAYS * DAY_MS => Health::ExpiresSoon {
             expires_on: day(at),
         },
@@ -365,6 +370,10 @@ mod tests {
     use crate::crypto::seal::Sealed;
 
     fn link(expires_at: Option<i64>, rejected: bool) -> StoredLink {
+        lacking(expires_at, rejected, &[])
+    }
+
+    fn lacking(expires_at: Option<i64>, rejected: bool, missing: &[&str]) -> StoredLink {
         StoredLink {
             page_id: "p".into(),
             instagram_id: "i".into(),
@@ -378,6 +387,7 @@ mod tests {
             token_rejected: rejected,
             connected_at: 0,
             meta_user_id: None,
+            missing_scopes: missing.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -408,5 +418,23 @@ mod tests {
             health(&link(Some(NOW + 30 * DAY_MS), true), NOW),
             Health::Rejected
         );
+    }
+
+    #[test]
+    fn a_working_token_without_a_permission_needs_attention_unless_refused() {
+        let missing = Health::MissingPermissions {
+            permissions: vec!["pages_read_engagement".into()],
+        };
+        let without = |expires_at, rejected| {
+            health(
+                &lacking(expires_at, rejected, &["pages_read_engagement"]),
+                NOW,
+            )
+        };
+        assert_eq!(without(None, false), missing);
+        assert_eq!(without(Some(NOW + DAY_MS), false), missing);
+        assert_eq!(without(Some(NOW + 30 * DAY_MS), false), missing);
+        assert_eq!(without(None, true), Health::Rejected);
+        assert_eq!(without(Some(NOW), false), Health::Rejected);
     }
 }

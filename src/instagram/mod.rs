@@ -53,6 +53,9 @@ pub enum Health {
     Good { expires_on: Option<String> },
     /// Stops working within [`EXPIRY_WARNING_DAYS`]: reconnect.
     ExpiresSoon { expires_on: String },
+    /// Working, but without these permissions Clariva asks for (Meta's names), e.g. a link
+    /// made before Clariva asked for one: reconnect to grant them.
+    MissingPermissions { permissions: Vec<String> },
     /// Meta refused it (expired, revoked, password changed): reconnect.
     Rejected,
 }
@@ -72,8 +75,41 @@ impl Health {
             Self::ExpiresSoon { expires_on } => format!(
                 "Expires on {expires_on}. Reconnect Instagram before then so the assistant keeps answering."
             ),
+            Self::MissingPermissions { permissions } => {
+                let each: Vec<String> = permissions
+                    .iter()
+                    .map(|name| format!("{} ({name})", permission_purpose(name)))
+                    .collect();
+                let them = if each.len() == 1 { "it" } else { "them" };
+                format!(
+                    "Meta has not granted Clariva permission to {}. Reconnect Instagram to grant {them}.",
+                    in_words(&each)
+                )
+            }
             Self::Rejected => "Meta no longer accepts this connection (it was revoked or expired). Reconnect Instagram so the assistant can answer again.".into(),
         }
+    }
+}
+
+/// What a Meta permission lets Clariva do, in the doctor's words.
+fn permission_purpose(name: &str) -> &str {
+    match name {
+        "instagram_basic" => "read your Instagram account's name",
+        "instagram_manage_messages" => "manage your Instagram messages",
+        "pages_show_list" => "see the Facebook Pages you manage",
+        "pages_manage_metadata" => "receive your Page's messages",
+        "pages_messaging" => "send messages through your Page",
+        "pages_read_engagement" => "read message details",
+        _ => "use a feature it needs",
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn in_words(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -160,5 +196,24 @@ mod tests {
         };
         assert!(soon.needs_attention());
         assert!(soon.describe().contains("1 Dec 2026"));
+    }
+
+    #[test]
+    fn a_missing_permission_is_named_and_asks_to_reconnect() {
+        let one = Health::MissingPermissions {
+            permissions: vec!["pages_read_engagement".into()],
+        };
+        assert!(one.needs_attention());
+        assert_eq!(
+            one.describe(),
+            "Meta has not granted Clariva permission to read message details (pages_read_engagement). Reconnect Instagram to grant it."
+        );
+        let two = Health::MissingPermissions {
+            permissions: vec!["pages_messaging".into(), "pages_read_engagement".into()],
+        };
+        assert_eq!(
+            two.describe(),
+            "Meta has not granted Clariva permission to send messages through your Page (pages_messaging) and read message details (pages_read_engagement). Reconnect Instagram to grant them."
+        );
     }
 }

@@ -21,17 +21,23 @@ use crate::config::MetaApp;
 use crate::domain::instagram::Outcome;
 use crate::error::AppError;
 
-/// What connecting an Instagram account through its Facebook Page needs.
-pub const SCOPES: [&str; 5] = [
+/// What connecting an Instagram account through its Facebook Page needs. Meta lists
+/// `pages_read_engagement` for every Instagram messaging webhook field and for the user
+/// profile API, so it is asked for with the rest.
+pub const SCOPES: [&str; 6] = [
     "instagram_basic",
     "instagram_manage_messages",
     "pages_show_list",
     "pages_manage_metadata",
     "pages_messaging",
+    "pages_read_engagement",
 ];
 
-/// The webhook fields a connected Page is subscribed to.
-const SUBSCRIBED_FIELDS: &str = "messages,messaging_postbacks";
+/// The webhook fields a connected Page is subscribed to: messages (echoes, deletes and story
+/// replies among them), button taps, reads, reactions, and events while another app holds
+/// the thread (`standby`), so a human's replies from another inbox are seen.
+const SUBSCRIBED_FIELDS: &str =
+    "messages,messaging_postbacks,messaging_seen,message_reactions,standby";
 
 /// Graph error code for an invalid or expired access token.
 const TOKEN_REJECTED: i64 = 190;
@@ -152,15 +158,31 @@ struct DebugData {
     /// expiration; the token stops working for what it grants then); 0 or absent if never.
     #[serde(default)]
     data_access_expires_at: i64,
+    /// The permissions the person granted; Meta leaves the list out for some invalid tokens.
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 /// What Meta says of a token it issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenStatus {
     pub valid: bool,
     /// When it stops working (it expires, or its data access does), in Unix seconds; `None`
     /// if it never does.
     pub expires_at: Option<i64>,
+    /// The permissions granted with it (empty if Meta named none).
+    pub scopes: Vec<String>,
+}
+
+impl TokenStatus {
+    /// Those of [`SCOPES`] the token was not granted, in `SCOPES`' order.
+    pub fn missing_scopes(&self) -> Vec<String> {
+        SCOPES
+            .iter()
+            .filter(|scope| !self.scopes.iter().any(|granted| granted == *scope))
+            .map(|scope| (*scope).to_owned())
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -298,8 +320,9 @@ impl Graph {
         Ok(body.id)
     }
 
-    /// Asks Meta whether a token still works and until when (`debug_token`, with the app's
-    /// own access token, which holds the app secret: it goes in the `Authorization` header).
+    /// Asks Meta whether a token still works, until when and with which permissions
+    /// (`debug_token`, with the app's own access token, which holds the app secret: it goes in
+    /// the `Authorization` header).
     pub async fn check(&self, token: &SecretString) -> Result<TokenStatus, GraphError> {
         let app_token = format!("{}|{}", self.app_id, self.app_secret.expose_secret());
         let response = self
@@ -319,6 +342,7 @@ impl Graph {
                 .into_iter()
                 .filter(|at| *at > 0)
                 .min(),
+            scopes: body.data.scopes,
         })
     }
 

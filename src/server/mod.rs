@@ -26,6 +26,7 @@ use crate::config::Config;
 pub use crate::context::AppState;
 use crate::db::Db;
 use crate::meta::graph::Graph;
+use crate::meta::send_api::SendApi;
 
 /// How often housekeeping runs: lapsed holds marked expired (the slot engine frees them on
 /// time anyway), lapsed offers of Instagram accounts deleted with their sealed tokens.
@@ -85,6 +86,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Meta's Send API, when the Meta app is configured: the sender delivers the outbox.
+    send_api: Option<Arc<SendApi>>,
 }
 
 impl Application {
@@ -102,12 +105,15 @@ impl Application {
         tracing::info!(backend = ?db.backend(), "database ready");
         password::warm_up().await;
         let listener = TcpListener::bind(addr).await?;
-        let graph = match &config.meta {
+        let (graph, send_api) = match &config.meta {
             Some(app) => {
                 let callback = format!("{}/auth/meta/callback", config.public_base_url);
-                Some(Arc::new(Graph::new(app, callback)?))
+                (
+                    Some(Arc::new(Graph::new(app, callback)?)),
+                    Some(Arc::new(SendApi::new(app)?)),
+                )
             }
-            None => None,
+            None => (None, None),
         };
         let state = AppState {
             leptos_options,
@@ -120,6 +126,7 @@ impl Application {
             listener,
             router: router(state.clone()),
             state,
+            send_api,
         })
     }
 
@@ -135,13 +142,24 @@ impl Application {
         tracing::info!(addr = %self.local_addr()?, "listening");
         let db = self.state.db.clone();
         let mut jobs = vec![
-            tokio::spawn(housekeeping(db.clone(), HOUSEKEEPING_EVERY)),
+            tokio::spawn(housekeeping(
+                db.clone(),
+                self.state.config.retention,
+                HOUSEKEEPING_EVERY,
+            )),
             tokio::spawn(crate::inbox::worker::run(
                 db.clone(),
                 self.state.config.clone(),
                 self.state.deliveries.clone(),
             )),
         ];
+        if let Some(api) = &self.send_api {
+            jobs.push(tokio::spawn(crate::inbox::sender::run(
+                db.clone(),
+                self.state.config.clone(),
+                api.clone(),
+            )));
+        }
         if let Some(graph) = &self.state.graph {
             jobs.push(tokio::spawn(crate::instagram::token_check::run(
                 db.clone(),
@@ -164,9 +182,10 @@ impl Application {
     }
 }
 
-/// Every `every` until the task is dropped: marks lapsed holds expired, and deletes the
-/// accounts offered to pick from whose offer lapsed (their Page tokens with them).
-async fn housekeeping(db: Db, every: std::time::Duration) {
+/// Every `every` until the task is dropped: marks lapsed holds expired, deletes the accounts
+/// offered to pick from whose offer lapsed (their Page tokens with them), and deletes dead
+/// letters and processed webhook deliveries older than `retention` keeps them.
+async fn housekeeping(db: Db, retention: crate::config::Retention, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -181,6 +200,15 @@ async fn housekeeping(db: Db, every: std::time::Duration) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "lapsed Instagram offers deleted"),
             Err(error) => tracing::warn!(%error, "deleting lapsed Instagram offers failed"),
+        }
+        match crate::inbox::dead_letters::delete_expired(&db, retention, now).await {
+            Ok(expired) if expired == Default::default() => {}
+            Ok(expired) => tracing::info!(
+                deliveries = expired.deliveries,
+                dead_letters = expired.letters,
+                "expired webhook deliveries and dead letters deleted"
+            ),
+            Err(error) => tracing::warn!(%error, "deleting expired webhook deliveries failed"),
         }
     }
 }

@@ -1,10 +1,13 @@
 //! A fake of Meta's login dialog and Graph API, speaking the wire format Meta documents
 //! (`../shared/reference/meta-instagram.md`): the dialog, the code and long-lived token
 //! exchanges, the person's id, the Pages listing, Page webhook subscriptions and token
-//! checks (`debug_token`), with Meta's error bodies. Like an app with "Require App Secret"
+//! checks (`debug_token`, with the permissions granted: by default all Clariva asks for), with
+//! Meta's error bodies. Like an app with "Require App Secret"
 //! on, it refuses a call with a token but without the right `appsecret_proof`; it takes the
 //! app secret only in request bodies and the app token only in the `Authorization` header;
-//! and it lists Pages two at a time, with cursors, as Meta pages long lists.
+//! and it lists Pages two at a time, with cursors, as Meta pages long lists. Its Send API
+//! (`POST /{page-id}/messages`) keeps what it was sent and answers with a message id, or
+//! with the errors a test asks for.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,6 +34,23 @@ pub const LONG_TOKEN: &str = "long-user-token";
 pub const USER_ID: &str = "fb-user-10221";
 /// How many Pages one answer of `me/accounts` lists.
 const PAGE_SIZE: usize = 2;
+/// The Page webhook fields Meta lets an app subscribe a Page to for Instagram messaging (and
+/// Messenger's, which share the edge); any other is refused.
+const PAGE_FIELDS: [&str; 13] = [
+    "messages",
+    "messaging_postbacks",
+    "messaging_seen",
+    "message_reactions",
+    "messaging_referral",
+    "standby",
+    "messaging_handover",
+    "messaging_policy_enforcement",
+    "response_feedback",
+    "message_deliveries",
+    "message_echoes",
+    "message_reads",
+    "feed",
+];
 
 /// A Page the fake's person manages.
 #[derive(Clone, Debug)]
@@ -55,6 +75,12 @@ struct World {
     expiring: HashMap<String, i64>,
     /// When the data access behind Page tokens lapses, in Unix seconds; by default never.
     data_access: HashMap<String, i64>,
+    /// The permissions granted with Page tokens; by default all Clariva asks for.
+    granted: HashMap<String, Vec<String>>,
+    /// What the Send API was sent, with the message id it answered (none for actions).
+    sent: Vec<(serde_json::Value, Option<String>)>,
+    /// Errors the next sends get, in order: Meta's code and subcode.
+    send_failures: std::collections::VecDeque<(i64, i64)>,
 }
 
 #[derive(Clone)]
@@ -89,6 +115,7 @@ impl FakeMeta {
             .route(&format!("/{VERSION}/me"), get(me))
             .route(&format!("/{VERSION}/me/accounts"), get(accounts))
             .route(&format!("/{VERSION}/debug_token"), get(debug_token))
+            .route(&format!("/{VERSION}/{{page}}/messages"), post(send_api))
             .route(
                 &format!("/{VERSION}/{{page}}/subscribed_apps"),
                 post(subscribe).delete(unsubscribe),
@@ -116,6 +143,7 @@ impl FakeMeta {
             dialog_base_url: self.base_url(),
             graph_base_url: self.base_url(),
             login_config_id: None,
+            human_agent: false,
         }
     }
 
@@ -142,6 +170,14 @@ impl FakeMeta {
     pub fn lapse_data_access(&self, token: &str, unix_seconds: i64) {
         let mut world = self.world.lock().unwrap();
         world.data_access.insert(token.to_owned(), unix_seconds);
+    }
+
+    /// This Page token was granted only these permissions (say, a link made before Clariva
+    /// asked for one); `debug_token` lists just them.
+    pub fn grant_only(&self, token: &str, permissions: &[&str]) {
+        let granted = permissions.iter().map(|p| (*p).to_owned()).collect();
+        let mut world = self.world.lock().unwrap();
+        world.granted.insert(token.to_owned(), granted);
     }
 
     /// This Page token expires at `unix_seconds`.
@@ -311,10 +347,15 @@ async fn debug_token(
     }
     let expires_at = world.expiring.get(&token).copied().unwrap_or(0);
     let data_access_expires_at = world.data_access.get(&token).copied().unwrap_or(0);
+    let scopes = world
+        .granted
+        .get(&token)
+        .cloned()
+        .unwrap_or_else(|| clariva::meta::graph::SCOPES.map(String::from).to_vec());
     Json(
         json!({"data": {"app_id": APP_ID, "type": "PAGE", "application": "Clariva Care",
         "is_valid": true, "expires_at": expires_at,
-        "data_access_expires_at": data_access_expires_at, "scopes": ["pages_messaging"]}}),
+        "data_access_expires_at": data_access_expires_at, "scopes": scopes}}),
     )
     .into_response()
 }
@@ -368,11 +409,22 @@ async fn subscription(
     if let Some(refusal) = unless_proven(query, &token) {
         return refusal;
     }
-    if query.get("subscribed_fields").map(String::as_str) != Some("messages,messaging_postbacks") {
+    let fields = query.get("subscribed_fields").cloned().unwrap_or_default();
+    if fields.is_empty() {
         return meta_error(
             StatusCode::BAD_REQUEST,
             100,
             "Param subscribed_fields is required.",
+        );
+    }
+    if let Some(unknown) = fields.split(',').find(|f| !PAGE_FIELDS.contains(f)) {
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            &format!(
+                "(#100) Param subscribed_fields must be one of {{{}}} - got \"{unknown}\"",
+                PAGE_FIELDS.join(", ")
+            ),
         );
     }
     FakeMeta::record(world, format!("{verb} {page}"));
@@ -393,4 +445,73 @@ async fn unsubscribe(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     subscription(&world, "unsubscribe", &page, &query).await
+}
+
+impl FakeMeta {
+    /// Every message body the Send API accepted, in order (sender actions too).
+    pub fn sent(&self) -> Vec<serde_json::Value> {
+        let world = self.world.lock().unwrap();
+        world.sent.iter().map(|(body, _)| body.clone()).collect()
+    }
+
+    /// The message ids the Send API answered, in order.
+    pub fn sent_ids(&self) -> Vec<String> {
+        let world = self.world.lock().unwrap();
+        world.sent.iter().filter_map(|(_, id)| id.clone()).collect()
+    }
+
+    /// The next sends fail with these (code, subcode), one each, as Meta answers them.
+    pub fn fail_sends(&self, failures: &[(i64, i64)]) {
+        self.world.lock().unwrap().send_failures.extend(failures);
+    }
+}
+
+/// The Send API: the Page's own token with its proof, a recipient, and a message or a sender
+/// action (never both).
+async fn send_api(
+    State(world): State<Arc<Mutex<World>>>,
+    Path(page): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    let mut world = world.lock().unwrap();
+    let owns = world.pages.iter().any(|p| p.id == page && p.token == token);
+    if !owns || world.revoked.contains(&token) {
+        return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+    }
+    if let Some(refusal) = unless_proven(&query, &token) {
+        return refusal;
+    }
+    let recipient = body["recipient"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let has_message = body.get("message").is_some();
+    if recipient.is_empty() || has_message == body.get("sender_action").is_some() {
+        return meta_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter");
+    }
+    if has_message {
+        let text = body["message"]["text"].as_str().unwrap_or_default();
+        if text.len() > 1000 {
+            return meta_error(StatusCode::BAD_REQUEST, 100, "Message text over 1000 bytes");
+        }
+    }
+    if let Some((code, subcode)) = world.send_failures.pop_front() {
+        let status = if code == 2 {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let body = json!({"error": {"message": "The fake was asked to fail.",
+            "type": "OAuthException", "code": code, "error_subcode": subcode,
+            "fbtrace_id": "Afake"}});
+        return (status, Json(body)).into_response();
+    }
+    let id = has_message.then(|| format!("m_fake_{}", world.sent.len() + 1));
+    world.sent.push((body, id.clone()));
+    match id {
+        Some(id) => Json(json!({"recipient_id": recipient, "message_id": id})).into_response(),
+        None => Json(json!({"recipient_id": recipient})).into_response(),
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod fake_meta;
 pub mod meta_flow;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

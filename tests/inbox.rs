@@ -1,0 +1,334 @@
+//! The Inbox through the real app: a patient's DM reaches the doctor's conversation list and
+//! thread, a reply goes out through the outbox and Meta's Send API (the fake), Meta's errors
+//! do what the reference says, the assistant pauses and resumes, and no doctor reaches
+//! another's conversations.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_meta::FakeMeta;
+use common::meta_flow::app_with_meta;
+use common::webhook::{count, deliver, delivery, entry, linked_doctor, page, settled, text_event};
+use common::{Backend, TestApp};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+on_both_databases!(
+    a_patients_message_reaches_the_inbox_and_opening_it_marks_it_read,
+    no_doctor_reaches_another_doctors_conversations,
+    a_reply_goes_out_through_the_send_api_and_its_echo_marks_it_delivered,
+    a_reply_after_the_window_closed_is_refused_with_the_reason,
+    meta_errors_flag_the_link_or_the_message_as_the_reference_says,
+    pausing_the_assistant_puts_the_conversation_under_needs_you,
+);
+
+const ACCOUNT: &str = "17841400000000011";
+const PATIENT: &str = "6543210987654321";
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// A doctor linked to [`ACCOUNT`] whose patient wrote `text` at `at`; the doctor's browser and
+/// the conversation's id.
+async fn conversation_with(
+    app: &TestApp,
+    meta: &FakeMeta,
+    text: &str,
+    at: i64,
+) -> (Client, String) {
+    let (browser, _) = linked_doctor(app, meta, page("100000000000011", ACCOUNT, "a")).await;
+    deliver(
+        app,
+        &delivery(vec![entry(
+            ACCOUNT,
+            vec![text_event(PATIENT, ACCOUNT, "mid.p1", at, text)],
+        )]),
+    )
+    .await;
+    settled(app).await;
+    let list = inbox(app, &browser, false).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    (browser, id)
+}
+
+async fn inbox(app: &TestApp, browser: &Client, needs_you: bool) -> Vec<Value> {
+    let response = app
+        .call_from(browser, "inbox", &[("needs_you", &needs_you.to_string())])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Vec<Value>>().await.unwrap()
+}
+
+async fn open_thread(app: &TestApp, browser: &Client, id: &str) -> Value {
+    let response = app.call_from(browser, "inbox/thread", &[("id", id)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// Waits until the thread's last message is in `state`; the thread.
+async fn last_message_in(app: &TestApp, browser: &Client, id: &str, state: &str) -> Value {
+    for _ in 0..100 {
+        let thread = open_thread(app, browser, id).await;
+        let last = thread["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        if last["state"] == state {
+            return thread;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the last message never reached {state}");
+}
+
+async fn a_patients_message_reaches_the_inbox_and_opening_it_marks_it_read(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Can I book for Friday?", now_ms()).await;
+    let list = inbox(&app, &browser, false).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["who"], "Instagram user");
+    assert_eq!(list[0]["preview"], "Can I book for Friday?");
+    assert_eq!(list[0]["unread"], 1);
+    assert_eq!(list[0]["needs_you"], false);
+    let doctor = app.read_from(&browser, "current_doctor").await;
+    assert_eq!(doctor["unread"], 1, "the dashboard home counts it");
+
+    let thread = open_thread(&app, &browser, &id).await;
+    let messages = thread["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["side"], "Patient");
+    assert_eq!(messages[0]["text"], "Can I book for Friday?");
+    assert_eq!(thread["reply_blocked"], Value::Null);
+    assert_eq!(
+        inbox(&app, &browser, false).await[0]["unread"],
+        0,
+        "opened: read"
+    );
+    app.stop().await;
+}
+
+async fn no_doctor_reaches_another_doctors_conversations(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (_, id) = conversation_with(&app, &meta, "private", now_ms()).await;
+    let other = app.other_browser();
+    app.new_doctor(&other, "Dr. Other").await;
+    assert!(inbox(&app, &other, false).await.is_empty());
+    for (function, form) in [
+        ("inbox/thread", vec![("id", id.as_str())]),
+        ("inbox/reply", vec![("id", id.as_str()), ("text", "hello")]),
+        (
+            "inbox/assistant",
+            vec![("id", id.as_str()), ("paused", "true")],
+        ),
+    ] {
+        let response = app.call_from(&other, function, &form).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{function}");
+    }
+    let signed_out = app.other_browser();
+    let response = app
+        .call_from(&signed_out, "inbox", &[("needs_you", "false")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE author <> 'patient'"
+        )
+        .await,
+        0
+    );
+    app.stop().await;
+}
+
+async fn a_reply_goes_out_through_the_send_api_and_its_echo_marks_it_delivered(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Hello?", now_ms()).await;
+    let long = format!("Yes. {}", "We open at nine. ".repeat(80));
+    let response = app
+        .call_from(&browser, "inbox/reply", &[("id", &id), ("text", &long)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let thread = last_message_in(&app, &browser, &id, "Sent").await;
+    let sent = meta.sent();
+    assert!(
+        sent.len() >= 2,
+        "over 1,000 bytes goes out as several messages"
+    );
+    for body in &sent {
+        assert_eq!(body["recipient"]["id"], PATIENT);
+        assert_eq!(body["messaging_type"], "RESPONSE");
+        assert!(body["message"]["text"].as_str().unwrap().len() <= 1000);
+    }
+    let doctor_side: Vec<_> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["side"] == "Doctor")
+        .collect();
+    assert_eq!(doctor_side.len(), sent.len());
+
+    // Meta echoes what we sent: the message is then delivered, and the assistant stays on.
+    let mid = meta.sent_ids().last().cloned().unwrap();
+    let echo = json!({"sender": {"id": ACCOUNT}, "recipient": {"id": PATIENT},
+                      "timestamp": now_ms(), "message": {"mid": mid, "text": "…", "is_echo": true}});
+    deliver(&app, &delivery(vec![entry(ACCOUNT, vec![echo])])).await;
+    settled(&app).await;
+    let thread = open_thread(&app, &browser, &id).await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["state"], "Delivered");
+    assert_eq!(thread["paused"], false, "our own echo is not a takeover");
+    app.stop().await;
+}
+
+async fn a_reply_after_the_window_closed_is_refused_with_the_reason(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let two_days_ago = now_ms() - 2 * 24 * 60 * 60 * 1000;
+    let (browser, id) = conversation_with(&app, &meta, "old", two_days_ago).await;
+    let thread = open_thread(&app, &browser, &id).await;
+    assert!(thread["reply_blocked"]
+        .as_str()
+        .unwrap()
+        .contains("24 hours"));
+    let response = app
+        .call_from(
+            &browser,
+            "inbox/reply",
+            &[("id", &id), ("text", "Sorry for the delay")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("24 hours"));
+    for blank in ["", "   "] {
+        let response = app
+            .call_from(&browser, "inbox/reply", &[("id", &id), ("text", blank)])
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert!(meta.sent().is_empty());
+    app.stop().await;
+}
+
+async fn meta_errors_flag_the_link_or_the_message_as_the_reference_says(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Hello?", now_ms()).await;
+    let reply = |text: &'static str| {
+        let (app, browser, id) = (&app, &browser, id.clone());
+        async move {
+            let response = app
+                .call_from(browser, "inbox/reply", &[("id", &id), ("text", text)])
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    // The person is not available: undeliverable, with the reason; the next one goes out.
+    meta.fail_sends(&[(551, 1_545_041)]);
+    reply("first").await;
+    let thread = last_message_in(&app, &browser, &id, "Not delivered").await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert!(last["failure"]
+        .as_str()
+        .unwrap()
+        .contains("isn't available"));
+
+    // Outside the window as Instagram reports it.
+    meta.fail_sends(&[(10, 2_534_022)]);
+    reply("second").await;
+    let thread = last_message_in(&app, &browser, &id, "Not delivered").await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert!(last["failure"].as_str().unwrap().contains("24 hours"));
+
+    // A temporary failure is tried again and goes out.
+    meta.fail_sends(&[(2, 0)]);
+    reply("third").await;
+    last_message_in(&app, &browser, &id, "Sent").await;
+
+    // A rejected token: the link is flagged for reconnecting and the message waits.
+    meta.fail_sends(&[(190, 460)]);
+    reply("fourth").await;
+    for _ in 0..100 {
+        let pane = app.read_from(&browser, "instagram").await;
+        if pane["link"]["health"] == "Rejected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pane = app.read_from(&browser, "instagram").await;
+    assert_eq!(pane["link"]["health"], "Rejected");
+    let thread = open_thread(&app, &browser, &id).await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        last["state"], "Sending",
+        "it waits for the doctor to reconnect"
+    );
+    app.stop().await;
+}
+
+async fn pausing_the_assistant_puts_the_conversation_under_needs_you(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Hello?", now_ms()).await;
+    assert!(inbox(&app, &browser, true).await.is_empty());
+    let pause = app
+        .call_from(
+            &browser,
+            "inbox/assistant",
+            &[("id", &id), ("paused", "true")],
+        )
+        .await;
+    assert_eq!(pause.status(), StatusCode::OK);
+    let needing = inbox(&app, &browser, true).await;
+    assert_eq!(needing.len(), 1);
+    assert_eq!(needing[0]["needs_you"], true);
+    assert_eq!(open_thread(&app, &browser, &id).await["paused"], true);
+    let resume = app
+        .call_from(
+            &browser,
+            "inbox/assistant",
+            &[("id", &id), ("paused", "false")],
+        )
+        .await;
+    assert_eq!(resume.status(), StatusCode::OK);
+    assert!(inbox(&app, &browser, true).await.is_empty());
+    let audited = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('assistant.paused', 'assistant.resumed')",
+    )
+    .await;
+    assert_eq!(audited, 2);
+    app.stop().await;
+}
