@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools lint rust-tests e2e reseal-tokens dead-letters
+.PHONY: run test tools lint rust-tests e2e reseal-tokens load-webhook dead-letters
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
@@ -60,6 +60,12 @@ e2e:
 	cargo leptos build --release --split
 	cargo build --features ssr --example fake_meta
 	cd end2end && npx playwright test
+
+## The webhook's ack throughput against a bare axum handler, and its latency at 1,000
+## deliveries/s, on SQLite (LOAD_DATABASE=postgres for PostgreSQL). README, "Webhook load".
+load-webhook:
+	cargo build --release --features ssr --bin clariva --example webhook_load
+	scripts/webhook-load.sh
 
 ## Re-seal every stored Instagram token under the first key of TOKEN_KEYS (key rotation;
 ## docs/meta-setup.md). Uses the same environment / .env as the server.

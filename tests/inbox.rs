@@ -21,6 +21,7 @@ on_both_databases!(
     a_reply_after_the_window_closed_is_refused_with_the_reason,
     meta_errors_flag_the_link_or_the_message_as_the_reference_says,
     pausing_the_assistant_puts_the_conversation_under_needs_you,
+    an_echo_that_beats_the_send_answer_is_not_taken_for_a_takeover,
 );
 
 const ACCOUNT: &str = "17841400000000011";
@@ -330,5 +331,31 @@ async fn pausing_the_assistant_puts_the_conversation_under_needs_you(backend: Ba
     )
     .await;
     assert_eq!(audited, 2);
+    app.stop().await;
+}
+
+async fn an_echo_that_beats_the_send_answer_is_not_taken_for_a_takeover(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Hello?", now_ms()).await;
+    // Meta's echo reaches the webhook while our send still waits for Meta's answer.
+    meta.echo_to(&app.url("/meta/webhook"));
+    let response = app
+        .call_from(
+            &browser,
+            "inbox/reply",
+            &[("id", &id), ("text", "On my way")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let thread = last_message_in(&app, &browser, &id, "Delivered").await;
+    assert_eq!(thread["paused"], false);
+    let from_us = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["side"] == "Doctor")
+        .count();
+    assert_eq!(from_us, 1, "the echo is the same message, not a second one");
     app.stop().await;
 }

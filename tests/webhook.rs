@@ -6,7 +6,7 @@
 mod common;
 
 use common::fake_meta::{self, FakeMeta};
-use common::meta_flow::app_with_meta;
+use common::meta_flow::{another_instance, app_with_meta};
 use common::webhook::{
     count, deliver, delivery, entry, linked_doctor, owner, page, post_signed, settled, sign,
     text_event, thread,
@@ -497,4 +497,65 @@ async fn message_text_is_sealed_everywhere_it_is_stored(backend: Backend) {
         }
     }
     app.stop().await;
+}
+
+/// Two instances of the app on one PostgreSQL database, both taking deliveries and both
+/// running the worker: every event is applied once, each conversation in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_database_apply_every_event_once() {
+    if !common::postgres_available() {
+        return;
+    }
+    let meta = FakeMeta::start(vec![]).await;
+    let first = app_with_meta(Backend::Postgres, &meta).await;
+    let (_, doctor) = linked_doctor(&first, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    let second = another_instance(&first, &meta).await;
+    let patients: Vec<String> = (0..8).map(|p| format!("65432109876{p:05}")).collect();
+    let base = 1_767_225_600_000_i64;
+    for round in 0..10_i64 {
+        let events = patients
+            .iter()
+            .map(|patient| {
+                let mid = format!("mid.{patient}.{round}");
+                text_event(patient, ACCOUNT_A, &mid, base + round, &mid)
+            })
+            .collect();
+        let body = delivery(vec![entry(ACCOUNT_A, events)]);
+        // Each delivery reaches both instances, as Meta's retries might.
+        deliver(&first, &body).await;
+        deliver(&second, &body).await;
+    }
+    settled(&first).await;
+    let messages = thread(&first, &doctor).await;
+    assert_eq!(messages.len(), patients.len() * 10, "each message once");
+    let mut db = owner(&first).await;
+    for patient in &patients {
+        let mids: Vec<String> = sqlx::query(
+            "SELECT m.mid FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.patient_igsid = $1 ORDER BY m.sent_at",
+        )
+        .bind(patient)
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .collect();
+        let expected: Vec<String> = (0..10).map(|r| format!("mid.{patient}.{r}")).collect();
+        assert_eq!(mids, expected);
+    }
+    let unread = count(
+        &first,
+        "SELECT CAST(SUM(unread) AS BIGINT) FROM conversations",
+    )
+    .await;
+    assert_eq!(unread, i64::try_from(patients.len() * 10).unwrap());
+    let leftover = count(
+        &first,
+        "SELECT COUNT(*) FROM inbound_events WHERE state <> 'applied'",
+    )
+    .await;
+    assert_eq!(leftover, 0);
+    second.stop().await;
+    first.stop().await;
 }

@@ -39,6 +39,7 @@ CREATE TABLE dead_letters (
     UNIQUE (delivery_id, position)
 );
 CREATE INDEX dead_letters_account ON dead_letters (account_id) WHERE replayed_at IS NULL;
+CREATE INDEX dead_letters_created ON dead_letters (created_at);
 
 -- One conversation per patient (Instagram-scoped id) per doctor's account.
 CREATE TABLE conversations (

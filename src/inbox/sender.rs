@@ -30,7 +30,9 @@ const SENDS_PER_SECOND: u32 = 100;
 const RECONNECT_CHECK_MS: i64 = 60_000;
 /// How long a rate-limited account pauses.
 const RATE_LIMIT_PAUSE_MS: i64 = 60_000;
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claim holds before another sender may take the work over (after a crash).
+const LEASE: Duration = Duration::from_secs(15);
+const MESSAGES_PER_CLAIM: usize = 50;
 const POLL: Duration = Duration::from_millis(500);
 const BATCH: i64 = 32;
 
@@ -80,7 +82,11 @@ async fn drain(
     doctor: &DoctorId,
     conversation_id: &str,
 ) -> Result<(), AppError> {
-    while send_next(db, config, api, limiter, doctor, conversation_id).await? {}
+    for _ in 0..MESSAGES_PER_CLAIM {
+        if !send_next(db, config, api, limiter, doctor, conversation_id).await? {
+            break;
+        }
+    }
     let mut tx = db.tenant_writer(doctor).await?;
     outbox::release(&mut tx, conversation_id).await?;
     tx.commit().await?;

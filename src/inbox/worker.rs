@@ -19,8 +19,10 @@ use crate::error::AppError;
 
 /// Tries before a delivery or an event is given up (about four minutes of pauses).
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long a claim holds before another worker may take the work over.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claim holds before another worker may take the work over (after a crash, say).
+/// A conversation is given back after at most [`EVENTS_PER_CLAIM`] events, well within it.
+const LEASE: Duration = Duration::from_secs(15);
+const EVENTS_PER_CLAIM: usize = 100;
 /// How often the worker looks for due work when nothing new arrives (retries, leases).
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries split, and conversations applied, per round.
@@ -93,7 +95,7 @@ async fn drain(
     doctor: &DoctorId,
     conversation_id: &str,
 ) -> Result<(), AppError> {
-    loop {
+    for _ in 0..EVENTS_PER_CLAIM {
         let mut tx = db.tenant_writer(doctor).await?;
         let Some(event) = conversations::next_event(&mut tx, conversation_id).await? else {
             break;

@@ -81,6 +81,9 @@ struct World {
     sent: Vec<(serde_json::Value, Option<String>)>,
     /// Errors the next sends get, in order: Meta's code and subcode.
     send_failures: std::collections::VecDeque<(i64, i64)>,
+    /// Where Meta delivers webhooks: each message sent is echoed there, signed, before the
+    /// Send API answers (echoes can beat the answer in production too).
+    webhook: Option<String>,
 }
 
 #[derive(Clone)]
@@ -460,6 +463,12 @@ impl FakeMeta {
         world.sent.iter().filter_map(|(_, id)| id.clone()).collect()
     }
 
+    /// From now on every message sent is echoed to `webhook_url` as Meta does, before the
+    /// Send API answers.
+    pub fn echo_to(&self, webhook_url: &str) {
+        self.world.lock().unwrap().webhook = Some(webhook_url.to_owned());
+    }
+
     /// The next sends fail with these (code, subcode), one each, as Meta answers them.
     pub fn fail_sends(&self, failures: &[(i64, i64)]) {
         self.world.lock().unwrap().send_failures.extend(failures);
@@ -474,14 +483,40 @@ async fn send_api(
     Query(query): Query<HashMap<String, String>>,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
+    let accepted = accept_send(&mut world.lock().unwrap(), &page, &query, &body);
+    let (id, recipient, echo_to) = match accepted {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
+    };
+    if let (Some((url, account)), Some(id)) = (echo_to, &id) {
+        echo(&url, account, &recipient, id, &body).await;
+    }
+    match id {
+        Some(id) => Json(json!({"recipient_id": recipient, "message_id": id})).into_response(),
+        None => Json(json!({"recipient_id": recipient})).into_response(),
+    }
+}
+
+/// What the Send API makes of a request: the message id (none for a sender action), the
+/// recipient, and where to echo it; or Meta's refusal.
+#[allow(clippy::type_complexity)]
+fn accept_send(
+    world: &mut World,
+    page: &str,
+    query: &HashMap<String, String>,
+    body: &serde_json::Value,
+) -> Result<(Option<String>, String, Option<(String, &'static str)>), Response> {
     let token = query.get("access_token").cloned().unwrap_or_default();
-    let mut world = world.lock().unwrap();
     let owns = world.pages.iter().any(|p| p.id == page && p.token == token);
     if !owns || world.revoked.contains(&token) {
-        return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+        return Err(meta_error(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Invalid OAuth access token.",
+        ));
     }
-    if let Some(refusal) = unless_proven(&query, &token) {
-        return refusal;
+    if let Some(refusal) = unless_proven(query, &token) {
+        return Err(refusal);
     }
     let recipient = body["recipient"]["id"]
         .as_str()
@@ -489,13 +524,19 @@ async fn send_api(
         .to_owned();
     let has_message = body.get("message").is_some();
     if recipient.is_empty() || has_message == body.get("sender_action").is_some() {
-        return meta_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter");
+        return Err(meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Invalid parameter",
+        ));
     }
-    if has_message {
-        let text = body["message"]["text"].as_str().unwrap_or_default();
-        if text.len() > 1000 {
-            return meta_error(StatusCode::BAD_REQUEST, 100, "Message text over 1000 bytes");
-        }
+    let text = body["message"]["text"].as_str().unwrap_or_default();
+    if text.len() > 1000 {
+        return Err(meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Message text over 1000 bytes",
+        ));
     }
     if let Some((code, subcode)) = world.send_failures.pop_front() {
         let status = if code == 2 {
@@ -506,12 +547,47 @@ async fn send_api(
         let body = json!({"error": {"message": "The fake was asked to fail.",
             "type": "OAuthException", "code": code, "error_subcode": subcode,
             "fbtrace_id": "Afake"}});
-        return (status, Json(body)).into_response();
+        return Err((status, Json(body)).into_response());
     }
     let id = has_message.then(|| format!("m_fake_{}", world.sent.len() + 1));
-    world.sent.push((body, id.clone()));
-    match id {
-        Some(id) => Json(json!({"recipient_id": recipient, "message_id": id})).into_response(),
-        None => Json(json!({"recipient_id": recipient})).into_response(),
-    }
+    world.sent.push((body.clone(), id.clone()));
+    let account = world
+        .pages
+        .iter()
+        .find(|p| p.id == page)
+        .and_then(|p| p.instagram)
+        .map(|(account, _)| account);
+    let echo_to = world.webhook.clone().zip(account);
+    Ok((id, recipient, echo_to))
+}
+
+/// Delivers the echo of a sent message to the app's webhook, signed with the app secret.
+async fn echo(url: &str, account: &str, recipient: &str, mid: &str, sent: &serde_json::Value) {
+    use hmac::{Hmac, Mac};
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut message = sent["message"].clone();
+    message["mid"] = json!(mid);
+    message["is_echo"] = json!(true);
+    let delivery = json!({"object": "instagram", "entry": [{"id": account, "time": at,
+        "messaging": [{"sender": {"id": account}, "recipient": {"id": recipient},
+                       "timestamp": at, "message": message}]}]});
+    let body = serde_json::to_vec(&delivery).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let _ = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", format!("sha256={signature}"))
+        .body(body)
+        .send()
+        .await;
 }

@@ -11,19 +11,27 @@ pub const KEYS: &str = "k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 /// The app, configured with the fake Meta's app and base URLs.
 pub async fn app_with_meta(backend: Backend, meta: &FakeMeta) -> TestApp {
+    let vars = meta_vars(meta);
+    TestApp::spawn_with(backend, &vars.each_ref().map(|(k, v)| (*k, v.as_str()))).await
+}
+
+/// A second instance of `app` on its database, configured like it.
+pub async fn another_instance(app: &TestApp, meta: &FakeMeta) -> TestApp {
+    let vars = meta_vars(meta);
+    app.another_instance(&vars.each_ref().map(|(k, v)| (*k, v.as_str())))
+        .await
+}
+
+fn meta_vars(meta: &FakeMeta) -> [(&'static str, String); 6] {
     let base = meta.base_url();
-    TestApp::spawn_with(
-        backend,
-        &[
-            ("META_APP_ID", fake_meta::APP_ID),
-            ("META_APP_SECRET", fake_meta::APP_SECRET),
-            ("META_VERIFY_TOKEN", "fake-verify-token"),
-            ("META_DIALOG_BASE_URL", &base),
-            ("META_GRAPH_BASE_URL", &base),
-            ("TOKEN_KEYS", KEYS),
-        ],
-    )
-    .await
+    [
+        ("META_APP_ID", fake_meta::APP_ID.to_owned()),
+        ("META_APP_SECRET", fake_meta::APP_SECRET.to_owned()),
+        ("META_VERIFY_TOKEN", "fake-verify-token".to_owned()),
+        ("META_DIALOG_BASE_URL", base.clone()),
+        ("META_GRAPH_BASE_URL", base),
+        ("TOKEN_KEYS", KEYS.to_owned()),
+    ]
 }
 
 pub fn location(response: &reqwest::Response) -> String {

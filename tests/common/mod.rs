@@ -61,6 +61,8 @@ pub struct TestDatabase {
     pub app_url: String,
     data_dir: PathBuf,
     postgres: Option<(String, String)>,
+    /// Whether dropping this deletes the database (the copy a second instance gets does not).
+    owns: bool,
 }
 
 impl TestDatabase {
@@ -75,6 +77,7 @@ impl TestDatabase {
                     url,
                     data_dir,
                     postgres: None,
+                    owns: true,
                 }
             }
             Backend::Postgres => {
@@ -98,8 +101,20 @@ impl TestDatabase {
                     app_url: format!("postgres://{APP_ROLE}@{host}/{name}"),
                     data_dir,
                     postgres: Some((admin_url, name)),
+                    owns: true,
                 }
             }
+        }
+    }
+
+    /// The same database for another app instance; the first one still cleans it up.
+    pub fn share(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            app_url: self.app_url.clone(),
+            data_dir: self.data_dir.clone(),
+            postgres: None,
+            owns: false,
         }
     }
 }
@@ -121,6 +136,9 @@ async fn create_app_role(admin: &mut PgConnection) {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owns {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if let Some((admin_url, name)) = self.postgres.take() {
             // Drop runs inside the test's runtime; a thread of its own may block on another.
@@ -167,7 +185,16 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         }
-        let database = TestDatabase::create(backend).await;
+        Self::spawn_on(TestDatabase::create(backend).await, vars).await
+    }
+
+    /// Another instance of the app on this one's database (several instances share one
+    /// PostgreSQL database in production), with extra configuration variables.
+    pub async fn another_instance(&self, vars: &[(&str, &str)]) -> Self {
+        Self::spawn_on(self.database.share(), vars).await
+    }
+
+    async fn spawn_on(database: TestDatabase, vars: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts the release server on a fresh database and runs the webhook load generator against
+# it (examples/webhook_load.rs), then prints the server's peak RSS. `make load-webhook` runs
+# it on SQLite; `LOAD_DATABASE=postgres make load-webhook` on a fresh PostgreSQL database
+# (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+
+port=${LOAD_PORT:-3400}
+secret=load-test-secret
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+case "${LOAD_DATABASE:-sqlite}" in
+    sqlite) database_url="sqlite://$work/load.db" ;;
+    postgres)
+        admin=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+        psql "$admin" -qc "DROP DATABASE IF EXISTS clariva_load" -c "CREATE DATABASE clariva_load"
+        database_url="${admin%/*}/clariva_load"
+        ;;
+    *) echo "LOAD_DATABASE is sqlite or postgres" >&2; exit 2 ;;
+esac
+
+APP_ENV=development DATA_DIR="$work" DATABASE_URL="$database_url" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" PUBLIC_BASE_URL="http://127.0.0.1:$port" \
+    META_APP_ID=load META_APP_SECRET="$secret" META_VERIFY_TOKEN=load \
+    RUST_LOG=warn \
+    target/release/clariva >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
+    sleep 0.1
+done
+
+echo "database: ${LOAD_DATABASE:-sqlite}"
+target/release/examples/webhook_load "http://127.0.0.1:$port/meta/webhook" "$secret"
+echo "server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$server_pid/status")"
+stored=$(grep -c "webhook delivery not stored" "$work/server.log" || true)
+echo "deliveries the server failed to store: $stored"
