@@ -484,9 +484,13 @@ async fn send_api(
     Json(body): Json<serde_json::Value>,
 ) -> Response {
     let accepted = accept_send(&mut world.lock().unwrap(), &page, &query, &body);
-    let (id, recipient, echo_to) = match accepted {
+    let Accepted {
+        id,
+        recipient,
+        echo_to,
+    } = match accepted {
         Ok(accepted) => accepted,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     if let (Some((url, account)), Some(id)) = (echo_to, &id) {
         echo(&url, account, &recipient, id, &body).await;
@@ -497,26 +501,29 @@ async fn send_api(
     }
 }
 
-/// What the Send API makes of a request: the message id (none for a sender action), the
-/// recipient, and where to echo it; or Meta's refusal.
-#[allow(clippy::type_complexity)]
+/// A send the fake took: the message id (none for a sender action), the recipient, and
+/// where to echo it (the webhook, and the business account the echo comes from).
+struct Accepted {
+    id: Option<String>,
+    recipient: String,
+    echo_to: Option<(String, &'static str)>,
+}
+
+/// What the Send API makes of a request, or Meta's refusal.
 fn accept_send(
     world: &mut World,
     page: &str,
     query: &HashMap<String, String>,
     body: &serde_json::Value,
-) -> Result<(Option<String>, String, Option<(String, &'static str)>), Response> {
+) -> Result<Accepted, Box<Response>> {
     let token = query.get("access_token").cloned().unwrap_or_default();
     let owns = world.pages.iter().any(|p| p.id == page && p.token == token);
     if !owns || world.revoked.contains(&token) {
-        return Err(meta_error(
-            StatusCode::BAD_REQUEST,
-            190,
-            "Invalid OAuth access token.",
-        ));
+        let refusal = meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+        return Err(Box::new(refusal));
     }
     if let Some(refusal) = unless_proven(query, &token) {
-        return Err(refusal);
+        return Err(Box::new(refusal));
     }
     let recipient = body["recipient"]["id"]
         .as_str()
@@ -524,19 +531,16 @@ fn accept_send(
         .to_owned();
     let has_message = body.get("message").is_some();
     if recipient.is_empty() || has_message == body.get("sender_action").is_some() {
-        return Err(meta_error(
-            StatusCode::BAD_REQUEST,
-            100,
-            "Invalid parameter",
-        ));
+        let refusal = meta_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter");
+        return Err(Box::new(refusal));
     }
     let text = body["message"]["text"].as_str().unwrap_or_default();
     if text.len() > 1000 {
-        return Err(meta_error(
+        return Err(Box::new(meta_error(
             StatusCode::BAD_REQUEST,
             100,
             "Message text over 1000 bytes",
-        ));
+        )));
     }
     if let Some((code, subcode)) = world.send_failures.pop_front() {
         let status = if code == 2 {
@@ -547,7 +551,7 @@ fn accept_send(
         let body = json!({"error": {"message": "The fake was asked to fail.",
             "type": "OAuthException", "code": code, "error_subcode": subcode,
             "fbtrace_id": "Afake"}});
-        return Err((status, Json(body)).into_response());
+        return Err(Box::new((status, Json(body)).into_response()));
     }
     let id = has_message.then(|| format!("m_fake_{}", world.sent.len() + 1));
     world.sent.push((body.clone(), id.clone()));
@@ -558,7 +562,11 @@ fn accept_send(
         .and_then(|p| p.instagram)
         .map(|(account, _)| account);
     let echo_to = world.webhook.clone().zip(account);
-    Ok((id, recipient, echo_to))
+    Ok(Accepted {
+        id,
+        recipient,
+        echo_to,
+    })
 }
 
 /// Delivers the echo of a sent message to the app's webhook, signed with the app secret.
