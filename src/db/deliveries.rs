@@ -189,14 +189,29 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// Marks a delivery split into its events: it is not claimed again.
-pub async fn mark_processed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL WHERE id = $2")
+/// Stores the dead letters of a batch of deliveries and marks those deliveries split, in one
+/// transaction (one commit for the batch). Letters are stored once per part of a delivery, so
+/// a batch split twice (a crash in between) adds nothing.
+pub async fn finish(
+    db: &Db,
+    letters: &[NewDeadLetter],
+    processed: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    for letter in letters {
+        insert_letter(&mut tx, letter, now).await?;
+    }
+    for id in processed {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL WHERE id = $2",
+        )
         .bind(now)
         .bind(id)
-        .execute(db.pool())
-        .await
-        .map(drop)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// Puts a delivery back to be tried again at `next_attempt_at`.
@@ -247,36 +262,47 @@ impl DeadReason {
     }
 }
 
-/// A part of a delivery no doctor took.
-pub struct NewDeadLetter<'a> {
-    pub id: &'a str,
-    pub delivery_id: &'a str,
+/// A part of a delivery no doctor took, ready to store.
+pub struct NewDeadLetter {
+    pub id: String,
+    /// The delivery it came from (for a failed event: the event's id).
+    pub delivery_id: String,
     pub position: u32,
     pub reason: DeadReason,
-    pub account_id: &'a str,
-    /// The raw event, sealed with `id` as associated data.
-    pub event: &'a Sealed,
-    pub error: Option<&'a str>,
+    pub account_id: String,
+    /// The part as a delivery of its own, sealed with `id` as associated data.
+    pub event: Sealed,
+    pub error: Option<String>,
 }
 
-/// Stores a dead letter, once per part of a delivery (a delivery split twice adds nothing).
-pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter<'_>) -> Result<(), sqlx::Error> {
+/// Stores one dead letter (an event that kept failing).
+pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    insert_letter(&mut tx, letter, now_millis()).await?;
+    tx.commit().await
+}
+
+async fn insert_letter(
+    conn: &mut sqlx::AnyConnection,
+    letter: &NewDeadLetter,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO dead_letters (id, delivery_id, position, reason, account_id, event_sealed,
              key_id, error, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (delivery_id, position) DO NOTHING",
     )
-    .bind(letter.id)
-    .bind(letter.delivery_id)
+    .bind(&letter.id)
+    .bind(&letter.delivery_id)
     .bind(i64::from(letter.position))
     .bind(letter.reason.key())
-    .bind(letter.account_id)
+    .bind(&letter.account_id)
     .bind(&letter.event.value)
     .bind(&letter.event.key_id)
-    .bind(letter.error)
-    .bind(now_millis())
-    .execute(db.pool())
+    .bind(letter.error.as_deref())
+    .bind(now)
+    .execute(conn)
     .await
     .map(drop)
 }

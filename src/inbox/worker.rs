@@ -52,25 +52,43 @@ pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<usize, AppError>
     let now = now_millis();
     let claimed = deliveries::claim(db, now, LEASE, BATCH).await?;
     let mut done = claimed.len();
-    for delivery in claimed {
-        let outcome = match config.token_keys.open_bytes(&delivery.id, &delivery.body) {
-            Ok(body) => routing::split_delivery(db, config, &delivery.id, &body).await,
-            Err(error) => Err(AppError::internal("stored delivery does not open", error)),
-        };
-        match outcome {
-            Ok(split) => {
-                deliveries::mark_processed(db, &delivery.id, now_millis()).await?;
-                tracing::info!(delivery_id = %delivery.id, routed = split.routed, duplicates = split.duplicates, dead = split.dead, tests = split.tests, "webhook delivery split");
-            }
-            Err(error) if delivery.attempts >= MAX_ATTEMPTS => {
-                tracing::error!(delivery_id = %delivery.id, %error, "webhook delivery given up");
-                deliveries::mark_processed(db, &delivery.id, now_millis()).await?;
-            }
+    let mut opened = Vec::with_capacity(claimed.len());
+    let mut failed = Vec::new();
+    for delivery in &claimed {
+        match config.token_keys.open_bytes(&delivery.id, &delivery.body) {
+            Ok(body) => opened.push((delivery.id.clone(), body)),
+            Err(error) => failed.push((delivery, error.to_string())),
+        }
+    }
+    if !opened.is_empty() {
+        match routing::split_batch(db, config, &opened).await {
+            Ok(split) => tracing::info!(
+                deliveries = opened.len(),
+                routed = split.routed,
+                duplicates = split.duplicates,
+                dead = split.dead,
+                tests = split.tests,
+                "webhook deliveries split"
+            ),
             Err(error) => {
-                tracing::warn!(delivery_id = %delivery.id, %error, attempts = delivery.attempts, "webhook delivery failed: will retry");
-                let at = now_millis() + backoff(delivery.attempts);
-                deliveries::retry_later(db, &delivery.id, at).await?;
+                let error = error.to_string();
+                failed.extend(
+                    claimed
+                        .iter()
+                        .filter(|d| opened.iter().any(|(id, _)| *id == d.id))
+                        .map(|d| (d, error.clone())),
+                );
             }
+        }
+    }
+    for (delivery, error) in failed {
+        if delivery.attempts >= MAX_ATTEMPTS {
+            tracing::error!(delivery_id = %delivery.id, %error, "webhook delivery given up");
+            deliveries::finish(db, &[], std::slice::from_ref(&delivery.id), now_millis()).await?;
+        } else {
+            tracing::warn!(delivery_id = %delivery.id, %error, attempts = delivery.attempts, "webhook delivery failed: will retry");
+            let at = now_millis() + backoff(delivery.attempts);
+            deliveries::retry_later(db, &delivery.id, at).await?;
         }
     }
     let due = conversations::claim(db, now_millis(), LEASE, BATCH).await?;
@@ -147,21 +165,16 @@ async fn settle_failure(
         .open_bytes(doctor.as_str(), &event.event)
         .unwrap_or_default();
     let id = crate::db::new_id();
-    let sealed = config.token_keys.seal_bytes(&id, &body);
-    let error = error.to_string();
-    deliveries::add_dead_letter(
-        db,
-        &NewDeadLetter {
-            id: &id,
-            delivery_id: &event.id,
-            position: 0,
-            reason: DeadReason::Failed,
-            account_id: "",
-            event: &sealed,
-            error: Some(&error),
-        },
-    )
-    .await?;
+    let letter = NewDeadLetter {
+        event: config.token_keys.seal_bytes(&id, &body),
+        id,
+        delivery_id: event.id.clone(),
+        position: 0,
+        reason: DeadReason::Failed,
+        account_id: String::new(),
+        error: Some(error.to_string()),
+    };
+    deliveries::add_dead_letter(db, &letter).await?;
     Ok(())
 }
 
