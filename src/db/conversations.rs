@@ -122,7 +122,7 @@ pub async fn claim(
            AND (lease_until IS NULL OR lease_until < $2)
          RETURNING doctor_id, id"
     );
-    let mut tx = db.lookup(Lookup::InboxWork, "on").await?;
+    let mut tx = db.lookup_writer(Lookup::InboxWork, "on").await?;
     let rows = sqlx::query(&sql)
         .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
         .bind(now)

@@ -131,7 +131,7 @@ async fn insert(db: &Db, batch: &[Queued]) -> Result<(), sqlx::Error> {
             .bind(&queued.delivery.body.value)
             .bind(&queued.delivery.body.key_id);
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     query.execute(&mut *tx).await?;
     tx.commit().await
 }
@@ -170,7 +170,7 @@ pub async fn claim(
         .bind(now + millis(lease))
         .bind(now)
         .bind(limit)
-        .fetch_all(db.pool())
+        .fetch_all(db.writer())
         .await?;
     let mut claimed = rows
         .iter()
@@ -198,7 +198,7 @@ pub async fn finish(
     processed: &[String],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     for letter in letters {
         insert_letter(&mut tx, letter, now).await?;
     }
@@ -221,7 +221,7 @@ pub async fn retry_later(db: &Db, id: &str, next_attempt_at: i64) -> Result<(), 
     )
     .bind(next_attempt_at)
     .bind(id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await
     .map(drop)
 }
@@ -230,7 +230,7 @@ pub async fn retry_later(db: &Db, id: &str, next_attempt_at: i64) -> Result<(), 
 pub async fn delete_processed(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM webhook_deliveries WHERE processed_at < $1")
         .bind(before)
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .map(|done| done.rows_affected())
 }
@@ -277,7 +277,7 @@ pub struct NewDeadLetter {
 
 /// Stores one dead letter (an event that kept failing).
 pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     insert_letter(&mut tx, letter, now_millis()).await?;
     tx.commit().await
 }
@@ -393,7 +393,7 @@ pub async fn mark_replayed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Erro
     sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .map(drop)
 }
@@ -402,7 +402,7 @@ pub async fn mark_replayed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Erro
 pub async fn delete_dead_letters(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM dead_letters WHERE created_at < $1")
         .bind(before)
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .map(|done| done.rows_affected())
 }
@@ -416,7 +416,7 @@ pub async fn replay_dead_letter(
     delivery: &NewDelivery,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let marked = sqlx::query(
         "UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL",
     )
@@ -472,7 +472,7 @@ pub async fn purge_dead_letters(
         query = query.bind(before);
     }
     query
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .map(|done| done.rows_affected())
 }

@@ -78,7 +78,7 @@ pub async fn claim(
            AND (send_lease_until IS NULL OR send_lease_until < $2)
          RETURNING doctor_id, id"
     );
-    let mut tx = db.lookup(Lookup::OutboxWork, "on").await?;
+    let mut tx = db.lookup_writer(Lookup::OutboxWork, "on").await?;
     let rows = sqlx::query(&sql)
         .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
         .bind(now)

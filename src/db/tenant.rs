@@ -43,7 +43,7 @@ pub struct TenantTx {
 
 impl Db {
     pub async fn tenant(&self, doctor: &DoctorId) -> Result<TenantTx, sqlx::Error> {
-        self.begin_tenant(doctor, "BEGIN").await
+        self.begin_tenant(&self.pool, doctor, "BEGIN").await
     }
 
     /// Like [`Db::tenant`], for a transaction that writes (a booking, a saved setting): on
@@ -54,15 +54,16 @@ impl Db {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        self.begin_tenant(doctor, begin).await
+        self.begin_tenant(&self.writer, doctor, begin).await
     }
 
     async fn begin_tenant(
         &self,
+        pool: &sqlx::AnyPool,
         doctor: &DoctorId,
         begin: &'static str,
     ) -> Result<TenantTx, sqlx::Error> {
-        let mut tx = self.pool.begin_with(begin).await?;
+        let mut tx = pool.begin_with(begin).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT set_config('app.doctor_id', $1, true)")
                 .bind(doctor.as_str())
@@ -131,7 +132,25 @@ impl Db {
         lookup: Lookup,
         key: &str,
     ) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        self.begin_lookup(&self.pool, lookup, key).await
+    }
+
+    /// Like [`Db::lookup`], for a lookup that writes (the worker's and sender's claims).
+    pub(crate) async fn lookup_writer(
+        &self,
+        lookup: Lookup,
+        key: &str,
+    ) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.begin_lookup(&self.writer, lookup, key).await
+    }
+
+    async fn begin_lookup(
+        &self,
+        pool: &sqlx::AnyPool,
+        lookup: Lookup,
+        key: &str,
+    ) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT set_config($1, $2, true)")
                 .bind(lookup.setting())
