@@ -2,10 +2,11 @@
 //! them, and reports what the server sustained. It measures, with the same client in the
 //! same run:
 //!
-//! 1. the requests per second of a bare axum handler that answers 200 (served by this
+//! 1. the app's ack latency (median, p99) at a steady rate, first, while the server has no
+//!    backlog of deliveries to split;
+//! 2. the requests per second of a bare axum handler that answers 200 (served by this
 //!    process on a port of its own), at full speed;
-//! 2. the requests per second of the app's `/meta/webhook`, at full speed;
-//! 3. the app's ack latency (median, p99) at a steady rate.
+//! 3. the requests per second of the app's `/meta/webhook`, at full speed.
 //!
 //! `make load-webhook` starts the release server and runs this against it. By hand:
 //! `cargo run --release --features ssr --example webhook_load -- <webhook URL> <app secret>`,
@@ -163,18 +164,10 @@ async fn main() {
 
     let bare = target(bare_server().await);
     let webhook = target(url.clone());
-    // Warm both up (connections, the server's caches).
-    saturate(bare.clone(), concurrency, 1).await;
-    saturate(webhook.clone(), concurrency, 1).await;
+    // Warm the connections up.
+    steady(webhook.clone(), 100, 1).await;
 
-    let (bare_rps, bare_failed) = saturate(bare, concurrency, seconds).await;
-    let (webhook_rps, webhook_failed) = saturate(webhook.clone(), concurrency, seconds).await;
-    println!("full speed, {concurrency} in flight, {seconds} s each:");
-    println!("  bare axum handler: {bare_rps:>9.0} requests/s ({bare_failed} failed)");
-    println!("  /meta/webhook:     {webhook_rps:>9.0} requests/s ({webhook_failed} failed)");
-    println!("  ratio:             {:>9.2}", webhook_rps / bare_rps);
-
-    let (latencies, failed) = steady(webhook, rate, seconds).await;
+    let (latencies, failed) = steady(webhook.clone(), rate, seconds).await;
     println!("steady {rate} deliveries/s for {seconds} s on /meta/webhook:");
     println!(
         "  acknowledged {} ({failed} failed); median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -183,4 +176,12 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
     );
+
+    saturate(bare.clone(), concurrency, 1).await;
+    let (bare_rps, bare_failed) = saturate(bare, concurrency, seconds).await;
+    let (webhook_rps, webhook_failed) = saturate(webhook, concurrency, seconds).await;
+    println!("full speed, {concurrency} in flight, {seconds} s each:");
+    println!("  bare axum handler: {bare_rps:>9.0} requests/s ({bare_failed} failed)");
+    println!("  /meta/webhook:     {webhook_rps:>9.0} requests/s ({webhook_failed} failed)");
+    println!("  ratio:             {:>9.2}", webhook_rps / bare_rps);
 }

@@ -199,17 +199,23 @@ pub async fn finish(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
-    for letter in letters {
-        insert_letter(&mut tx, letter, now).await?;
+    for letters in letters.chunks(MAX_BATCH) {
+        insert_letters(&mut tx, letters, now).await?;
     }
-    for id in processed {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    for ids in processed.chunks(MAX_BATCH) {
+        let list = (2..ids.len() + 2)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL
+             WHERE id IN ({list})"
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.execute(&mut *tx).await?;
     }
     tx.commit().await
 }
@@ -278,33 +284,46 @@ pub struct NewDeadLetter {
 /// Stores one dead letter (an event that kept failing).
 pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
-    insert_letter(&mut tx, letter, now_millis()).await?;
+    insert_letters(&mut tx, std::slice::from_ref(letter), now_millis()).await?;
     tx.commit().await
 }
 
-async fn insert_letter(
+/// Inserts `letters` in one statement (nine values each).
+async fn insert_letters(
     conn: &mut sqlx::AnyConnection,
-    letter: &NewDeadLetter,
+    letters: &[NewDeadLetter],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    if letters.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..letters.len())
+        .map(|i| {
+            let n = i * 8;
+            let params = (1..=8).map(|k| format!("${}", n + k)).collect::<Vec<_>>();
+            format!("({}, ${})", params.join(", "), letters.len() * 8 + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO dead_letters (id, delivery_id, position, reason, account_id, event_sealed,
              key_id, error, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (delivery_id, position) DO NOTHING",
-    )
-    .bind(&letter.id)
-    .bind(&letter.delivery_id)
-    .bind(i64::from(letter.position))
-    .bind(letter.reason.key())
-    .bind(&letter.account_id)
-    .bind(&letter.event.value)
-    .bind(&letter.event.key_id)
-    .bind(letter.error.as_deref())
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(drop)
+         VALUES {rows}
+         ON CONFLICT (delivery_id, position) DO NOTHING"
+    );
+    let mut query = sqlx::query(&sql);
+    for letter in letters {
+        query = query
+            .bind(&letter.id)
+            .bind(&letter.delivery_id)
+            .bind(i64::from(letter.position))
+            .bind(letter.reason.key())
+            .bind(&letter.account_id)
+            .bind(&letter.event.value)
+            .bind(&letter.event.key_id)
+            .bind(letter.error.as_deref());
+    }
+    query.bind(now).execute(conn).await.map(drop)
 }
 
 /// A dead letter as operators see it: ids and the reason, never the event.

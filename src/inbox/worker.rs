@@ -26,7 +26,11 @@ const EVENTS_PER_CLAIM: usize = 100;
 /// How often the worker looks for due work when nothing new arrives (retries, leases).
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries split, and conversations applied, per round.
-const BATCH: i64 = 32;
+const BATCH: i64 = 64;
+/// The pause before a round, so that deliveries arriving together are split together: the
+/// worker then takes the database's writer a few times a batch, not a few times a delivery,
+/// and the webhook's acknowledgements seldom wait behind it.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Runs until the task is dropped.
 pub async fn run(db: Db, config: Arc<Config>, deliveries: DeliveryWriter) {
@@ -44,6 +48,7 @@ pub async fn run(db: Db, config: Arc<Config>, deliveries: DeliveryWriter) {
                 () = tokio::time::sleep(POLL) => {}
             }
         }
+        tokio::time::sleep(GATHER).await;
     }
 }
 
