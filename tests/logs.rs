@@ -1,6 +1,7 @@
 //! The logs of a whole sign-up, booking, log-in, failed log-in and log-out hold no email,
 //! name, patient's name, phone or note, or password, and those of connecting and disconnecting Instagram no token, code or handle,
-//! even at debug level, while they do carry ids.
+//! even at debug level, while they do carry ids; neither do those of a patient's DMs reaching
+//! the Inbox, a dead letter, and the doctor's reply going out.
 
 mod common;
 
@@ -57,6 +58,7 @@ fn capture() -> CapturedLogs {
 on_both_databases!(
     logs_of_sign_up_and_log_in_hold_no_personal_data,
     logs_of_connecting_and_disconnecting_instagram_hold_no_token,
+    logs_of_messages_in_and_out_hold_no_message_text,
 );
 
 async fn logs_of_sign_up_and_log_in_hold_no_personal_data(backend: Backend) {
@@ -143,5 +145,72 @@ async fn logs_of_connecting_and_disconnecting_instagram_hold_no_token(backend: B
         "Logged Clinic",
     ] {
         assert!(!text.contains(secret), "logs contain {secret:?}");
+    }
+}
+
+async fn logs_of_messages_in_and_out_hold_no_message_text(backend: Backend) {
+    use common::fake_meta::FakeMeta;
+    use common::meta_flow;
+    use common::webhook::{deliver, delivery, entry, linked_doctor, page, settled, text_event};
+
+    let logs = capture();
+    let meta = FakeMeta::start(vec![]).await;
+    let app = meta_flow::app_with_meta(backend, &meta).await;
+    let account = "17841400000000011";
+    let (browser, _) = linked_doctor(&app, &meta, page("100000000000011", account, "a")).await;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let patient = "6543210987654321";
+    let said = "my rash is spreading";
+    deliver(
+        &app,
+        &delivery(vec![
+            entry(
+                account,
+                vec![text_event(patient, account, "mid.log1", now, said)],
+            ),
+            entry(
+                "17841499999999999",
+                vec![text_event(
+                    "7999",
+                    "17841499999999999",
+                    "mid.log2",
+                    now,
+                    said,
+                )],
+            ),
+        ]),
+    )
+    .await;
+    settled(&app).await;
+    let list = app
+        .call_from(&browser, "inbox", &[("needs_you", "false")])
+        .await;
+    let list: serde_json::Value = list.json().await.unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let answer = "come in at noon tomorrow";
+    let reply = app
+        .call_from(&browser, "inbox/reply", &[("id", &id), ("text", answer)])
+        .await;
+    assert_eq!(reply.status(), reqwest::StatusCode::OK);
+    for _ in 0..100 {
+        if !meta.sent().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(meta.sent().len(), 1, "the reply went out");
+    app.stop().await;
+
+    let text = logs.text();
+    assert!(text.contains("inbox event applied") && text.contains("message sent"));
+    assert!(text.contains("webhook event dead-lettered"));
+    for private in [said, answer, patient, "page-token"] {
+        assert!(!text.contains(private), "logs contain {private:?}");
     }
 }
