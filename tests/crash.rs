@@ -5,12 +5,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clariva::crypto::seal::TokenKeys;
+use common::binary::{listening_address, server, temp_dir};
 use common::fake_meta::APP_SECRET;
 use common::meta_flow::KEYS;
 use common::webhook::{delivery, entry, sign, text_event};
@@ -21,35 +21,21 @@ const ACCOUNT: &str = "17841400000000011";
 const DOCTOR: &str = "0192f0c0-0000-7000-8000-000000000001";
 
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clariva"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATA_DIR", dir)
-        .env("LEPTOS_OUTPUT_NAME", "clariva")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .env("TOKEN_KEYS", KEYS)
-        .env("META_APP_ID", "crash-test")
-        .env("META_APP_SECRET", APP_SECRET)
-        .env("META_VERIFY_TOKEN", "verify")
-        // No Graph API here: the daily token check fails quietly.
-        .env("META_GRAPH_BASE_URL", "http://127.0.0.1:9")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|line| line.contains("listening"))
-        .expect("the server logs its address");
-    std::thread::spawn(move || lines.for_each(drop));
-    let addr = line.split("addr=").nth(1).unwrap();
-    (child, addr.split_whitespace().next().unwrap().to_owned())
+    let mut child = server(
+        dir,
+        &[
+            ("TOKEN_KEYS", KEYS),
+            ("META_APP_ID", "crash-test"),
+            ("META_APP_SECRET", APP_SECRET),
+            ("META_VERIFY_TOKEN", "verify"),
+            // No Graph API here: the daily token check fails quietly.
+            ("META_GRAPH_BASE_URL", "http://127.0.0.1:9"),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let addr = listening_address(&mut child);
+    (child, addr)
 }
 
 /// A doctor linked to [`ACCOUNT`], written straight into the database.
@@ -97,8 +83,7 @@ async fn post(client: &reqwest::Client, addr: &str, mid: &str, at: i64) -> bool 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_stream_every_acknowledged_delivery_is_applied_exactly_once() {
-    let dir = std::env::temp_dir().join(format!("clariva-crash-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir();
     let url = format!("sqlite://{}/clariva.db", dir.display());
     let (mut child, addr) = start(&dir);
     sqlx::any::install_default_drivers();

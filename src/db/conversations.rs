@@ -107,37 +107,65 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
-    let skip_locked = match db.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    let work = Work {
+        lookup: Lookup::InboxWork,
+        lease_column: "lease_until",
+        due: "SELECT 1 FROM inbound_events e WHERE e.conversation_id = c.id
+                  AND e.state = 'pending' AND e.next_attempt_at <= $2",
     };
-    let sql = format!(
-        "UPDATE conversations SET lease_until = $1
-         WHERE id IN (SELECT c.id FROM conversations c
-                      WHERE (c.lease_until IS NULL OR c.lease_until < $2)
-                        AND EXISTS (SELECT 1 FROM inbound_events e
-                                    WHERE e.conversation_id = c.id AND e.state = 'pending'
-                                      AND e.next_attempt_at <= $2)
-                      LIMIT $3 {skip_locked})
-           AND (lease_until IS NULL OR lease_until < $2)
-         RETURNING doctor_id, id"
-    );
-    let mut tx = db.lookup_writer(Lookup::InboxWork, "on").await?;
-    let rows = sqlx::query(&sql)
-        .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                DoctorId::from_row(row.try_get("doctor_id")?),
-                row.try_get("id")?,
-            ))
-        })
-        .collect()
+    work.claim(db, now, lease, limit).await
+}
+
+/// Work on conversations that workers claim with a lease of their own: the lookup that sees
+/// every doctor's conversations, the column holding the lease, and what makes one due (a
+/// subquery on `c`, the conversation, at `$2`, now).
+pub(super) struct Work {
+    pub lookup: Lookup,
+    pub lease_column: &'static str,
+    pub due: &'static str,
+}
+
+impl Work {
+    /// Claims up to `limit` due conversations for `lease`; on PostgreSQL rows another worker is
+    /// claiming are skipped, not waited for. `(doctor, conversation id)` each.
+    pub async fn claim(
+        &self,
+        db: &Db,
+        now: i64,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+        let skip_locked = match db.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let (lease_column, due) = (self.lease_column, self.due);
+        let sql = format!(
+            "UPDATE conversations SET {lease_column} = $1
+             WHERE id IN (SELECT c.id FROM conversations c
+                          WHERE (c.{lease_column} IS NULL OR c.{lease_column} < $2)
+                            AND EXISTS ({due})
+                          LIMIT $3 {skip_locked})
+               AND ({lease_column} IS NULL OR {lease_column} < $2)
+             RETURNING doctor_id, id"
+        );
+        let mut tx = db.lookup_writer(self.lookup, "on").await?;
+        let rows = sqlx::query(&sql)
+            .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    DoctorId::from_row(row.try_get("doctor_id")?),
+                    row.try_get("id")?,
+                ))
+            })
+            .collect()
+    }
 }
 
 /// Gives a claimed conversation back.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::conversations::Author;
-use super::{new_id, Backend, Db, DoctorId, Lookup, TenantTx};
+use super::conversations::{Author, Work};
+use super::{new_id, Db, DoctorId, Lookup, TenantTx};
 use crate::crypto::seal::Sealed;
 
 /// An outgoing message about to be queued.
@@ -62,38 +62,13 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
-    let skip_locked = match db.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    let work = Work {
+        lookup: Lookup::OutboxWork,
+        lease_column: "send_lease_until",
+        due: "SELECT 1 FROM messages m WHERE m.conversation_id = c.id
+                  AND m.delivery IN ('queued', 'sending') AND m.next_attempt_at <= $2",
     };
-    let sql = format!(
-        "UPDATE conversations SET send_lease_until = $1
-         WHERE id IN (SELECT c.id FROM conversations c
-                      WHERE (c.send_lease_until IS NULL OR c.send_lease_until < $2)
-                        AND EXISTS (SELECT 1 FROM messages m
-                                    WHERE m.conversation_id = c.id
-                                      AND m.delivery IN ('queued', 'sending')
-                                      AND m.next_attempt_at <= $2)
-                      LIMIT $3 {skip_locked})
-           AND (send_lease_until IS NULL OR send_lease_until < $2)
-         RETURNING doctor_id, id"
-    );
-    let mut tx = db.lookup_writer(Lookup::OutboxWork, "on").await?;
-    let rows = sqlx::query(&sql)
-        .bind(now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                DoctorId::from_row(row.try_get("doctor_id")?),
-                row.try_get("id")?,
-            ))
-        })
-        .collect()
+    work.claim(db, now, lease, limit).await
 }
 
 pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {

@@ -2,6 +2,7 @@
 //! `TEST_POSTGRES_URL` is set), and talks to it over HTTP like a browser would.
 #![allow(dead_code)] // each test binary uses a different part of this harness
 
+pub mod binary;
 pub mod fake_meta;
 pub mod meta_flow;
 pub mod webhook;
