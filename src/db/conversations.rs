@@ -107,14 +107,15 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
-    let work = Work {
-        lookup: Lookup::InboxWork,
-        lease_column: "lease_until",
-        due: "SELECT 1 FROM inbound_events e WHERE e.conversation_id = c.id
-                  AND e.state = 'pending' AND e.next_attempt_at <= $2",
-    };
-    work.claim(db, now, lease, limit).await
+    INBOX_WORK.claim(db, now, lease, limit).await
 }
+
+const INBOX_WORK: Work = Work {
+    lookup: Lookup::InboxWork,
+    lease_column: "lease_until",
+    due: "SELECT 1 FROM inbound_events e WHERE e.conversation_id = c.id
+              AND e.state = 'pending' AND e.next_attempt_at <= $2",
+};
 
 /// Work on conversations that workers claim with a lease of their own: the lookup that sees
 /// every doctor's conversations, the column holding the lease, and what makes one due (a
@@ -166,17 +167,30 @@ impl Work {
             })
             .collect()
     }
+
+    /// Gives a claimed conversation back.
+    pub async fn release(
+        &self,
+        tx: &mut TenantTx,
+        conversation_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        let (conn, doctor) = tx.parts();
+        let sql = format!(
+            "UPDATE conversations SET {} = NULL WHERE doctor_id = $1 AND id = $2",
+            self.lease_column
+        );
+        sqlx::query(&sql)
+            .bind(doctor.as_str())
+            .bind(conversation_id)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
 }
 
 /// Gives a claimed conversation back.
 pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {
-    let (conn, doctor) = tx.parts();
-    sqlx::query("UPDATE conversations SET lease_until = NULL WHERE doctor_id = $1 AND id = $2")
-        .bind(doctor.as_str())
-        .bind(conversation_id)
-        .execute(conn)
-        .await
-        .map(drop)
+    INBOX_WORK.release(tx, conversation_id).await
 }
 
 /// A routed event, as stored.

@@ -62,23 +62,19 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
-    let work = Work {
-        lookup: Lookup::OutboxWork,
-        lease_column: "send_lease_until",
-        due: "SELECT 1 FROM messages m WHERE m.conversation_id = c.id
-                  AND m.delivery IN ('queued', 'sending') AND m.next_attempt_at <= $2",
-    };
-    work.claim(db, now, lease, limit).await
+    OUTBOX_WORK.claim(db, now, lease, limit).await
 }
 
+const OUTBOX_WORK: Work = Work {
+    lookup: Lookup::OutboxWork,
+    lease_column: "send_lease_until",
+    due: "SELECT 1 FROM messages m WHERE m.conversation_id = c.id
+              AND m.delivery IN ('queued', 'sending') AND m.next_attempt_at <= $2",
+};
+
+/// Gives a claimed conversation back.
 pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {
-    let (conn, doctor) = tx.parts();
-    sqlx::query("UPDATE conversations SET send_lease_until = NULL WHERE doctor_id = $1 AND id = $2")
-        .bind(doctor.as_str())
-        .bind(conversation_id)
-        .execute(conn)
-        .await
-        .map(drop)
+    OUTBOX_WORK.release(tx, conversation_id).await
 }
 
 /// A queued message, with what sending it needs.
