@@ -74,16 +74,21 @@ async fn open_thread(app: &TestApp, browser: &Client, id: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The thread's newest message.
+fn last_message(thread: &Value) -> Value {
+    thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap()
+}
+
 /// Waits until the thread's last message is in `state`; the thread.
 async fn last_message_in(app: &TestApp, browser: &Client, id: &str, state: &str) -> Value {
     for _ in 0..100 {
         let thread = open_thread(app, browser, id).await;
-        let last = thread["messages"]
-            .as_array()
-            .unwrap()
-            .last()
-            .cloned()
-            .unwrap();
+        let last = last_message(&thread);
         if last["state"] == state {
             return thread;
         }
@@ -188,12 +193,7 @@ async fn a_reply_goes_out_through_the_send_api_and_its_echo_marks_it_delivered(b
     deliver(&app, &delivery(vec![entry(ACCOUNT, vec![echo])])).await;
     settled(&app).await;
     let thread = open_thread(&app, &browser, &id).await;
-    let last = thread["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .cloned()
-        .unwrap();
+    let last = last_message(&thread);
     assert_eq!(last["state"], "Delivered");
     assert_eq!(thread["paused"], false, "our own echo is not a takeover");
     app.stop().await;
@@ -245,12 +245,7 @@ async fn meta_errors_flag_the_link_or_the_message_as_the_reference_says(backend:
     meta.fail_sends(&[(551, 1_545_041)]);
     reply("first").await;
     let thread = last_message_in(&app, &browser, &id, "Not delivered").await;
-    let last = thread["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .cloned()
-        .unwrap();
+    let last = last_message(&thread);
     assert!(last["failure"]
         .as_str()
         .unwrap()
@@ -260,12 +255,7 @@ async fn meta_errors_flag_the_link_or_the_message_as_the_reference_says(backend:
     meta.fail_sends(&[(10, 2_534_022)]);
     reply("second").await;
     let thread = last_message_in(&app, &browser, &id, "Not delivered").await;
-    let last = thread["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .cloned()
-        .unwrap();
+    let last = last_message(&thread);
     assert!(last["failure"].as_str().unwrap().contains("24 hours"));
 
     // A temporary failure is tried again and goes out.
@@ -286,12 +276,7 @@ async fn meta_errors_flag_the_link_or_the_message_as_the_reference_says(backend:
     let pane = app.read_from(&browser, "instagram").await;
     assert_eq!(pane["link"]["health"], "Rejected");
     let thread = open_thread(&app, &browser, &id).await;
-    let last = thread["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .cloned()
-        .unwrap();
+    let last = last_message(&thread);
     assert_eq!(
         last["state"], "Sending",
         "it waits for the doctor to reconnect"

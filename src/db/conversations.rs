@@ -196,10 +196,7 @@ pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sql
 /// A routed event, as stored.
 pub struct PendingEvent {
     pub id: String,
-    pub dedupe_key: String,
     pub kind: String,
-    pub standby: bool,
-    pub occurred_at: i64,
     pub event: Sealed,
     pub attempts: i64,
     pub next_attempt_at: i64,
@@ -212,8 +209,7 @@ pub async fn next_event(
 ) -> Result<Option<PendingEvent>, sqlx::Error> {
     let (conn, doctor) = tx.parts();
     let row = sqlx::query(
-        "SELECT id, dedupe_key, kind, standby, occurred_at, event_sealed, key_id, attempts,
-             next_attempt_at
+        "SELECT id, kind, event_sealed, key_id, attempts, next_attempt_at
          FROM inbound_events
          WHERE doctor_id = $1 AND conversation_id = $2 AND state = 'pending'
          ORDER BY occurred_at, id LIMIT 1",
@@ -225,10 +221,7 @@ pub async fn next_event(
     row.map(|row| {
         Ok(PendingEvent {
             id: row.try_get("id")?,
-            dedupe_key: row.try_get("dedupe_key")?,
             kind: row.try_get("kind")?,
-            standby: row.try_get::<i64, _>("standby")? != 0,
-            occurred_at: row.try_get("occurred_at")?,
             event: Sealed {
                 value: row.try_get("event_sealed")?,
                 key_id: row.try_get("key_id")?,

@@ -260,12 +260,6 @@ impl DeadReason {
             Self::Failed => "failed",
         }
     }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        [Self::UnknownAccount, Self::Unparseable, Self::Failed]
-            .into_iter()
-            .find(|reason| reason.key() == key)
-    }
 }
 
 /// A part of a delivery no doctor took, ready to store.
@@ -406,15 +400,6 @@ pub async fn letters_for_account(
             ))
         })
         .collect()
-}
-
-pub async fn mark_replayed(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(db.writer())
-        .await
-        .map(drop)
 }
 
 /// Deletes letters created before `before`; how many.

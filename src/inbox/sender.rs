@@ -22,8 +22,8 @@ use crate::meta::send_api::{Outgoing, SendApi, SendError};
 /// Tries before a message is given up as undeliverable.
 pub const MAX_ATTEMPTS: i64 = 6;
 /// The 24-hour window, and the 7 days `HUMAN_AGENT` allows.
-pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
-pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * WINDOW_MS;
+const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+const HUMAN_AGENT_WINDOW_MS: i64 = 7 * WINDOW_MS;
 /// Meta allows about 100 sends a second per Instagram account.
 const SENDS_PER_SECOND: u32 = 100;
 /// How often a message waiting for the doctor to reconnect looks again.
@@ -137,13 +137,8 @@ async fn send_next(
         tx.commit().await?;
         return Ok(false);
     }
-    let since_patient = message.last_inbound_at.map_or(i64::MAX, |at| now - at);
-    let human_agent = since_patient > WINDOW_MS;
-    let allowed = !human_agent
-        || (message.human_agent
-            && config.meta.as_ref().is_some_and(|meta| meta.human_agent)
-            && since_patient <= HUMAN_AGENT_WINDOW_MS);
-    if !allowed {
+    let window = Window::at(config, message.last_inbound_at, now, message.human_agent);
+    if window == Window::Closed {
         let why = SendError::OutsideWindow.for_doctor();
         outbox::settle(&mut tx, &message.id, Sending::Undeliverable { why: &why }).await?;
         tx.commit().await?;
@@ -171,7 +166,7 @@ async fn send_next(
         recipient: &message.recipient,
         text: &text,
         extras: &extras,
-        human_agent,
+        human_agent: window == Window::HumanAgent,
     };
     let result = api.send(&link.page_id, &token, &outgoing).await;
     let mut tx = db.tenant_writer(doctor).await?;
@@ -213,6 +208,30 @@ async fn send_next(
         }
     }
     Ok(go_on)
+}
+
+/// Whether a message may go out `since_patient` ms after the patient last wrote: within the
+/// 24-hour window as a plain reply, or (a person's reply, `META_HUMAN_AGENT` on) within 7 days
+/// with the `HUMAN_AGENT` tag. The Inbox asks the same before it takes a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Open,
+    HumanAgent,
+    Closed,
+}
+
+impl Window {
+    pub fn at(config: &Config, last_inbound_at: Option<i64>, now: i64, by_a_person: bool) -> Self {
+        let since_patient = last_inbound_at.map_or(i64::MAX, |at| now - at);
+        let human_agent = config.meta.as_ref().is_some_and(|meta| meta.human_agent);
+        if since_patient <= WINDOW_MS {
+            Self::Open
+        } else if by_a_person && human_agent && since_patient <= HUMAN_AGENT_WINDOW_MS {
+            Self::HumanAgent
+        } else {
+            Self::Closed
+        }
+    }
 }
 
 /// At most [`SENDS_PER_SECOND`] sends per account per second, in this process.

@@ -77,7 +77,7 @@ pub(crate) mod ssr {
     use crate::config::Config;
     use crate::db::conversations::StoredConversation;
     use crate::db::TenantTx;
-    use crate::inbox::sender::{HUMAN_AGENT_WINDOW_MS, WINDOW_MS};
+    use crate::inbox::sender::Window;
 
     /// The doctor's time zone (UTC until they save one).
     pub async fn zone(tx: &mut TenantTx) -> Result<TimeZone, AppError> {
@@ -120,14 +120,8 @@ pub(crate) mod ssr {
         last_inbound_at: Option<i64>,
         now: i64,
     ) -> Option<String> {
-        let since = now - last_inbound_at?;
         let human_agent = config.meta.as_ref().is_some_and(|meta| meta.human_agent);
-        let limit = if human_agent {
-            HUMAN_AGENT_WINDOW_MS
-        } else {
-            WINDOW_MS
-        };
-        (since > limit).then(|| {
+        (Window::at(config, last_inbound_at, now, true) == Window::Closed).then(|| {
             if human_agent {
                 "The patient last wrote more than 7 days ago: Instagram does not allow a reply now. It opens again when they write.".to_owned()
             } else {

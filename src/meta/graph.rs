@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl, Scope,
@@ -15,7 +14,6 @@ use oauth2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use crate::config::MetaApp;
 use crate::domain::instagram::Outcome;
@@ -226,10 +224,7 @@ impl Graph {
     /// `appsecret_proof` for a call made with `token`: HMAC-SHA256 of the token, keyed with
     /// the app secret, in hex.
     fn proof(&self, token: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(token.as_bytes());
-        crate::crypto::hex(&mac.finalize().into_bytes())
+        super::appsecret_proof(&self.app_secret, token)
     }
 
     fn oauth(

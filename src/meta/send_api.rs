@@ -1,7 +1,7 @@
 //! Meta's Send API for Instagram (Messenger Platform): `POST /{page-id}/messages` with the
 //! Page's token and its `appsecret_proof`. Sends text with quick replies or a button
-//! template, and sender actions (typing, seen). Meta's errors are sorted into what the sender
-//! does about them (reference: meta-instagram.md §6.2).
+//! template. Meta's errors are sorted into what the sender does about them (reference:
+//! meta-instagram.md §6.2).
 
 use std::time::Duration;
 
@@ -48,24 +48,6 @@ impl SendError {
             Self::NoSuchPerson => "Not delivered: Instagram no longer knows this person.".into(),
             Self::RateLimited(_) | Self::Temporary(_) => "Not delivered: Instagram kept failing. Try again later.".into(),
             Self::Refused { code, .. } => format!("Not delivered: Instagram refused it (code {code})."),
-        }
-    }
-}
-
-/// A sender action: shows typing, or marks the patient's messages seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SenderAction {
-    TypingOn,
-    TypingOff,
-    MarkSeen,
-}
-
-impl SenderAction {
-    fn key(self) -> &'static str {
-        match self {
-            Self::TypingOn => "typing_on",
-            Self::TypingOff => "typing_off",
-            Self::MarkSeen => "mark_seen",
         }
     }
 }
@@ -129,18 +111,6 @@ impl SendApi {
         let body = message_body(message);
         let sent: Sent = self.post(page_id, token, &body).await?;
         Ok(sent.message_id)
-    }
-
-    pub async fn sender_action(
-        &self,
-        page_id: &str,
-        token: &SecretString,
-        recipient: &str,
-        action: SenderAction,
-    ) -> Result<(), SendError> {
-        let body = json!({"recipient": {"id": recipient}, "sender_action": action.key()});
-        let _: Value = self.post(page_id, token, &body).await?;
-        Ok(())
     }
 
     async fn post<T: serde::de::DeserializeOwned>(
