@@ -20,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Meta's endpoints, when the Meta app is configured.
     pub graph: Option<Arc<Graph>>,
+    /// Meta's Send API, likewise.
+    pub send_api: Option<Arc<crate::meta::send_api::SendApi>>,
     /// Stores Meta's webhook deliveries, many to a commit.
     pub deliveries: crate::db::deliveries::DeliveryWriter,
 }

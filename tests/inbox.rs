@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::fake_meta::FakeMeta;
-use common::meta_flow::app_with_meta;
+use common::meta_flow::{app_with_meta, restart};
 use common::webhook::{count, deliver, delivery, entry, linked_doctor, page, settled, text_event};
 use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
@@ -22,6 +22,8 @@ on_both_databases!(
     meta_errors_flag_the_link_or_the_message_as_the_reference_says,
     pausing_the_assistant_puts_the_conversation_under_needs_you,
     an_echo_that_beats_the_send_answer_is_not_taken_for_a_takeover,
+    the_patients_name_comes_from_metas_profile_api_once_per_conversation,
+    a_reply_waiting_to_be_sent_survives_a_restart,
 );
 
 const ACCOUNT: &str = "17841400000000011";
@@ -121,6 +123,101 @@ async fn a_patients_message_reaches_the_inbox_and_opening_it_marks_it_read(backe
         0,
         "opened: read"
     );
+    // The patient sees "Seen": once, for the opening that found unread messages.
+    let seen = [(PATIENT.to_owned(), "mark_seen".to_owned())];
+    for _ in 0..50 {
+        if !meta.sender_actions().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(meta.sender_actions(), seen);
+    open_thread(&app, &browser, &id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(meta.sender_actions(), seen, "nothing new to see");
+    app.stop().await;
+}
+
+async fn a_reply_waiting_to_be_sent_survives_a_restart(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Open today?", now_ms()).await;
+    // Meta is down for the first try: the reply waits in the outbox for the next.
+    meta.fail_sends(&[(2, 0)]);
+    let response = app
+        .call_from(
+            &browser,
+            "inbox/reply",
+            &[("id", &id), ("text", "Until six.")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tried = || meta.requests().iter().any(|r| r.contains("/messages"));
+    for _ in 0..100 {
+        if tried() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(tried(), "the first try reached Meta");
+    assert!(meta.sent().is_empty());
+
+    let app = restart(app, &meta).await;
+    last_message_in(&app, &browser, &id, "Sent").await;
+    let sent = meta.sent();
+    assert_eq!(sent.len(), 1, "sent once, after the restart");
+    assert_eq!(sent[0]["message"]["text"], "Until six.");
+    app.stop().await;
+}
+
+/// How many times the app asked Meta's user profile API about `igsid`.
+fn profile_calls(meta: &FakeMeta, igsid: &str) -> usize {
+    let call = format!("profile {igsid}");
+    meta.calls().iter().filter(|c| **c == call).count()
+}
+
+async fn the_patients_name_comes_from_metas_profile_api_once_per_conversation(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    meta.add_person(PATIENT, "Asha Verma", "asha.verma");
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, _) = conversation_with(&app, &meta, "Hi", now_ms()).await;
+    let mut who = Value::Null;
+    for _ in 0..100 {
+        who = inbox(&app, &browser, false).await[0]["who"].clone();
+        if who != "Instagram user" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(who, "Asha Verma (@asha.verma)");
+
+    // A second message, and a patient Meta will not tell about (no consent): one lookup each.
+    let stranger = "7000000000000001";
+    let more = vec![
+        text_event(PATIENT, ACCOUNT, "mid.p2", now_ms(), "Still there?"),
+        text_event(stranger, ACCOUNT, "mid.s1", now_ms(), "Hello"),
+    ];
+    deliver(&app, &delivery(vec![entry(ACCOUNT, more)])).await;
+    settled(&app).await;
+    for _ in 0..100 {
+        if profile_calls(&meta, stranger) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Two more rounds of the lookup (one a second) to see nothing is asked again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(profile_calls(&meta, PATIENT), 1);
+    assert_eq!(
+        profile_calls(&meta, stranger),
+        1,
+        "a refusal is not retried"
+    );
+    let list = inbox(&app, &browser, false).await;
+    let names: Vec<_> = list.iter().map(|c| c["who"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Asha Verma (@asha.verma)"));
+    assert!(names.contains(&"Instagram user"));
     app.stop().await;
 }
 

@@ -164,6 +164,17 @@ async fn reconnecting_replaces_the_link_and_disconnecting_deletes_it(backend: Ba
     assert_eq!(p.owner("ig-2").await, None);
     assert_eq!(p.owner("page-2").await, None);
     assert_eq!(p.owner("ig-1").await, Some(p.ben.clone()));
+    // Deliveries still coming for the disconnected ids are told apart from unknown ones.
+    let disconnected = |id| instagram::was_disconnected(&p.db, id);
+    assert!(disconnected("ig-2").await.unwrap());
+    assert!(disconnected("page-2").await.unwrap());
+    assert!(
+        !disconnected("ig-1").await.unwrap(),
+        "replaced, not disconnected"
+    );
+    p.link(&p.ben, "page-2", "ig-2").await.unwrap();
+    assert!(!disconnected("ig-2").await.unwrap(), "linked again");
+    assert!(!disconnected("page-2").await.unwrap());
 }
 
 async fn missing_permissions_are_kept_until_the_doctor_reconnects(backend: Backend) {

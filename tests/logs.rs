@@ -198,8 +198,13 @@ async fn logs_of_messages_in_and_out_hold_no_message_text(backend: Backend) {
         .call_from(&browser, "inbox/reply", &[("id", &id), ("text", answer)])
         .await;
     assert_eq!(reply.status(), reqwest::StatusCode::OK);
+    // Sent, and its sending recorded (and logged), before the app stops.
     for _ in 0..100 {
-        if !meta.sent().is_empty() {
+        let thread = app
+            .call_from(&browser, "inbox/thread", &[("id", &id)])
+            .await;
+        let thread: serde_json::Value = thread.json().await.unwrap();
+        if thread["messages"].as_array().unwrap().last().unwrap()["state"] == "Sent" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -24,6 +24,7 @@ on_both_databases!(
     echoes_unsent_standby_and_reactions_change_the_thread_as_meta_means,
     duplicates_land_once_and_the_thread_is_in_the_order_things_happened,
     message_text_is_sealed_everywhere_it_is_stored,
+    a_disconnected_doctors_account_is_dead_lettered_as_disconnected,
 );
 
 const FIXTURES: &str = concat!(
@@ -261,6 +262,32 @@ async fn a_batched_delivery_reaches_each_doctor_and_dead_letters_the_unknown_acc
             .try_get(0)
             .unwrap();
     assert_eq!(window, Some(1_767_225_600_300));
+    app.stop().await;
+}
+
+async fn a_disconnected_doctors_account_is_dead_lettered_as_disconnected(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, _) = linked_doctor(&app, &meta, page("100000000000011", ACCOUNT_A, "a")).await;
+    let response = app.call_from(&browser, "instagram/disconnect", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let late = text_event(
+        PATIENT_A,
+        ACCOUNT_A,
+        "mid.late",
+        1_767_225_600_100,
+        "still there?",
+    );
+    deliver(&app, &delivery(vec![entry(ACCOUNT_A, vec![late])])).await;
+    settled(&app).await;
+    let mut db = owner(&app).await;
+    let letter = sqlx::query("SELECT reason, account_id FROM dead_letters")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(letter.try_get::<String, _>(0).unwrap(), "disconnected");
+    assert_eq!(letter.try_get::<String, _>(1).unwrap(), ACCOUNT_A);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM messages").await, 0);
     app.stop().await;
 }
 

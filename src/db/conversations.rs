@@ -188,6 +188,76 @@ impl Work {
     }
 }
 
+/// A conversation's patient profile is looked up while its username is unknown (NULL; an
+/// empty one means Meta will not tell), three tries at most.
+const PROFILE_WORK: Work = Work {
+    lookup: Lookup::InboxWork,
+    lease_column: "profile_lease_until",
+    due: "SELECT 1 WHERE c.username IS NULL AND c.profile_attempts < 3",
+};
+
+/// Claims up to `limit` conversations whose patient's profile is still to be looked up,
+/// for `lease`: until then no other lookup of theirs starts (a failed one is tried again
+/// after it).
+pub async fn claim_profiles(
+    db: &Db,
+    now: i64,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+    PROFILE_WORK.claim(db, now, lease, limit).await
+}
+
+/// Counts a try at the conversation's patient profile; the patient's Instagram-scoped id.
+pub async fn start_profile(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row = sqlx::query(
+        "UPDATE conversations SET profile_attempts = profile_attempts + 1
+         WHERE doctor_id = $1 AND id = $2 RETURNING patient_igsid",
+    )
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| row.try_get("patient_igsid")).transpose()
+}
+
+/// What Meta told of the conversation's patient: the @username (empty if none), and the
+/// name, which the patient record takes unless it already has one.
+pub async fn set_profile(
+    tx: &mut TenantTx,
+    conversation_id: &str,
+    name: Option<&str>,
+    username: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("UPDATE conversations SET username = $3 WHERE doctor_id = $1 AND id = $2")
+        .bind(doctor.as_str())
+        .bind(conversation_id)
+        .bind(username)
+        .execute(&mut *conn)
+        .await?;
+    let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE patients SET name = $3, updated_at = $4
+         WHERE doctor_id = $1 AND name = ''
+           AND id = (SELECT patient_id FROM conversations WHERE doctor_id = $1 AND id = $2)",
+    )
+    .bind(doctor.as_str())
+    .bind(conversation_id)
+    .bind(name)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Gives a claimed conversation back.
 pub async fn release(tx: &mut TenantTx, conversation_id: &str) -> Result<(), sqlx::Error> {
     INBOX_WORK.release(tx, conversation_id).await
@@ -498,6 +568,8 @@ pub async fn replace_text(tx: &mut TenantTx, mid: &str, text: &Sealed) -> Result
 /// A conversation as the Inbox lists it; the last message's text stays sealed.
 pub struct StoredConversation {
     pub id: String,
+    /// The patient's Instagram-scoped id.
+    pub patient_igsid: String,
     pub patient_name: String,
     pub username: Option<String>,
     pub last_message_at: i64,
@@ -509,7 +581,8 @@ pub struct StoredConversation {
     pub last_kind: Option<String>,
 }
 
-const CONVERSATION: &str = "SELECT c.id, p.name AS patient_name, c.username, c.last_message_at,
+const CONVERSATION: &str =
+    "SELECT c.id, c.patient_igsid, p.name AS patient_name, c.username, c.last_message_at,
         c.last_inbound_at, c.unread, c.assistant_paused, c.needs_human,
         (SELECT m.text_sealed FROM messages m WHERE m.conversation_id = c.id
              AND m.doctor_id = c.doctor_id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_text,
@@ -524,6 +597,7 @@ fn read_conversation(row: &sqlx::any::AnyRow) -> Result<StoredConversation, sqlx
     let last_key: Option<String> = row.try_get("last_key")?;
     Ok(StoredConversation {
         id: row.try_get("id")?,
+        patient_igsid: row.try_get("patient_igsid")?,
         patient_name: row.try_get("patient_name")?,
         username: row.try_get("username")?,
         last_message_at: row.try_get("last_message_at")?,

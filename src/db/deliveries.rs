@@ -246,6 +246,8 @@ pub async fn delete_processed(db: &Db, before: i64) -> Result<u64, sqlx::Error> 
 pub enum DeadReason {
     /// For an Instagram account (or Page) no doctor has linked.
     UnknownAccount,
+    /// For an account (or Page) its doctor disconnected.
+    Disconnected,
     /// Not an event we could read.
     Unparseable,
     /// Kept failing; the letter says how.
@@ -256,6 +258,7 @@ impl DeadReason {
     pub fn key(self) -> &'static str {
         match self {
             Self::UnknownAccount => "unknown_account",
+            Self::Disconnected => "disconnected",
             Self::Unparseable => "unparseable",
             Self::Failed => "failed",
         }
@@ -375,7 +378,8 @@ pub async fn dead_letter(db: &Db, id: &str) -> Result<Option<DeadLetter>, sqlx::
     .transpose()
 }
 
-/// An account's letters waiting for it (reason `unknown_account`, not yet replayed), with
+/// An account's letters waiting for it (reason `unknown_account` or `disconnected`, not yet
+/// replayed), with
 /// their sealed events: `(letter id, sealed event)`.
 pub async fn letters_for_account(
     db: &Db,
@@ -383,7 +387,8 @@ pub async fn letters_for_account(
 ) -> Result<Vec<(String, Sealed)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, event_sealed, key_id FROM dead_letters
-         WHERE account_id = $1 AND reason = 'unknown_account' AND replayed_at IS NULL
+         WHERE account_id = $1 AND reason IN ('unknown_account', 'disconnected')
+           AND replayed_at IS NULL
          ORDER BY id",
     )
     .bind(account_id)

@@ -68,9 +68,14 @@ pub async fn save(tx: &mut TenantTx, link: &NewLink<'_>) -> Result<(), sqlx::Err
     .bind(link.token_expires_at)
     .bind(now_millis())
     .bind(link.meta_user_id)
-    .execute(conn)
-    .await
-    .map(drop)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM disconnected_accounts WHERE account_id IN ($1, $2)")
+        .bind(link.page_id)
+        .bind(link.instagram_id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// The sealed token of a link's or a choice's row.
@@ -127,15 +132,39 @@ pub async fn get(tx: &mut TenantTx) -> Result<Option<StoredLink>, sqlx::Error> {
     .transpose()
 }
 
-/// Deletes the doctor's link (token and ids with it); the link it was, if any.
+/// Deletes the doctor's link (token with it) and remembers its account and Page ids as
+/// disconnected; the link it was, if any.
 pub async fn remove(tx: &mut TenantTx) -> Result<Option<StoredLink>, sqlx::Error> {
     let link = get(tx).await?;
     let (conn, doctor) = tx.parts();
     sqlx::query("DELETE FROM instagram_links WHERE doctor_id = $1")
         .bind(doctor.as_str())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    for id in link
+        .iter()
+        .flat_map(|link| [&link.instagram_id, &link.page_id])
+    {
+        sqlx::query(
+            "INSERT INTO disconnected_accounts (account_id, disconnected_at) VALUES ($1, $2)
+             ON CONFLICT (account_id) DO UPDATE SET disconnected_at = excluded.disconnected_at",
+        )
+        .bind(id)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(link)
+}
+
+/// Whether a doctor disconnected the account or Page with this id (and nobody linked it
+/// again since).
+pub async fn was_disconnected(db: &Db, account_or_page_id: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 AS found FROM disconnected_accounts WHERE account_id = $1")
+        .bind(account_or_page_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The doctor whose linked Instagram account or Facebook Page has this id: how every delivery

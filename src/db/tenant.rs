@@ -101,7 +101,8 @@ pub enum Lookup {
     /// Every doctor's offered accounts (housekeeping deletes lapsed offers); the key is `on`.
     LapsedOffers,
     /// Every doctor's conversations and pending events (the inbox worker claims work, then
-    /// applies each event in its doctor's own transaction); the key is `on`.
+    /// applies each event in its doctor's own transaction; the profile lookup claims
+    /// conversations likewise); the key is `on`.
     InboxWork,
     /// Every doctor's conversations with messages to send (the sender claims them, then
     /// sends each message in its doctor's own transaction); the key is `on`.

@@ -116,7 +116,8 @@ pub struct Replayed {
     pub unopenable: usize,
 }
 
-/// Stores each of the account's waiting `unknown_account` letters again as a new delivery,
+/// Stores each of the account's waiting `unknown_account` and `disconnected` letters again
+/// as a new delivery,
 /// sealed under its new id, and marks the letter replayed, one transaction per letter; the
 /// worker then routes them to the account's doctor. Refused while no doctor has connected the
 /// account. A letter is replayed once; events are unique per doctor by their key, so even a

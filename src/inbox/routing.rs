@@ -36,6 +36,8 @@ struct Batch<'a> {
     by_doctor: BTreeMap<String, (DoctorId, Vec<(Event, Value)>)>,
     letters: Vec<NewDeadLetter>,
     doctors: HashMap<String, Option<DoctorId>>,
+    /// Whether each unlinked account was disconnected, as looked up in this batch.
+    disconnected: HashMap<String, bool>,
     split: Split,
 }
 
@@ -50,6 +52,7 @@ pub async fn split_batch(
         by_doctor: BTreeMap::new(),
         letters: Vec::new(),
         doctors: HashMap::new(),
+        disconnected: HashMap::new(),
         split: Split::default(),
     };
     for (delivery_id, body) in bodies {
@@ -117,7 +120,7 @@ impl Batch<'_> {
                             .push((event, body));
                         continue;
                     }
-                    None => (DeadReason::UnknownAccount, None),
+                    None => (self.unlinked(db, &part.entry_id).await?, None),
                 },
                 Err(why) => (DeadReason::Unparseable, Some(why.0)),
             };
@@ -159,6 +162,24 @@ impl Batch<'_> {
             error,
         });
         self.split.dead += 1;
+    }
+
+    /// Why nobody took an event for `account_id`: its doctor disconnected it, or no doctor
+    /// ever linked it.
+    async fn unlinked(&mut self, db: &Db, account_id: &str) -> Result<DeadReason, AppError> {
+        let disconnected = match self.disconnected.get(account_id) {
+            Some(known) => *known,
+            None => {
+                let found = crate::db::instagram::was_disconnected(db, account_id).await?;
+                self.disconnected.insert(account_id.to_owned(), found);
+                found
+            }
+        };
+        Ok(if disconnected {
+            DeadReason::Disconnected
+        } else {
+            DeadReason::UnknownAccount
+        })
     }
 
     /// The doctor who linked the account the event was sent to (or, failing that, one of the

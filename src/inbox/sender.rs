@@ -145,9 +145,9 @@ async fn send_next(
         tracing::info!(doctor_id = %doctor, conversation_id, message_id = %message.id, "message outside the window: not sent");
         return Ok(true);
     }
+    let token = page_token(config, doctor, &link)?;
     let keys = &config.token_keys;
     let opened = (|| {
-        let token = SecretString::from(keys.open_text(doctor.as_str(), &link.token)?);
         let text = keys.open_text(doctor.as_str(), &message.text)?;
         let extras = match &message.extras {
             Some(sealed) => {
@@ -155,9 +155,9 @@ async fn send_next(
             }
             None => Extras::default(),
         };
-        Ok::<_, crate::crypto::seal::SealError>((token, text, extras))
+        Ok::<_, crate::crypto::seal::SealError>((text, extras))
     })();
-    let (token, text, extras) =
+    let (text, extras) =
         opened.map_err(|error| AppError::internal("outgoing message does not open", error))?;
     outbox::settle(&mut tx, &message.id, Sending::Started).await?;
     tx.commit().await?;
@@ -208,6 +208,48 @@ async fn send_next(
         }
     }
     Ok(go_on)
+}
+
+/// Tells the patient the doctor has seen their messages, as Instagram shows it. Best effort:
+/// a lost read receipt harms nobody, so it is not queued; nothing is sent outside the 24-hour
+/// window or while the link cannot send.
+pub async fn mark_seen(
+    db: &Db,
+    config: &Config,
+    api: &SendApi,
+    doctor: &DoctorId,
+    recipient: &str,
+    last_inbound_at: Option<i64>,
+) -> Result<(), AppError> {
+    let now = now_millis();
+    if Window::at(config, last_inbound_at, now, false) != Window::Open {
+        return Ok(());
+    }
+    let mut tx = db.tenant(doctor).await?;
+    let link = outbox::link(&mut tx).await?;
+    tx.commit().await?;
+    let Some(link) = link
+        .filter(|link| !link.token_rejected && link.paused_until.is_none_or(|until| until <= now))
+    else {
+        return Ok(());
+    };
+    let token = page_token(config, doctor, &link)?;
+    api.mark_seen(&link.page_id, &token, recipient)
+        .await
+        .map_err(|error| AppError::internal("marking seen failed", error))
+}
+
+/// The link's Page token, opened.
+pub fn page_token(
+    config: &Config,
+    doctor: &DoctorId,
+    link: &outbox::SendingLink,
+) -> Result<SecretString, AppError> {
+    config
+        .token_keys
+        .open_text(doctor.as_str(), &link.token)
+        .map(SecretString::from)
+        .map_err(|error| AppError::internal("stored token does not open", error))
 }
 
 /// Whether a message may go out `since_patient` ms after the patient last wrote: within the

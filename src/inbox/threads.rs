@@ -25,7 +25,7 @@ pub enum Side {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: String,
-    /// The patient's name, @username, or "Instagram user" until Meta tells us.
+    /// The patient's name and @username, or "Instagram user" until Meta tells us.
     pub who: String,
     pub preview: String,
     /// When the last message came, in the doctor's time zone.
@@ -104,13 +104,19 @@ pub(crate) mod ssr {
         }
     }
 
+    /// The patient as the Inbox names them: "Asha Verma (@asha.verma)", either part alone,
+    /// or "Instagram user" while Meta has told neither.
     pub fn who(conversation: &StoredConversation) -> String {
-        if !conversation.patient_name.trim().is_empty() {
-            conversation.patient_name.clone()
-        } else if let Some(username) = &conversation.username {
-            format!("@{username}")
-        } else {
-            "Instagram user".to_owned()
+        let name = conversation.patient_name.trim();
+        let username = conversation
+            .username
+            .as_deref()
+            .filter(|username| !username.is_empty());
+        match (name, username) {
+            ("", None) => "Instagram user".to_owned(),
+            ("", Some(username)) => format!("@{username}"),
+            (name, None) => name.to_owned(),
+            (name, Some(username)) => format!("{name} (@{username})"),
         }
     }
 
@@ -208,7 +214,30 @@ pub async fn conversations(needs_you: bool) -> Result<Vec<ConversationSummary>, 
     .await
 }
 
-/// One conversation with its latest messages; opening it marks it read.
+/// Sends Instagram's "Seen" to the patient in the background (the page need not wait).
+#[cfg(feature = "ssr")]
+fn tell_patient_seen(
+    state: &crate::context::AppState,
+    doctor: &crate::db::DoctorId,
+    conversation: &crate::db::conversations::StoredConversation,
+) {
+    let Some(api) = state.send_api.clone() else {
+        return;
+    };
+    let (db, config, doctor) = (state.db.clone(), state.config.clone(), doctor.clone());
+    let (id, patient) = (conversation.id.clone(), conversation.patient_igsid.clone());
+    let last_inbound_at = conversation.last_inbound_at;
+    tokio::spawn(async move {
+        let seen =
+            crate::inbox::sender::mark_seen(&db, &config, &api, &doctor, &patient, last_inbound_at);
+        if let Err(error) = seen.await {
+            tracing::warn!(doctor_id = %doctor, conversation_id = id, %error, "telling the patient their messages were seen failed");
+        }
+    });
+}
+
+/// One conversation with its latest messages; opening it marks it read (and tells the
+/// patient so, as Instagram's "Seen").
 #[server(endpoint = "inbox/thread")]
 pub async fn thread(id: String) -> Result<ThreadView, AppError> {
     crate::context::for_doctor(async |db, doctor| {
@@ -222,6 +251,9 @@ pub async fn thread(id: String) -> Result<ThreadView, AppError> {
         let stored = crate::db::conversations::messages(&mut tx, &id, THREAD_LIMIT).await?;
         crate::db::conversations::mark_seen(&mut tx, &id).await?;
         tx.commit().await?;
+        if conversation.unread > 0 {
+            tell_patient_seen(&state, doctor, &conversation);
+        }
         let now = crate::db::now_millis();
         let open = |sealed: &Option<crate::crypto::seal::Sealed>| {
             sealed

@@ -80,6 +80,16 @@ pub struct InstagramAccount {
     pub username: String,
 }
 
+/// What Meta's user profile API tells of a patient who wrote to the doctor; either may be
+/// missing (not set, or not shared).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PatientProfile {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: ErrorDetail,
@@ -374,6 +384,28 @@ impl Graph {
             }
         }
         Ok(pages)
+    }
+
+    /// The name and @username of the patient with the Instagram-scoped id `igsid`, read with
+    /// the Page token of the account they wrote to (Meta's user profile API; it answers only
+    /// for people who have messaged that account).
+    pub async fn profile(
+        &self,
+        igsid: &str,
+        page: &SecretString,
+    ) -> Result<PatientProfile, GraphError> {
+        // The id becomes a path segment: nothing but an id's characters may reach the URL.
+        if igsid.is_empty()
+            || !igsid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(GraphError::Refused {
+                code: 0,
+                message: "not an Instagram-scoped id".into(),
+            });
+        }
+        self.get(igsid, page, &[("fields", "name,username")]).await
     }
 
     /// Subscribes the Page to the app's webhook fields.

@@ -113,6 +113,20 @@ impl SendApi {
         Ok(sent.message_id)
     }
 
+    /// Tells the patient their messages were seen (the "Seen" under them in Instagram).
+    pub async fn mark_seen(
+        &self,
+        page_id: &str,
+        token: &SecretString,
+        recipient: &str,
+    ) -> Result<(), SendError> {
+        let body = json!({
+            "recipient": {"id": recipient},
+            "sender_action": "mark_seen",
+        });
+        self.post::<Value>(page_id, token, &body).await.map(drop)
+    }
+
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
         page_id: &str,

@@ -86,8 +86,6 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    /// Meta's Send API, when the Meta app is configured: the sender delivers the outbox.
-    send_api: Option<Arc<SendApi>>,
 }
 
 impl Application {
@@ -120,13 +118,13 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config),
             graph,
+            send_api,
             deliveries: crate::db::deliveries::DeliveryWriter::start(db.clone()),
         };
         Ok(Self {
             listener,
             router: router(state.clone()),
             state,
-            send_api,
         })
     }
 
@@ -153,7 +151,7 @@ impl Application {
                 self.state.deliveries.clone(),
             )),
         ];
-        if let Some(api) = &self.send_api {
+        if let Some(api) = &self.state.send_api {
             jobs.push(tokio::spawn(crate::inbox::sender::run(
                 db.clone(),
                 self.state.config.clone(),
@@ -162,6 +160,11 @@ impl Application {
         }
         if let Some(graph) = &self.state.graph {
             jobs.push(tokio::spawn(crate::instagram::token_check::run(
+                db.clone(),
+                graph.clone(),
+                self.state.config.clone(),
+            )));
+            jobs.push(tokio::spawn(crate::inbox::profiles::run(
                 db.clone(),
                 graph.clone(),
                 self.state.config.clone(),

@@ -20,6 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use clariva::config::MetaApp;
+use clariva::meta::webhook_signature;
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -79,8 +80,12 @@ struct World {
     granted: HashMap<String, Vec<String>>,
     /// What the Send API was sent, with the message id it answered (none for actions).
     sent: Vec<(serde_json::Value, Option<String>)>,
-    /// Errors the next sends get, in order: Meta's code and subcode.
+    /// Errors the next messages sent get (not sender actions), in order: Meta's code and
+    /// subcode.
     send_failures: std::collections::VecDeque<(i64, i64)>,
+    /// People who wrote to the Pages' Instagram accounts, by Instagram-scoped id: name and
+    /// username, as the user profile API tells them.
+    people: HashMap<String, (String, String)>,
     /// Where Meta delivers webhooks: each message sent is echoed there, signed, before the
     /// Send API answers (echoes can beat the answer in production too).
     webhook: Option<String>,
@@ -105,6 +110,16 @@ impl FakeMeta {
 
     /// Serves the fake on `addr` (port 0 picks a free port).
     pub async fn start_on(addr: SocketAddr, pages: Vec<FakePage>) -> Self {
+        Self::start_with(addr, pages, |_| Router::new()).await
+    }
+
+    /// Serves the fake on `addr`, and beside Meta's routes those `extra` makes for it (the
+    /// sandbox's, `sandbox.rs`); requests to those are not kept in `requests()`.
+    pub async fn start_with(
+        addr: SocketAddr,
+        pages: Vec<FakePage>,
+        extra: impl FnOnce(FakeMeta) -> Router,
+    ) -> Self {
         let world = Arc::new(Mutex::new(World {
             pages,
             ..World::default()
@@ -119,6 +134,7 @@ impl FakeMeta {
             .route(&format!("/{VERSION}/me/accounts"), get(accounts))
             .route(&format!("/{VERSION}/debug_token"), get(debug_token))
             .route(&format!("/{VERSION}/{{page}}/messages"), post(send_api))
+            .route(&format!("/{VERSION}/{{igsid}}"), get(profile))
             .route(
                 &format!("/{VERSION}/{{page}}/subscribed_apps"),
                 post(subscribe).delete(unsubscribe),
@@ -128,8 +144,10 @@ impl FakeMeta {
             .with_state(world.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let meta = Self { addr, world };
+        let router = router.merge(extra(meta.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Self { addr, world }
+        meta
     }
 
     pub fn base_url(&self) -> String {
@@ -159,6 +177,11 @@ impl FakeMeta {
         self.world.lock().unwrap().requests.clone()
     }
 
+    /// The Pages the person manages.
+    pub fn pages(&self) -> Vec<FakePage> {
+        self.world.lock().unwrap().pages.clone()
+    }
+
     /// The Pages the person manages from now on.
     pub fn set_pages(&self, pages: Vec<FakePage>) {
         self.world.lock().unwrap().pages = pages;
@@ -181,6 +204,14 @@ impl FakeMeta {
         let granted = permissions.iter().map(|p| (*p).to_owned()).collect();
         let mut world = self.world.lock().unwrap();
         world.granted.insert(token.to_owned(), granted);
+    }
+
+    /// A person who has written to the Pages' Instagram accounts: Meta's user profile API
+    /// answers for them with this name and username.
+    pub fn add_person(&self, igsid: &str, name: &str, username: &str) {
+        let mut world = self.world.lock().unwrap();
+        let person = (name.to_owned(), username.to_owned());
+        world.people.insert(igsid.to_owned(), person);
     }
 
     /// This Page token expires at `unix_seconds`.
@@ -393,6 +424,45 @@ async fn accounts(
     Json(json!({"data": data, "paging": paging})).into_response()
 }
 
+/// Meta's user profile API: a person's name and username, for a Page token of the fake's
+/// with its proof; people who never wrote get Meta's consent error.
+async fn profile(
+    State(world): State<Arc<Mutex<World>>>,
+    Path(igsid): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    FakeMeta::record(&world, format!("profile {igsid}"));
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    let person = {
+        let world = world.lock().unwrap();
+        let page_token = world.pages.iter().any(|page| page.token == token);
+        if !page_token || world.revoked.contains(&token) {
+            return meta_error(StatusCode::BAD_REQUEST, 190, "Invalid OAuth access token.");
+        }
+        world.people.get(&igsid).cloned()
+    };
+    if let Some(refusal) = unless_proven(&query, &token) {
+        return refusal;
+    }
+    match person {
+        Some((name, username))
+            if query.get("fields").map(String::as_str) == Some("name,username") =>
+        {
+            Json(json!({"name": name, "username": username, "id": igsid})).into_response()
+        }
+        Some(_) => meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "The fake answers fields=name,username only.",
+        ),
+        None => meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "User consent is required to access user profile",
+        ),
+    }
+}
+
 async fn subscription(
     world: &Mutex<World>,
     verb: &str,
@@ -451,10 +521,28 @@ async fn unsubscribe(
 }
 
 impl FakeMeta {
-    /// Every message body the Send API accepted, in order (sender actions too).
+    /// Every message body the Send API accepted, in order (not sender actions).
     pub fn sent(&self) -> Vec<serde_json::Value> {
         let world = self.world.lock().unwrap();
-        world.sent.iter().map(|(body, _)| body.clone()).collect()
+        let messages = world.sent.iter().filter(|(_, id)| id.is_some());
+        messages.map(|(body, _)| body.clone()).collect()
+    }
+
+    /// The sender actions the Send API accepted, in order: (recipient, action), e.g.
+    /// `("6543…", "mark_seen")`.
+    pub fn sender_actions(&self) -> Vec<(String, String)> {
+        let world = self.world.lock().unwrap();
+        let actions = world.sent.iter().filter(|(_, id)| id.is_none());
+        actions
+            .map(|(body, _)| {
+                let field =
+                    |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+                (
+                    field(&body["recipient"]["id"]),
+                    field(&body["sender_action"]),
+                )
+            })
+            .collect()
     }
 
     /// The message ids the Send API answered, in order.
@@ -469,7 +557,8 @@ impl FakeMeta {
         self.world.lock().unwrap().webhook = Some(webhook_url.to_owned());
     }
 
-    /// The next sends fail with these (code, subcode), one each, as Meta answers them.
+    /// The next messages sent (not sender actions) fail with these (code, subcode), one
+    /// each, as Meta answers them.
     pub fn fail_sends(&self, failures: &[(i64, i64)]) {
         self.world.lock().unwrap().send_failures.extend(failures);
     }
@@ -542,7 +631,10 @@ fn accept_send(
             "Message text over 1000 bytes",
         )));
     }
-    if let Some((code, subcode)) = world.send_failures.pop_front() {
+    let failure = has_message
+        .then(|| world.send_failures.pop_front())
+        .flatten();
+    if let Some((code, subcode)) = failure {
         let status = if code == 2 {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
@@ -569,33 +661,45 @@ fn accept_send(
     })
 }
 
-/// Delivers the echo of a sent message to the app's webhook, signed with the app secret.
+/// Delivers the echo of a sent message to the app's webhook, as Meta does.
 async fn echo(url: &str, account: &str, recipient: &str, mid: &str, sent: &serde_json::Value) {
-    use hmac::{Hmac, Mac};
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     let mut message = sent["message"].clone();
     message["mid"] = json!(mid);
     message["is_echo"] = json!(true);
-    let delivery = json!({"object": "instagram", "entry": [{"id": account, "time": at,
-        "messaging": [{"sender": {"id": account}, "recipient": {"id": recipient},
-                       "timestamp": at, "message": message}]}]});
-    let body = serde_json::to_vec(&delivery).unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
-    mac.update(&body);
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let _ = reqwest::Client::new()
+    let echo = delivery(account, account, recipient, "message", message);
+    // Meta would retry a refused echo; the fake does not (a test sees what the app kept).
+    let _ = deliver(url, &echo).await;
+}
+
+/// A webhook delivery as Meta shapes it: one entry for the Instagram `account`, with one
+/// `kind` event (`message`, `postback`...) from `sender` to `recipient`, stamped now.
+pub fn delivery(
+    account: &str,
+    sender: &str,
+    recipient: &str,
+    kind: &str,
+    event: serde_json::Value,
+) -> serde_json::Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    json!({"object": "instagram", "entry": [{"id": account, "time": now,
+        "messaging": [{"sender": {"id": sender}, "recipient": {"id": recipient},
+                       "timestamp": now, kind: event}]}]})
+}
+
+/// Posts `delivery` to the app's webhook at `url` as Meta does: the JSON's bytes, signed with
+/// the app secret in `X-Hub-Signature-256`. The app's answer, or why it could not be reached.
+pub async fn deliver(url: &str, delivery: &serde_json::Value) -> reqwest::Result<StatusCode> {
+    let body = serde_json::to_vec(delivery).unwrap();
+    let signature = webhook_signature::sign(&body, &SecretString::from(APP_SECRET));
+    let response = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
-        .header("x-hub-signature-256", format!("sha256={signature}"))
+        .header("x-hub-signature-256", signature)
         .body(body)
         .send()
-        .await;
+        .await?;
+    Ok(response.status())
 }

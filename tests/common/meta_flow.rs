@@ -22,6 +22,13 @@ pub async fn another_instance(app: &TestApp, meta: &FakeMeta) -> TestApp {
         .await
 }
 
+/// `app` stopped and started again on its database, configured like it.
+pub async fn restart(app: TestApp, meta: &FakeMeta) -> TestApp {
+    let vars = meta_vars(meta);
+    app.restart(&vars.each_ref().map(|(k, v)| (*k, v.as_str())))
+        .await
+}
+
 fn meta_vars(meta: &FakeMeta) -> [(&'static str, String); 6] {
     let base = meta.base_url();
     [

@@ -195,6 +195,13 @@ impl TestApp {
         Self::spawn_on(self.database.share(), vars).await
     }
 
+    /// Stops the app and starts it again on the same database, with these variables (what
+    /// was stored must survive the restart).
+    pub async fn restart(mut self, vars: &[(&str, &str)]) -> Self {
+        self.stop_server().await;
+        Self::spawn_on(self.database, vars).await
+    }
+
     async fn spawn_on(database: TestDatabase, vars: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = vars
             .iter()
@@ -318,6 +325,10 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
