@@ -11,11 +11,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools lint rust-tests e2e reseal-tokens load-webhook dead-letters
+.PHONY: run demo test tools lint rust-tests e2e reseal-tokens load-webhook dead-letters
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
 	cargo leptos serve --split
+
+## The app on http://127.0.0.1:3000 without Meta: connected to the fake Meta on
+## http://127.0.0.1:3102, where patients write at /sandbox (README, "Try it without Meta").
+demo: tools
+	cargo build --features ssr --example fake_meta
+	scripts/demo.sh
 
 ## Everything CI checks: format, lints for both targets, Rust tests, browser tests.
 test: tools lint rust-tests e2e

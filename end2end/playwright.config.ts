@@ -38,7 +38,12 @@ export default defineConfig({
       url: `http://127.0.0.1:${fakeMetaPort}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,
-      env: { FAKE_META_PORT: String(fakeMetaPort) },
+      // Patients' messages from its sandbox (/sandbox), and echoes of what the app sends,
+      // go to the app's webhook, as Meta delivers them.
+      env: {
+        FAKE_META_PORT: String(fakeMetaPort),
+        FAKE_META_WEBHOOK_URL: `http://127.0.0.1:${port}/meta/webhook`,
+      },
     },
     {
       command: "rm -rf target/e2e-data && exec ./target/release/clariva",

@@ -1,0 +1,82 @@
+import { expect, Page, test } from "@playwright/test";
+import { openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
+
+// A patient writes through the fake Meta's sandbox (tests/common/sandbox.rs, served by
+// examples/fake_meta.rs): the fake delivers the message to the app's webhook, signed as Meta
+// signs, and shows what the app sends back through the Send API. The fake's one Instagram
+// account is @e2e.skin.clinic; one doctor at a time can link it, so the test unlinks it
+// afterwards for the specs that follow.
+
+const sandbox = "http://127.0.0.1:3102/sandbox";
+
+/** Connects the fake's Instagram account through its login dialog ("Continue"). */
+async function connectInstagram(page: Page) {
+  await openHydrated(page, "/dashboard/instagram");
+  await page.getByRole("link", { name: "Connect Instagram" }).click();
+  await page.getByRole("link", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/instagram/);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Connected as @e2e.skin.clinic" })).toBeVisible();
+}
+
+test.afterEach(async ({ page }) => {
+  await openHydrated(page, "/dashboard/instagram");
+  const disconnect = page.getByRole("button", { name: "Disconnect", exact: true });
+  await expect(page.getByText("Not connected").or(disconnect)).toBeVisible();
+  if (await disconnect.isVisible()) {
+    await disconnect.click();
+    await page.getByRole("button", { name: "Yes, disconnect" }).click();
+    await expect(page.getByText("Not connected")).toBeVisible();
+  }
+});
+
+test("a patient's DM appears in the Inbox, the doctor's reply reaches the patient, and the assistant pauses and resumes", async ({ page, context }) => {
+  await signUp(page, "Meera Iyer", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
+  await connectInstagram(page);
+  await openHydrated(page, "/dashboard/inbox");
+  await expect(page.getByRole("heading", { level: 1, name: "Inbox" })).toBeVisible();
+
+  // The patient, with an id of their own in this run, writes from the sandbox.
+  const patient = await context.newPage();
+  const patientId = `sandbox-patient-${Date.now()}`;
+  await patient.goto(`${sandbox}?patient=${patientId}&name=Asha+Verma&username=asha.verma`);
+  await expect(patient.getByRole("heading", { name: "Chat with @e2e.skin.clinic" })).toBeVisible();
+  const chat = patient.getByRole("list", { name: "Chat" });
+  const question = "Hello, can I book a skin check this week?";
+  await patient.getByLabel("Message").fill(question);
+  await patient.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(chat.getByRole("listitem").filter({ hasText: question })).toBeVisible();
+  await expect(chat).not.toContainText("Not delivered");
+
+  // The Inbox shows it without a reload, under the name Meta's profile API gives.
+  const conversation = page.getByRole("button", { name: /Asha Verma/ });
+  await expect(conversation).toBeVisible();
+  await expect(conversation).toContainText(question);
+  await conversation.click();
+  await expect(page.getByRole("heading", { level: 2, name: "Asha Verma" })).toBeVisible();
+  const messages = page.getByRole("list", { name: "Messages" });
+  await expect(messages.getByRole("listitem").filter({ hasText: question })).toContainText("Patient");
+  // Opening it tells the patient it was seen, as Instagram shows it.
+  await expect(chat.getByRole("listitem").filter({ hasText: question })).toContainText("Seen");
+
+  // The doctor replies; the reply reaches the patient.
+  const answer = "Yes: Thursday at 10:30 is free. Shall I book it?";
+  await page.getByLabel("Reply").fill(answer);
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await expect(page.getByLabel("Reply")).toHaveValue("");
+  await expect(messages.getByRole("listitem").filter({ hasText: answer })).toContainText("You");
+  await expect(chat.getByRole("listitem").last()).toContainText(answer);
+  await expect(chat.getByRole("listitem").last()).toContainText("Clinic");
+
+  // Pausing the assistant hands the conversation to the doctor; resuming gives it back.
+  await page.getByRole("button", { name: "Pause assistant" }).click();
+  await expect(page.getByRole("button", { name: "Resume assistant" })).toBeVisible();
+  await expect(page.getByText("The assistant is paused here")).toBeVisible();
+  await expect(conversation).toContainText("Needs you");
+
+  await page.getByRole("button", { name: "Resume assistant" }).click();
+  await expect(page.getByRole("button", { name: "Pause assistant" })).toBeVisible();
+  await expect(page.getByText("The assistant answers this patient.")).toBeVisible();
+  await expect(conversation).not.toContainText("Needs you");
+});
