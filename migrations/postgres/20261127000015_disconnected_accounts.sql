@@ -6,3 +6,8 @@ CREATE TABLE disconnected_accounts (
     account_id      TEXT PRIMARY KEY,
     disconnected_at BIGINT NOT NULL
 );
+
+-- The dead letters' reasons gain `disconnected`.
+ALTER TABLE dead_letters DROP CONSTRAINT dead_letters_reason_check,
+    ADD CONSTRAINT dead_letters_reason_check
+        CHECK (reason IN ('unknown_account', 'disconnected', 'unparseable', 'failed'));

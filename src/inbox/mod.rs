@@ -19,6 +19,8 @@ mod page;
 #[cfg(feature = "ssr")]
 pub mod profiles;
 #[cfg(feature = "ssr")]
+mod rounds;
+#[cfg(feature = "ssr")]
 pub mod routing;
 #[cfg(feature = "ssr")]
 pub mod sender;

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinSet;
-
 use crate::config::Config;
 use crate::db::{conversations, now_millis, outbox, Db, DoctorId};
 use crate::error::AppError;
@@ -20,16 +18,7 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// Looks profiles up until the task is dropped.
 pub async fn run(db: Db, graph: Arc<Graph>, config: Arc<Config>) {
-    loop {
-        match look_up_due(&db, &graph, &config).await {
-            Ok(0) => tokio::time::sleep(POLL).await,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "profile lookup round failed");
-                tokio::time::sleep(POLL).await;
-            }
-        }
-    }
+    super::rounds::repeat("profile lookup", POLL, || look_up_due(&db, &graph, &config)).await;
 }
 
 /// One round: the profiles of every conversation due; how many conversations.
@@ -39,18 +28,13 @@ pub async fn look_up_due(
     config: &Arc<Config>,
 ) -> Result<usize, AppError> {
     let due = conversations::claim_profiles(db, now_millis(), LEASE, BATCH).await?;
-    let count = due.len();
-    let mut running = JoinSet::new();
-    for (doctor, conversation_id) in due {
-        let (db, graph, config) = (db.clone(), graph.clone(), config.clone());
-        running.spawn(async move {
-            if let Err(error) = look_up(&db, &graph, &config, &doctor, &conversation_id).await {
-                tracing::warn!(doctor_id = %doctor, conversation_id, %error, "profile lookup failed");
-            }
-        });
-    }
-    running.join_all().await;
-    Ok(count)
+    Ok(
+        super::rounds::each("profile lookup", due, |doctor, conversation_id| {
+            let (db, graph, config) = (db.clone(), graph.clone(), config.clone());
+            async move { look_up(&db, &graph, &config, &doctor, &conversation_id).await }
+        })
+        .await,
+    )
 }
 
 async fn look_up(

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::db::outbox::{self, Sending};
@@ -39,16 +38,7 @@ const BATCH: i64 = 32;
 /// Sends until the task is dropped.
 pub async fn run(db: Db, config: Arc<Config>, api: Arc<SendApi>) {
     let limiter = Arc::new(RateLimiter::default());
-    loop {
-        match send_once(&db, &config, &api, &limiter).await {
-            Ok(0) => tokio::time::sleep(POLL).await,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "sender round failed");
-                tokio::time::sleep(POLL).await;
-            }
-        }
-    }
+    super::rounds::repeat("sender", POLL, || send_once(&db, &config, &api, &limiter)).await;
 }
 
 /// One round: every conversation with messages due; how many conversations.
@@ -59,18 +49,14 @@ pub async fn send_once(
     limiter: &Arc<RateLimiter>,
 ) -> Result<usize, AppError> {
     let due = outbox::claim(db, now_millis(), LEASE, BATCH).await?;
-    let count = due.len();
-    let mut running = JoinSet::new();
-    for (doctor, conversation_id) in due {
-        let (db, config, api, limiter) = (db.clone(), config.clone(), api.clone(), limiter.clone());
-        running.spawn(async move {
-            if let Err(error) = drain(&db, &config, &api, &limiter, &doctor, &conversation_id).await {
-                tracing::warn!(doctor_id = %doctor, conversation_id, %error, "sending a conversation's messages failed");
-            }
-        });
-    }
-    running.join_all().await;
-    Ok(count)
+    Ok(
+        super::rounds::each("sender", due, |doctor, conversation_id| {
+            let (db, config, api, limiter) =
+                (db.clone(), config.clone(), api.clone(), limiter.clone());
+            async move { drain(&db, &config, &api, &limiter, &doctor, &conversation_id).await }
+        })
+        .await,
+    )
 }
 
 /// Sends the conversation's due messages in order, then gives it back.
