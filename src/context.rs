@@ -12,9 +12,14 @@ use crate::db::{Db, DoctorId};
 use crate::error::AppError;
 use crate::meta::graph::Graph;
 
-/// What every handler and server function can reach.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every handler and server function can reach, behind one `Arc`: axum clones the state
+/// for every layer and extractor a request passes (ten times or so for a webhook delivery), and
+/// field by field that was a dozen reference counts each time, a tenth of the server's time
+/// under a burst of deliveries. Fields read through `Deref`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
@@ -24,6 +29,27 @@ pub struct AppState {
     pub send_api: Option<Arc<crate::meta::send_api::SendApi>>,
     /// Stores Meta's webhook deliveries, many to a commit.
     pub deliveries: crate::db::deliveries::DeliveryWriter,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What leptos_axum's handlers take from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 /// The state of the request being served, for server functions.

@@ -6,16 +6,16 @@
 //! fsync on SQLite) instead of queueing for one each, and each request is answered as soon
 //! as the commit that holds it is done.
 
-use std::sync::Arc;
+use std::fmt::Write;
 use std::time::Duration;
 
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{now_millis, Backend, Db};
 use crate::crypto::seal::Sealed;
 
-/// At most this many deliveries go into one commit (4 bound values each).
+/// At most this many deliveries go into one commit (5 bound values each).
 const MAX_BATCH: usize = 256;
 /// Deliveries waiting for the writer beyond this make their requests wait to be queued.
 const QUEUE: usize = 4096;
@@ -49,16 +49,16 @@ struct Queued {
 #[derive(Clone)]
 pub struct DeliveryWriter {
     queue: mpsc::Sender<Queued>,
-    stored: Arc<Notify>,
+    committed: watch::Receiver<u64>,
 }
 
 impl DeliveryWriter {
     /// Starts the writer task on `db`; it ends when the last handle is dropped.
     pub fn start(db: Db) -> Self {
         let (queue, incoming) = mpsc::channel(QUEUE);
-        let stored = Arc::new(Notify::new());
-        tokio::spawn(write_batches(db, incoming, stored.clone()));
-        Self { queue, stored }
+        let (count, committed) = watch::channel(0);
+        tokio::spawn(write_batches(db, incoming, count));
+        Self { queue, committed }
     }
 
     /// Stores `delivery`; returns once it is committed.
@@ -84,18 +84,24 @@ impl DeliveryWriter {
             .map_err(|_| StoreError::TimedOut)?
     }
 
-    /// Completes when deliveries were committed since the last call (the worker waits here).
-    pub async fn stored(&self) {
-        self.stored.notified().await;
+    /// How many deliveries have been committed since the writer started. The worker waits
+    /// for it to change when it has nothing to do, and while it keeps changing under a
+    /// backlog it knows acknowledgements are being waited for, and gives way to them.
+    pub fn committed(&self) -> watch::Receiver<u64> {
+        self.committed.clone()
     }
 }
 
-async fn write_batches(db: Db, mut incoming: mpsc::Receiver<Queued>, stored: Arc<Notify>) {
+async fn write_batches(
+    db: Db,
+    mut incoming: mpsc::Receiver<Queued>,
+    committed: watch::Sender<u64>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcome = insert(&db, &batch).await.map_err(|error| error.to_string());
         match &outcome {
-            Ok(()) => stored.notify_one(),
+            Ok(()) => committed.send_modify(|count| *count += batch.len() as u64),
             Err(error) => tracing::error!(%error, count = batch.len(), "storing deliveries failed"),
         }
         for queued in batch.drain(..) {
@@ -105,23 +111,10 @@ async fn write_batches(db: Db, mut incoming: mpsc::Receiver<Queued>, stored: Arc
 }
 
 async fn insert(db: &Db, batch: &[Queued]) -> Result<(), sqlx::Error> {
-    let rows = (0..batch.len())
-        .map(|i| {
-            let n = i * 4;
-            format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 2
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
         "INSERT INTO webhook_deliveries (id, received_at, body_sealed, key_id, next_attempt_at)
-         VALUES {rows}"
+         VALUES {}",
+        placeholders(db.backend(), 1, batch.len(), 5)
     );
     let mut query = sqlx::query(&sql);
     for queued in batch {
@@ -129,11 +122,39 @@ async fn insert(db: &Db, batch: &[Queued]) -> Result<(), sqlx::Error> {
             .bind(&queued.delivery.id)
             .bind(queued.received_at)
             .bind(&queued.delivery.body.value)
-            .bind(&queued.delivery.body.key_id);
+            .bind(&queued.delivery.body.key_id)
+            .bind(queued.received_at);
     }
-    let mut tx = db.writer().begin().await?;
-    query.execute(&mut *tx).await?;
-    tx.commit().await
+    // One statement is a transaction of its own, committed (on SQLite, synced to disk) before
+    // it returns: no BEGIN and COMMIT round trips to the connection.
+    query.execute(db.writer()).await.map(drop)
+}
+
+/// `rows` groups of `columns` placeholders for a statement's values, numbered from `first`:
+/// `($1, $2), ($3, $4)` on PostgreSQL; on SQLite plain `(?, ?), (?, ?)`, bound in order.
+/// SQLite keeps `$n` names in a list it searches from the start when it parses each one and
+/// again for every value bound, so a batch named that way costs time quadratic in its size.
+fn placeholders(backend: Backend, first: usize, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * (columns * 6 + 4));
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(sql, "${}", first + row * columns + column);
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// A stored delivery a worker has claimed.
@@ -200,16 +221,14 @@ pub async fn finish(
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
     for letters in letters.chunks(MAX_BATCH) {
-        insert_letters(&mut tx, letters, now).await?;
+        insert_letters(db.backend(), &mut tx, letters, now).await?;
     }
     for ids in processed.chunks(MAX_BATCH) {
-        let list = (2..ids.len() + 2)
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "UPDATE webhook_deliveries SET processed_at = $1, lease_until = NULL
-             WHERE id IN ({list})"
+            "UPDATE webhook_deliveries SET processed_at = {}, lease_until = NULL
+             WHERE id IN {}",
+            placeholders(db.backend(), 1, 1, 1),
+            placeholders(db.backend(), 2, 1, ids.len())
         );
         let mut query = sqlx::query(&sql).bind(now);
         for id in ids {
@@ -281,12 +300,19 @@ pub struct NewDeadLetter {
 /// Stores one dead letter (an event that kept failing).
 pub async fn add_dead_letter(db: &Db, letter: &NewDeadLetter) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
-    insert_letters(&mut tx, std::slice::from_ref(letter), now_millis()).await?;
+    insert_letters(
+        db.backend(),
+        &mut tx,
+        std::slice::from_ref(letter),
+        now_millis(),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// Inserts `letters` in one statement (nine values each).
 async fn insert_letters(
+    backend: Backend,
     conn: &mut sqlx::AnyConnection,
     letters: &[NewDeadLetter],
     now: i64,
@@ -294,19 +320,12 @@ async fn insert_letters(
     if letters.is_empty() {
         return Ok(());
     }
-    let rows = (0..letters.len())
-        .map(|i| {
-            let n = i * 8;
-            let params = (1..=8).map(|k| format!("${}", n + k)).collect::<Vec<_>>();
-            format!("({}, ${})", params.join(", "), letters.len() * 8 + 1)
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
         "INSERT INTO dead_letters (id, delivery_id, position, reason, account_id, event_sealed,
              key_id, error, created_at)
-         VALUES {rows}
-         ON CONFLICT (delivery_id, position) DO NOTHING"
+         VALUES {}
+         ON CONFLICT (delivery_id, position) DO NOTHING",
+        placeholders(backend, 1, letters.len(), 9)
     );
     let mut query = sqlx::query(&sql);
     for letter in letters {
@@ -318,9 +337,10 @@ async fn insert_letters(
             .bind(&letter.account_id)
             .bind(&letter.event.value)
             .bind(&letter.event.key_id)
-            .bind(letter.error.as_deref());
+            .bind(letter.error.as_deref())
+            .bind(now);
     }
-    query.bind(now).execute(conn).await.map(drop)
+    query.execute(conn).await.map(drop)
 }
 
 /// A dead letter as operators see it: ids and the reason, never the event.

@@ -6,7 +6,7 @@
 //! after [`MAX_ATTEMPTS`] the event goes to the dead letters and its conversation moves on.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -27,36 +27,65 @@ const EVENTS_PER_CLAIM: usize = 100;
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries split, and conversations applied, per round.
 const BATCH: i64 = 64;
-/// The pause before a round, so that deliveries arriving together are split together: the
-/// worker then takes the database's writer a few times a batch, not a few times a delivery,
-/// and the webhook's acknowledgements seldom wait behind it.
+/// The pause before a round once the work due is done, so that deliveries arriving together
+/// are split together: the worker then takes the database's writer a few times a batch, not a
+/// few times a delivery, and the webhook's acknowledgements seldom wait behind it.
 const GATHER: Duration = Duration::from_millis(20);
+/// Acknowledgements first: while a backlog waits and deliveries keep being committed, the
+/// worker pauses this many times as long as its last round took, so the webhook (and the
+/// database's one writer on SQLite) gets three quarters of the time during a burst. Meta
+/// slows or drops an endpoint that acknowledges slowly; what is acknowledged is committed, so
+/// the worker splits the backlog afterwards, at full speed once the burst ends. A patient's
+/// message that arrives during a burst waits behind it (README, "Webhook load"); below the
+/// worker's speed nothing waits longer than [`GATHER`] and a round.
+const YIELD_TO_ACKS: u32 = 3;
 
 /// Runs until the task is dropped.
 pub async fn run(db: Db, config: Arc<Config>, deliveries: DeliveryWriter) {
+    let mut committed = deliveries.committed();
     loop {
-        let busy = match work_once(&db, &config).await {
-            Ok(done) => done > 0,
-            Err(error) => {
-                tracing::warn!(%error, "inbox worker round failed");
-                false
+        let acked_before = *committed.borrow_and_update();
+        let started = Instant::now();
+        let round = work_once(&db, &config).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "inbox worker round failed");
+            Round::default()
+        });
+        let pause = if round.more_due {
+            if *committed.borrow() == acked_before {
+                Duration::ZERO
+            } else {
+                (started.elapsed() * YIELD_TO_ACKS).max(GATHER)
             }
+        } else {
+            if round.done == 0 {
+                tokio::select! {
+                    _ = committed.changed() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+            GATHER
         };
-        if !busy {
-            tokio::select! {
-                () = deliveries.stored() => {}
-                () = tokio::time::sleep(POLL) => {}
-            }
-        }
-        tokio::time::sleep(GATHER).await;
+        tokio::time::sleep(pause).await;
     }
 }
 
-/// One round: splits the deliveries due, then applies the conversations due; how much it did.
-pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<usize, AppError> {
+/// What a round did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Round {
+    /// Deliveries split and conversations applied.
+    pub done: usize,
+    /// Whether a claim came back full: more is probably due already.
+    pub more_due: bool,
+}
+
+/// One round: splits the deliveries due, then applies the conversations due.
+pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<Round, AppError> {
     let now = now_millis();
     let claimed = deliveries::claim(db, now, LEASE, BATCH).await?;
-    let mut done = claimed.len();
+    let mut round = Round {
+        done: claimed.len(),
+        more_due: claimed.len() as i64 == BATCH,
+    };
     let mut opened = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
     for delivery in &claimed {
@@ -97,7 +126,8 @@ pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<usize, AppError>
         }
     }
     let due = conversations::claim(db, now_millis(), LEASE, BATCH).await?;
-    done += due.len();
+    round.done += due.len();
+    round.more_due |= due.len() as i64 == BATCH;
     let mut running = JoinSet::new();
     for (doctor, conversation_id) in due {
         let (db, config) = (db.clone(), config.clone());
@@ -108,7 +138,7 @@ pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<usize, AppError>
         });
     }
     running.join_all().await;
-    Ok(done)
+    Ok(round)
 }
 
 /// Applies the conversation's events in order until none is due, then gives it back.
