@@ -50,6 +50,8 @@ pub mod setup;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
+pub mod assistant;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod context;

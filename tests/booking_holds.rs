@@ -61,6 +61,7 @@ impl Clinic {
             method: Some(AppointmentMethod::Voice),
             starts_at,
             patient: &self.patient,
+            patient_id: None,
             status,
             source: Source::AssistantPreview,
         }

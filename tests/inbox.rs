@@ -48,6 +48,15 @@ async fn conversation_with(
     at: i64,
 ) -> (Client, String) {
     let (browser, _) = linked_doctor(app, meta, page("100000000000011", ACCOUNT, "a")).await;
+    // These tests are about the doctor's Inbox: the assistant (tests/assistant.rs) is off, so
+    // every message sent is the doctor's.
+    let off = [
+        ("greeting", ""),
+        ("booking_mode", "confirm"),
+        ("emergency_line", ""),
+    ];
+    let saved = app.call_from(&browser, "setup/assistant/save", &off).await;
+    assert_eq!(saved.status(), StatusCode::OK);
     deliver(
         app,
         &delivery(vec![entry(

@@ -182,6 +182,7 @@ pub async fn book_appointment(
             method: AppointmentMethod::from_key(&method),
             starts_at,
             patient: &patient,
+            patient_id: None,
             status: Status::Confirmed,
             source: Source::Dashboard,
         };

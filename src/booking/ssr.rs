@@ -161,6 +161,9 @@ pub struct BookingRequest<'a> {
     pub method: Option<AppointmentMethod>,
     pub starts_at: i64,
     pub patient: &'a PatientInput,
+    /// The patient record the booking belongs to (the Instagram user booking in a DM); `None`
+    /// finds or makes one by the phone typed.
+    pub patient_id: Option<&'a str>,
     /// `Confirmed`, or `Held` / `PendingPayment` to keep the time until the hold expires.
     pub status: Status,
     pub source: Source,
@@ -177,8 +180,23 @@ pub async fn book(
     request_id: Option<&str>,
 ) -> Result<StoredAppointment, AppError> {
     let mut tx = db.tenant_writer(doctor).await?;
-    let practice = practice(&mut tx).await?;
-    let bookable = bookable(&mut tx, &practice, request.service_id, request.method).await?;
+    let booked = book_in(&mut tx, request, now, request_id).await?;
+    tx.commit().await?;
+    tracing::info!(doctor_id = %doctor, appointment_id = %booked.id, status = request.status.key(), "appointment booked");
+    Ok(booked)
+}
+
+/// [`book`] in the caller's writing transaction: the booking commits with it (the assistant's
+/// booking together with the conversation's next state and its replies). A lost race rolls
+/// back only the booking's own writes.
+pub async fn book_in(
+    tx: &mut TenantTx,
+    request: &BookingRequest<'_>,
+    now: i64,
+    request_id: Option<&str>,
+) -> Result<StoredAppointment, AppError> {
+    let practice = practice(tx).await?;
+    let bookable = bookable(tx, &practice, request.service_id, request.method).await?;
     // Far outside the horizon cannot be a slot (and would overflow the sums below).
     let horizon = i64::from(practice.rules.horizon_days + 1) * DAY_MS;
     if !(now - DAY_MS..=now + horizon).contains(&request.starts_at) {
@@ -196,10 +214,10 @@ pub async fn book(
         end: span.end + gap,
     };
     // Holds that lapsed on this time are expired first, so the database sees the time free.
-    for id in store::lapsed_overlapping(&mut tx, occupied, now).await? {
-        expire(&mut tx, &id, now, request_id).await?;
+    for id in store::lapsed_overlapping(tx, occupied, now).await? {
+        expire(tx, &id, now, request_id).await?;
     }
-    let free = slots(&mut tx, &practice, bookable.duration_minutes, now).await?;
+    let free = slots(tx, &practice, bookable.duration_minutes, now).await?;
     if !free.slots.iter().any(|s| s.start == span.start) {
         let open = free_slots(&query(&practice, bookable.duration_minutes, &[], &[], now));
         return Err(if open.slots.iter().any(|s| s.start == span.start) {
@@ -208,7 +226,13 @@ pub async fn book(
             not_a_slot()
         });
     }
-    let patient_id = store::patient_by_phone(&mut tx, request.patient).await?;
+    let patient_id = match request.patient_id {
+        Some(id) => {
+            store::give_phone(tx, id, request.patient).await?;
+            id.to_owned()
+        }
+        None => store::patient_by_phone(tx, request.patient).await?,
+    };
     let new = NewAppointment {
         patient_id: &patient_id,
         patient: request.patient,
@@ -225,33 +249,28 @@ pub async fn book(
             .lapses()
             .then(|| now + i64::from(practice.rules.hold_minutes) * MINUTE_MS),
     };
-    let id = match store::insert(&mut tx, &new).await {
+    // On PostgreSQL a refused statement spoils its transaction; a savepoint keeps the
+    // caller's transaction usable after a lost race.
+    tx.savepoint("SAVEPOINT booking").await?;
+    let id = match store::insert(tx, &new).await {
         Ok(id) => id,
         Err(error) if store::is_overlap(&error) => {
-            drop(tx);
-            tracing::info!(doctor_id = %doctor, "booking lost a race for its slot");
-            return Err(taken_meanwhile(db, doctor, &bookable, span.start, now).await);
+            tx.savepoint("ROLLBACK TO SAVEPOINT booking").await?;
+            tracing::info!(doctor_id = %tx.doctor(), "booking lost a race for its slot");
+            let free = slots(tx, &practice, bookable.duration_minutes, now).await?;
+            return Err(AppError::SlotTaken(nearest(&free, span.start)));
         }
         Err(error) => return Err(error.into()),
     };
+    tx.savepoint("RELEASE SAVEPOINT booking").await?;
     let fields = [
         request.status.key().to_owned(),
         request.source.key().to_owned(),
     ];
-    db::audit::record_about(
-        &mut tx,
-        "appointment.booked",
-        Some(&id),
-        &fields,
-        request_id,
-    )
-    .await?;
-    let booked = store::get(&mut tx, &id)
+    db::audit::record_about(tx, "appointment.booked", Some(&id), &fields, request_id).await?;
+    store::get(tx, &id)
         .await?
-        .ok_or_else(|| AppError::internal("booked appointment not found", &id))?;
-    tx.commit().await?;
-    tracing::info!(doctor_id = %doctor, appointment_id = %id, status = request.status.key(), "appointment booked");
-    Ok(booked)
+        .ok_or_else(|| AppError::internal("booked appointment not found", &id))
 }
 
 /// The refusal of a time that is no slot at all (not one that was taken).
@@ -260,26 +279,6 @@ fn not_a_slot() -> AppError {
         "starts_at",
         "That time cannot be booked; pick one of the free times.",
     ))
-}
-
-/// The refusal for a booking that lost its slot to one committed meanwhile.
-async fn taken_meanwhile(
-    db: &Db,
-    doctor: &DoctorId,
-    bookable: &Bookable,
-    wanted: i64,
-    now: i64,
-) -> AppError {
-    let alternatives = async {
-        let mut tx = db.tenant(doctor).await?;
-        let practice = practice(&mut tx).await?;
-        let free = slots(&mut tx, &practice, bookable.duration_minutes, now).await?;
-        Ok::<_, AppError>(nearest(&free, wanted))
-    };
-    match alternatives.await {
-        Ok(alternatives) => AppError::SlotTaken(alternatives),
-        Err(error) => error,
-    }
 }
 
 /// Changes an appointment's status if the state machine allows it now; audited.
@@ -308,6 +307,97 @@ pub async fn change_status(
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, appointment_id = %id, status = to.key(), "appointment changed");
     Ok(changed)
+}
+
+/// Whether an appointment starting at `starts_at` may still be moved or cancelled by the
+/// patient at `now`: not within the practice's notice period.
+pub fn changeable_by_patient(rules: &BookingRules, starts_at: i64, now: i64) -> bool {
+    starts_at - now >= i64::from(rules.notice_hours) * 60 * MINUTE_MS
+}
+
+/// The patient's own appointment `id`, if they may still change it now.
+async fn patients_changeable(
+    tx: &mut TenantTx,
+    id: &str,
+    patient_id: &str,
+    now: i64,
+) -> Result<StoredAppointment, AppError> {
+    let practice = practice(tx).await?;
+    let current = store::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    if current.patient_id != patient_id {
+        return Err(AppError::NotFound);
+    }
+    if !changeable_by_patient(&practice.rules, current.starts_at, now) {
+        return Err(AppError::Conflict("Within the notice period.".into()));
+    }
+    Ok(current)
+}
+
+/// The patient cancels their appointment `id` with `reason`, in the caller's transaction.
+pub async fn cancel_for_patient(
+    tx: &mut TenantTx,
+    id: &str,
+    patient_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let current = patients_changeable(tx, id, patient_id, now).await?;
+    check_change(current.status, Status::Cancelled, current.timing(now))
+        .map_err(AppError::Conflict)?;
+    if !store::set_status(tx, id, current.status, Status::Cancelled, Some(reason)).await? {
+        return Err(AppError::Busy);
+    }
+    let fields = [format!("status:{}", current.status.key())];
+    db::audit::record_about(tx, "appointment.cancelled", Some(id), &fields, None).await?;
+    Ok(())
+}
+
+/// The patient moves their appointment `id` to `starts_at`, in the caller's transaction: the
+/// old time is given up only if the new one is booked (same service, method, patient, fee
+/// rules and status); otherwise nothing changes and the error says why.
+pub async fn move_for_patient(
+    tx: &mut TenantTx,
+    id: &str,
+    patient_id: &str,
+    starts_at: i64,
+    now: i64,
+) -> Result<StoredAppointment, AppError> {
+    let current = patients_changeable(tx, id, patient_id, now).await?;
+    check_change(current.status, Status::Cancelled, current.timing(now))
+        .map_err(AppError::Conflict)?;
+    let phone = current.patient_phone.clone().unwrap_or_default();
+    let patient = PatientInput::parse(&current.patient_name, &phone, "", "")
+        .map_err(|_| AppError::Conflict("The appointment has no phone number to keep.".into()))?;
+    tx.savepoint("SAVEPOINT moving").await?;
+    let moved = async {
+        if !store::set_status(tx, id, current.status, Status::Cancelled, Some("Moved")).await? {
+            return Err(AppError::Busy);
+        }
+        let request = BookingRequest {
+            service_id: &current.service_id,
+            method: Some(current.method),
+            starts_at,
+            patient: &patient,
+            patient_id: Some(patient_id),
+            status: current.status,
+            source: Source::Instagram,
+        };
+        book_in(tx, &request, now, None).await
+    }
+    .await;
+    match moved {
+        Ok(booked) => {
+            tx.savepoint("RELEASE SAVEPOINT moving").await?;
+            let fields = [format!("to:{}", booked.id)];
+            db::audit::record_about(tx, "appointment.moved", Some(id), &fields, None).await?;
+            Ok(booked)
+        }
+        Err(error) => {
+            tx.savepoint("ROLLBACK TO SAVEPOINT moving").await?;
+            tx.savepoint("RELEASE SAVEPOINT moving").await?;
+            Err(error)
+        }
+    }
 }
 
 /// Marks one lapsed hold expired, in the caller's transaction; audited.

@@ -323,3 +323,47 @@ pub async fn set_status(
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Gives the patient record `patient_id` the phone typed for a booking, unless it has one or
+/// another of the doctor's patients has that number.
+pub async fn give_phone(
+    tx: &mut TenantTx,
+    patient_id: &str,
+    patient: &PatientInput,
+) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE patients SET phone = $3, updated_at = $4
+         WHERE doctor_id = $1 AND id = $2 AND phone IS NULL
+           AND NOT EXISTS (SELECT 1 FROM patients o WHERE o.doctor_id = $1 AND o.phone = $3)",
+    )
+    .bind(doctor.as_str())
+    .bind(patient_id)
+    .bind(patient.phone.as_str())
+    .bind(now_millis())
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The patient's appointments that start after `now` and keep their time, soonest first.
+pub async fn upcoming_for_patient(
+    tx: &mut TenantTx,
+    patient_id: &str,
+    now: i64,
+) -> Result<Vec<StoredAppointment>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(&format!(
+        "{SELECT} WHERE a.doctor_id = $1 AND a.patient_id = $2 AND a.starts_at > $3
+             AND a.status IN ('held', 'pending_payment', 'confirmed')
+         ORDER BY a.starts_at, a.id LIMIT 20"
+    ))
+    .bind(doctor.as_str())
+    .bind(patient_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(read)
+    .collect()
+}

@@ -568,6 +568,7 @@ pub async fn replace_text(tx: &mut TenantTx, mid: &str, text: &Sealed) -> Result
 /// A conversation as the Inbox lists it; the last message's text stays sealed.
 pub struct StoredConversation {
     pub id: String,
+    pub patient_id: String,
     /// The patient's Instagram-scoped id.
     pub patient_igsid: String,
     pub patient_name: String,
@@ -582,7 +583,7 @@ pub struct StoredConversation {
 }
 
 const CONVERSATION: &str =
-    "SELECT c.id, c.patient_igsid, p.name AS patient_name, c.username, c.last_message_at,
+    "SELECT c.id, c.patient_id, c.patient_igsid, p.name AS patient_name, c.username, c.last_message_at,
         c.last_inbound_at, c.unread, c.assistant_paused, c.needs_human,
         (SELECT m.text_sealed FROM messages m WHERE m.conversation_id = c.id
              AND m.doctor_id = c.doctor_id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_text,
@@ -597,6 +598,7 @@ fn read_conversation(row: &sqlx::any::AnyRow) -> Result<StoredConversation, sqlx
     let last_key: Option<String> = row.try_get("last_key")?;
     Ok(StoredConversation {
         id: row.try_get("id")?,
+        patient_id: row.try_get("patient_id")?,
         patient_igsid: row.try_get("patient_igsid")?,
         patient_name: row.try_get("patient_name")?,
         username: row.try_get("username")?,

@@ -5,6 +5,7 @@
 //! PostgreSQL row-level security enforces both in the database itself.
 
 pub mod appointments;
+pub mod assistant;
 pub mod audit;
 pub mod availability;
 pub mod conversations;

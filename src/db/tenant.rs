@@ -169,6 +169,20 @@ impl TenantTx {
         (&mut self.tx, &self.doctor)
     }
 
+    pub fn doctor(&self) -> &DoctorId {
+        &self.doctor
+    }
+
+    /// Runs `SAVEPOINT x`, `ROLLBACK TO SAVEPOINT x` or `RELEASE SAVEPOINT x`: a part of the
+    /// transaction that may fail alone (on PostgreSQL a failed statement otherwise spoils the
+    /// whole transaction).
+    pub async fn savepoint(&mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        sqlx::query(statement)
+            .execute(&mut *self.tx)
+            .await
+            .map(drop)
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod appointments;
+pub mod assistant;
 pub mod availability;
 pub mod field_errors;
 pub mod instagram;

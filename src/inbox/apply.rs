@@ -5,10 +5,14 @@
 
 use serde::Serialize;
 
+use crate::assistant::engine::Said;
+use crate::assistant::turn;
 use crate::config::Config;
 use crate::db::conversations::{self, Author, NewMessage, PendingEvent};
 use crate::db::{now_millis, DoctorId, TenantTx};
+use crate::domain::outgoing::Extras;
 use crate::error::AppError;
+use crate::inbox::outbox;
 use crate::meta::delivery::{self, EventKind, Message};
 
 /// Applies `pending` (an event of `conversation_id`) in `tx`.
@@ -44,6 +48,14 @@ pub async fn apply(
             )
             .await?;
             conversations::record_inbound(tx, conversation_id, at, new).await?;
+            let said = match (&message.quick_reply, &message.text) {
+                (Some(payload), _) => Said::Payload(payload.clone()),
+                (None, Some(text)) => Said::Text(text.clone()),
+                (None, None) => Said::Other,
+            };
+            if new && !standby {
+                answer(tx, config, doctor, conversation_id, said, at).await?;
+            }
         }
         EventKind::Echo(message) => {
             if !conversations::mark_echoed(tx, &message.mid).await? {
@@ -85,7 +97,11 @@ pub async fn apply(
             let new = conversations::add_message(tx, &message).await?;
             conversations::record_inbound(tx, conversation_id, at, new).await?;
         }
-        EventKind::Postback { mid, title, .. } => {
+        EventKind::Postback {
+            mid,
+            title,
+            payload,
+        } => {
             let content = Content {
                 text: title.as_deref().map(seal),
                 ..Content::default()
@@ -96,6 +112,10 @@ pub async fn apply(
             message.kind = "postback";
             let new = conversations::add_message(tx, &message).await?;
             conversations::record_inbound(tx, conversation_id, at, new).await?;
+            if let (true, false, Some(payload)) = (new, standby, payload) {
+                let said = Said::Payload(payload.clone());
+                answer(tx, config, doctor, conversation_id, said, at).await?;
+            }
         }
         EventKind::Read { mid } => conversations::mark_read(tx, conversation_id, mid).await?,
         EventKind::Reaction {
@@ -116,6 +136,36 @@ pub async fn apply(
             }
         }
         EventKind::Other { .. } => {}
+    }
+    Ok(())
+}
+
+/// The assistant's answer to what the patient said, queued in the same transaction.
+async fn answer(
+    tx: &mut TenantTx,
+    config: &Config,
+    doctor: &DoctorId,
+    conversation_id: &str,
+    said: Said,
+    at: i64,
+) -> Result<(), AppError> {
+    let replies = turn::answer(tx, config, conversation_id, said, at, now_millis()).await?;
+    for reply in replies {
+        let extras = Extras {
+            quick_replies: reply.quick_replies,
+            buttons: Vec::new(),
+        };
+        let author = Author::Assistant;
+        outbox::queue(
+            tx,
+            config,
+            doctor,
+            conversation_id,
+            author,
+            &reply.text,
+            extras,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Setting up the practice: the panes a doctor fills in once and edits later.
 
+pub mod assistant;
 pub mod availability;
 pub mod methods_fees;
 pub mod profile;
@@ -18,6 +19,10 @@ pub const STEPS: [(&str, &str); 4] = [
     ("methods-fees", "Methods & fees"),
     ("services", "Services"),
 ];
+
+/// Panes reachable from the Setup tabs only, after the wizard's steps: none of them is needed
+/// to start taking bookings.
+pub const MORE_PANES: [(&str, &str); 1] = [("assistant", "Assistant")];
 
 /// Where the first-time wizard starts; sign-up lands here.
 pub const WIZARD_START: &str = "/dashboard/setup/profile?wizard=1";
@@ -130,6 +135,7 @@ pub fn SetupSection() -> impl IntoView {
             <nav class="tabs" aria-label="Setup">
                 {STEPS
                     .iter()
+                    .chain(&MORE_PANES)
                     .map(|(key, title)| view! { <A href=format!("/dashboard/setup/{key}")>{*title}</A> })
                     .collect_view()}
             </nav>
@@ -208,12 +214,10 @@ pub fn after_save(step: &'static str, saved: Signal<bool>) {
                 edits.clear();
             }
         }
-        if saved.get() && wizard.get_untracked() {
-            let next = STEPS
-                .iter()
-                .position(|(key, _)| *key == step)
-                .map_or(0, |i| i + 1);
-            navigate(&step_url(next), Default::default());
+        // A pane that is not a step of the wizard stays put.
+        let step_at = STEPS.iter().position(|(key, _)| *key == step);
+        if let Some(at) = step_at.filter(|_| saved.get() && wizard.get_untracked()) {
+            navigate(&step_url(at + 1), Default::default());
         }
     });
 }
@@ -233,4 +237,8 @@ lazy_page!(
 lazy_page!(
     /// The services pane.
     ServicesRoute => services::ServicesPane
+);
+lazy_page!(
+    /// The assistant pane.
+    AssistantRoute => assistant::AssistantPane
 );

@@ -1,0 +1,229 @@
+//! The booking assistant through the real app: a patient's DMs arrive as signed webhook
+//! deliveries, the worker runs the engine, the replies go out through the fake Send API with
+//! their quick replies, and what the patient confirms is booked in the doctor's calendar.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_meta::FakeMeta;
+use common::meta_flow::app_with_meta;
+use common::webhook::{count, deliver, delivery, entry, linked_doctor, page, settled, text_event};
+use common::{open_practice, Backend, TestApp};
+use serde_json::{json, Value};
+
+on_both_databases!(
+    a_patient_books_by_tapping_and_the_booking_is_in_the_calendar,
+    asking_for_a_human_pauses_the_assistant_until_the_doctor_resumes_it,
+    a_duplicate_delivery_gets_no_second_reply,
+);
+
+const ACCOUNT: &str = "17841400000000021";
+const PATIENT: &str = "7654321098765432";
+
+/// A patient's DMs to [`ACCOUNT`], each a delivery of its own with a fresh message id.
+struct Patient<'a> {
+    app: &'a TestApp,
+    meta: &'a FakeMeta,
+    said: i64,
+}
+
+impl Patient<'_> {
+    async fn send(&mut self, message: Value) -> Vec<Value> {
+        let before = self.meta.sent().len();
+        self.said += 1;
+        let at = now_ms() + self.said;
+        let mut event = json!({"sender": {"id": PATIENT}, "recipient": {"id": ACCOUNT},
+                               "timestamp": at, "message": message});
+        event["message"]["mid"] = json!(format!("mid.assistant.{}", self.said));
+        deliver(self.app, &delivery(vec![entry(ACCOUNT, vec![event])])).await;
+        settled(self.app).await;
+        self.replies_after(before).await
+    }
+
+    async fn text(&mut self, text: &str) -> Vec<Value> {
+        self.send(json!({"text": text})).await
+    }
+
+    /// Taps the quick reply titled `title` among `replies`.
+    async fn tap(&mut self, replies: &[Value], title: &str) -> Vec<Value> {
+        let payload = quick_replies(replies)
+            .into_iter()
+            .find(|(t, _)| t == title)
+            .unwrap_or_else(|| panic!("no quick reply {title:?} in {replies:?}"))
+            .1;
+        self.send(json!({"text": title, "quick_reply": {"payload": payload}}))
+            .await
+    }
+
+    /// The Send API bodies after the first `before`, once the outbox is empty.
+    async fn replies_after(&self, before: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let queued = count(
+                self.app,
+                "SELECT COUNT(*) FROM messages WHERE delivery IN ('queued', 'sending')",
+            )
+            .await;
+            if queued == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.meta.sent().split_off(before)
+    }
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn quick_replies(replies: &[Value]) -> Vec<(String, String)> {
+    replies
+        .iter()
+        .filter_map(|body| body["message"]["quick_replies"].as_array())
+        .flatten()
+        .map(|q| {
+            (
+                q["title"].as_str().unwrap().to_owned(),
+                q["payload"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn texts(replies: &[Value]) -> String {
+    replies
+        .iter()
+        .filter_map(|body| body["message"]["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn a_patient_books_by_tapping_and_the_booking_is_in_the_calendar(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, doctor) = linked_doctor(&app, &meta, page("100000000000021", ACCOUNT, "a")).await;
+    open_practice(&app, &browser).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+
+    let menu = patient.text("hi").await;
+    assert!(texts(&menu).contains("automated assistant"), "{menu:?}");
+    let services = patient.tap(&menu, "Book").await;
+    let methods = patient.tap(&services, "Consultation").await;
+    assert!(
+        texts(&methods).contains("Voice call: 500.00 INR"),
+        "{methods:?}"
+    );
+    let days = patient.tap(&methods, "Voice call").await;
+    let first_day = quick_replies(&days)[0].0.clone();
+    let times = patient.tap(&days, &first_day).await;
+    assert!(texts(&times).contains("(Asia/Kolkata time)"), "{times:?}");
+    let first_time = quick_replies(&times)[0].0.clone();
+    patient.tap(&times, &first_time).await;
+    patient.text("Ravi Kumar").await;
+    // No country is set in this practice's profile: the number needs its code.
+    let summary = patient.text("+91 98765 43210").await;
+    assert!(texts(&summary).contains("+919876543210"), "{summary:?}");
+    let confirmed = patient.tap(&summary, "Confirm").await;
+    assert!(texts(&confirmed).contains("You're booked"), "{confirmed:?}");
+
+    let booked = count(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM appointments a JOIN conversations c
+                 ON c.patient_id = a.patient_id AND c.doctor_id = a.doctor_id
+             WHERE a.doctor_id = '{doctor}' AND a.source = 'instagram'
+               AND a.status = 'confirmed' AND c.patient_igsid = '{PATIENT}'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        booked, 1,
+        "one confirmed booking, on the Instagram patient's record"
+    );
+
+    // The patient sees it under "My appointments".
+    let mine = patient
+        .send(json!({"text": "My appointments", "quick_reply": {"payload": "MY_APPOINTMENTS"}}))
+        .await;
+    assert!(texts(&mine).contains(&first_time), "{mine:?}");
+}
+
+async fn asking_for_a_human_pauses_the_assistant_until_the_doctor_resumes_it(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, _) = linked_doctor(&app, &meta, page("100000000000021", ACCOUNT, "a")).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    patient.text("hi").await;
+    let handed = patient.text("human").await;
+    assert!(
+        texts(&handed).contains("passed your message to the clinic"),
+        "{handed:?}"
+    );
+    assert!(
+        patient.text("hello?").await.is_empty(),
+        "the assistant stays quiet"
+    );
+
+    let list = app
+        .call_from(&browser, "inbox", &[("needs_you", "true")])
+        .await
+        .json::<Vec<Value>>()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1, "the conversation needs the doctor");
+    let id = list[0]["id"].as_str().unwrap();
+    let resumed = app
+        .call_from(
+            &browser,
+            "inbox/assistant",
+            &[("id", id), ("paused", "false")],
+        )
+        .await;
+    assert!(resumed.status().is_success());
+    let menu = patient.text("menu").await;
+    assert!(
+        texts(&menu).contains("What would you like to do?"),
+        "{menu:?}"
+    );
+}
+
+async fn a_duplicate_delivery_gets_no_second_reply(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    linked_doctor(&app, &meta, page("100000000000021", ACCOUNT, "a")).await;
+    let body = delivery(vec![entry(
+        ACCOUNT,
+        vec![text_event(PATIENT, ACCOUNT, "mid.once", now_ms(), "hi")],
+    )]);
+    deliver(&app, &body).await;
+    settled(&app).await;
+    let patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    let first = patient.replies_after(0).await.len();
+    assert!(first > 0);
+    deliver(&app, &body).await;
+    settled(&app).await;
+    assert_eq!(
+        patient.replies_after(0).await.len(),
+        first,
+        "no second reply"
+    );
+}
