@@ -623,7 +623,8 @@ impl<'a> Talk<'a> {
                 // A move keeps the patient's details; a booking asks for them once.
                 let known = draft.name.is_some() && draft.phone.is_some();
                 if draft.appointment.is_some() || known {
-                    self.show_summary()                } else {
+                    self.show_summary()
+                } else {
                     self.ask_name()
                 }
             }
