@@ -14,7 +14,13 @@ use serde_json::{json, Value};
 
 on_both_databases!(
     a_patient_books_by_tapping_and_the_booking_is_in_the_calendar,
+    a_patient_books_by_typing_only,
+    a_patient_moves_then_cancels_their_appointment,
+    a_time_booked_meanwhile_is_not_booked_twice_and_the_nearest_are_offered,
+    a_tap_on_an_old_list_is_answered_but_never_acted_on,
     asking_for_a_human_pauses_the_assistant_until_the_doctor_resumes_it,
+    a_reply_from_the_dashboard_pauses_the_assistant,
+    a_message_answered_after_the_window_closed_gets_no_reply,
     a_duplicate_delivery_gets_no_second_reply,
 );
 
@@ -30,9 +36,13 @@ struct Patient<'a> {
 
 impl Patient<'_> {
     async fn send(&mut self, message: Value) -> Vec<Value> {
+        self.send_at(message, now_ms()).await
+    }
+
+    async fn send_at(&mut self, message: Value, at: i64) -> Vec<Value> {
         let before = self.meta.sent().len();
         self.said += 1;
-        let at = now_ms() + self.said;
+        let at = at + self.said;
         let mut event = json!({"sender": {"id": PATIENT}, "recipient": {"id": ACCOUNT},
                                "timestamp": at, "message": message});
         event["message"]["mid"] = json!(format!("mid.assistant.{}", self.said));
@@ -157,6 +167,238 @@ async fn a_patient_books_by_tapping_and_the_booking_is_in_the_calendar(backend: 
         .send(json!({"text": "My appointments", "quick_reply": {"payload": "MY_APPOINTMENTS"}}))
         .await;
     assert!(texts(&mine).contains(&first_time), "{mine:?}");
+}
+
+/// An app with a fake Meta and a doctor linked to [`ACCOUNT`] whose practice takes bookings
+/// ([`open_practice`]); the doctor's browser and id.
+async fn open_clinic(backend: Backend, meta: &FakeMeta) -> (TestApp, reqwest::Client, String) {
+    let app = app_with_meta(backend, meta).await;
+    let (browser, doctor) = linked_doctor(&app, meta, page("100000000000021", ACCOUNT, "a")).await;
+    open_practice(&app, &browser).await;
+    (app, browser, doctor)
+}
+
+/// The doctor's appointments booked over Instagram with this status.
+async fn instagram_bookings(app: &TestApp, status: &str) -> i64 {
+    count(
+        app,
+        &format!(
+            "SELECT COUNT(*) FROM appointments WHERE source = 'instagram' AND status = '{status}'"
+        ),
+    )
+    .await
+}
+
+async fn a_patient_books_by_typing_only(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, _, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    let menu = patient.text("hello").await;
+    assert!(texts(&menu).contains("1. Book"), "{menu:?}");
+    patient.text("1").await;
+    let methods = patient.text("consultation").await;
+    assert!(
+        texts(&methods).contains("2. Voice call: 500.00 INR"),
+        "{methods:?}"
+    );
+    let days = patient.text("voice").await;
+    assert!(texts(&days).contains("Which day"), "{days:?}");
+    let name = patient.text("tomorrow at 10:30").await;
+    assert!(texts(&name).contains("What name"), "{name:?}");
+    patient.text("Meera Shah").await;
+    let summary = patient.text("+91 91234 56789").await;
+    assert!(
+        texts(&summary).contains(", 10:30 (Asia/Kolkata time)"),
+        "{summary:?}"
+    );
+    let booked = patient.text("confirm").await;
+    assert!(texts(&booked).contains("You're booked"), "{booked:?}");
+    assert_eq!(instagram_bookings(&app, "confirmed").await, 1);
+}
+
+async fn a_patient_moves_then_cancels_their_appointment(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, _, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    patient.text("hi").await;
+    for said in [
+        "1",
+        "consultation",
+        "voice",
+        "tomorrow at 10:30",
+        "Meera Shah",
+    ] {
+        patient.text(said).await;
+    }
+    patient.text("+91 91234 56789").await;
+    patient.text("confirm").await;
+
+    patient.text("2").await; // My appointments
+    let choices = patient.text("1").await;
+    let when = patient.tap(&choices, "Reschedule").await;
+    let day = quick_replies(&when)[1].0.clone();
+    let times = patient.tap(&when, &day).await;
+    let time = quick_replies(&times)[2].0.clone();
+    let check = patient.tap(&times, &time).await;
+    assert!(texts(&check).contains("Move your appointment"), "{check:?}");
+    let moved = patient.tap(&check, "Confirm").await;
+    assert!(texts(&moved).contains("is now on"), "{moved:?}");
+    assert_eq!(
+        instagram_bookings(&app, "confirmed").await,
+        1,
+        "one appointment kept"
+    );
+    let old = count(
+        &app,
+        "SELECT COUNT(*) FROM appointments WHERE cancel_reason = 'Moved'",
+    )
+    .await;
+    assert_eq!(old, 1, "the old time was given up");
+
+    patient.text("2").await;
+    let choices = patient.text("1").await;
+    let asked = patient.tap(&choices, "Cancel it").await;
+    assert!(
+        texts(&asked).contains("why are you cancelling"),
+        "{asked:?}"
+    );
+    let done = patient.text("Feeling better, thank you").await;
+    assert!(texts(&done).contains("is cancelled"), "{done:?}");
+    assert_eq!(instagram_bookings(&app, "confirmed").await, 0);
+    let reason = count(
+        &app,
+        "SELECT COUNT(*) FROM appointments WHERE cancel_reason = 'Feeling better, thank you'",
+    )
+    .await;
+    assert_eq!(reason, 1);
+}
+
+async fn a_time_booked_meanwhile_is_not_booked_twice_and_the_nearest_are_offered(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, browser, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    let menu = patient.text("hi").await;
+    let services = patient.tap(&menu, "Book").await;
+    let methods = patient.tap(&services, "Consultation").await;
+    let days = patient.tap(&methods, "Voice call").await;
+    let first_day = quick_replies(&days)[0].0.clone();
+    let times = patient.tap(&days, &first_day).await;
+    let first_time = quick_replies(&times)[0].0.clone();
+    patient.tap(&times, &first_time).await;
+    patient.text("Ravi Kumar").await;
+    let summary = patient.text("+91 98765 43210").await;
+
+    // The doctor books the same (first free) time from the dashboard meanwhile.
+    let services = app.read_from(&browser, "setup/services").await;
+    let consultation = services["services"][0]["id"].as_str().unwrap().to_owned();
+    let booked = common::book_first_free(
+        &app,
+        &browser,
+        &consultation,
+        common::Patient("Walk In", "+91 90000 00000", "IN", ""),
+    )
+    .await;
+    assert!(booked.status().is_success());
+
+    let answer = patient.tap(&summary, "Confirm").await;
+    assert!(texts(&answer).contains("just taken"), "{answer:?}");
+    let offered = quick_replies(&answer);
+    assert!(
+        offered.len() >= 3 && !offered.iter().any(|(t, _)| *t == first_time),
+        "{offered:?}"
+    );
+    assert_eq!(
+        instagram_bookings(&app, "confirmed").await,
+        0,
+        "nothing booked twice"
+    );
+    let again = patient.tap(&answer, &offered[0].0.clone()).await;
+    let done = patient.tap(&again, "Confirm").await;
+    assert!(texts(&done).contains("You're booked"), "{done:?}");
+    assert_eq!(instagram_bookings(&app, "confirmed").await, 1);
+}
+
+async fn a_tap_on_an_old_list_is_answered_but_never_acted_on(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, _, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    let menu = patient.text("hi").await;
+    let services = patient.tap(&menu, "Book").await;
+    patient.tap(&services, "Consultation").await;
+    let stale = patient.tap(&menu, "Fees & hours").await;
+    assert!(texts(&stale).contains("out of date"), "{stale:?}");
+    assert!(
+        !texts(&stale).contains("Fees:"),
+        "the old tap did nothing: {stale:?}"
+    );
+    assert!(
+        texts(&stale).contains("How would you like to meet?"),
+        "{stale:?}"
+    );
+}
+
+async fn a_reply_from_the_dashboard_pauses_the_assistant(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, browser, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    patient.text("hi").await;
+    let list = app
+        .call_from(&browser, "inbox", &[("needs_you", "false")])
+        .await
+        .json::<Vec<Value>>()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let reply = [
+        ("id", id.as_str()),
+        ("text", "Dr. Rao here, how can I help?"),
+    ];
+    let replied = app.call_from(&browser, "inbox/reply", &reply).await;
+    assert!(replied.status().is_success());
+    patient.replies_after(0).await;
+    assert!(
+        patient.text("Can I come today?").await.is_empty(),
+        "the assistant stepped back"
+    );
+}
+
+async fn a_message_answered_after_the_window_closed_gets_no_reply(backend: Backend) {
+    let meta = FakeMeta::start(vec![]).await;
+    let (app, _, _) = open_clinic(backend, &meta).await;
+    let mut patient = Patient {
+        app: &app,
+        meta: &meta,
+        said: 0,
+    };
+    let day_ago = now_ms() - 25 * 60 * 60 * 1000;
+    let replies = patient.send_at(json!({"text": "hi"}), day_ago).await;
+    assert!(replies.is_empty(), "Meta would refuse it: {replies:?}");
+    let stored = count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE author = 'patient'",
+    )
+    .await;
+    assert_eq!(stored, 1, "the doctor still sees the message");
 }
 
 async fn asking_for_a_human_pauses_the_assistant_until_the_doctor_resumes_it(backend: Backend) {

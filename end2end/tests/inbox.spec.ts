@@ -71,14 +71,18 @@ test("a patient's DM appears in the Inbox, the doctor's reply reaches the patien
   await expect(chat.getByRole("listitem").last()).toContainText(answer);
   await expect(chat.getByRole("listitem").last()).toContainText("Clinic");
 
-  // Pausing the assistant hands the conversation to the doctor; resuming gives it back.
-  await page.getByRole("button", { name: "Pause assistant" }).click();
+  // The doctor's reply hands the conversation to the doctor: the assistant steps back.
   await expect(page.getByRole("button", { name: "Resume assistant" })).toBeVisible();
   await expect(page.getByText("The assistant is paused here")).toBeVisible();
   await expect(conversation).toContainText("Needs you");
 
+  // Resuming gives it back; pausing takes it again.
   await page.getByRole("button", { name: "Resume assistant" }).click();
   await expect(page.getByRole("button", { name: "Pause assistant" })).toBeVisible();
   await expect(page.getByText("The assistant answers this patient.")).toBeVisible();
   await expect(conversation).not.toContainText("Needs you");
+
+  await page.getByRole("button", { name: "Pause assistant" }).click();
+  await expect(page.getByRole("button", { name: "Resume assistant" })).toBeVisible();
+  await expect(conversation).toContainText("Needs you");
 });

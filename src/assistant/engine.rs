@@ -251,25 +251,19 @@ pub fn reply(state: &State, turn: &Turn) -> Plan {
     talk.finish(effect)
 }
 
-/// The answer when the adapter could not apply `effect` of a plan whose state was `planned`.
-pub fn failed(planned: &State, failure: &Failure, turn: &Turn) -> Plan {
-    let mut talk = Talk::new(planned, turn);
+/// The answer, instead of the planned one, when the adapter could not apply the effect that
+/// `turn` planned from `state` (the state before the turn, with the patient's choices).
+pub fn failed(state: &State, failure: &Failure, turn: &Turn) -> Plan {
+    let mut talk = Talk::new(state, turn);
+    talk.state.last_at = turn.at;
     let effect = match failure {
         Failure::Taken(starts) => {
-            talk.state.step = Step::Time;
-            talk.state.draft.start = None;
-            let slots: Vec<&Slot> = talk
+            let free: Vec<&Slot> = talk
                 .slots()
                 .into_iter()
                 .filter(|slot| starts.contains(&slot.start))
                 .collect();
-            if slots.is_empty() {
-                talk.text(say::TAKEN_NONE);
-                talk.show_days()
-            } else {
-                talk.times_list(say::TAKEN, &slots, false);
-                None
-            }
+            talk.offer_instead(free)
         }
         Failure::Refused => {
             talk.text(say::FAILED);
@@ -892,8 +886,13 @@ impl<'a> Talk<'a> {
 
     fn confirm(&mut self) -> Option<Effect> {
         let Some(slot) = self.chosen_slot() else {
-            self.text(say::TAKEN_NONE);
-            return self.show_times();
+            // Taken since it was offered: the three free times nearest to it.
+            let wanted = self.state.draft.start.unwrap_or(self.turn.now);
+            let mut near = self.slots();
+            near.sort_by_key(|slot| ((slot.start - wanted).abs(), slot.start));
+            near.truncate(3);
+            near.sort_by_key(|slot| slot.start);
+            return self.offer_instead(near);
         };
         let zone = self.practice.zone.clone();
         let when = slot.local.to_string();
@@ -929,6 +928,18 @@ impl<'a> Talk<'a> {
         };
         self.menu_list(say::MENU);
         Some(effect)
+    }
+
+    /// The chosen time is gone: say so and offer `free` instead (other days when empty).
+    fn offer_instead(&mut self, free: Vec<&Slot>) -> Option<Effect> {
+        self.state.draft.start = None;
+        if free.is_empty() {
+            self.text(say::TAKEN_NONE);
+            return self.show_days();
+        }
+        self.state.step = Step::Time;
+        self.times_list(say::TAKEN, &free, false);
+        None
     }
 
     fn show_mine(&mut self) -> Option<Effect> {

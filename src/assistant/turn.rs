@@ -51,7 +51,7 @@ pub async fn answer(
         Some(effect) => match apply(tx, effect, &settings, &conversation, now).await {
             Ok(()) => plan,
             Err(failure) => {
-                let fallback = engine::failed(&plan.state, &failure, &turn);
+                let fallback = engine::failed(&state, &failure, &turn);
                 if let Some(effect @ Effect::Handoff { .. }) = &fallback.effect {
                     apply(tx, effect, &settings, &conversation, now)
                         .await

@@ -330,6 +330,9 @@ pub async fn reply(id: String, text: String) -> Result<(), AppError> {
         let extras = crate::domain::outgoing::Extras::default();
         crate::inbox::outbox::queue(&mut tx, &state.config, doctor, &id, author, text, extras)
             .await?;
+        // A person answers now: the assistant steps back, as for a reply from the Instagram
+        // app, until the doctor resumes it.
+        crate::db::conversations::set_paused(&mut tx, &id, true, false).await?;
         tx.commit().await?;
         tracing::info!(doctor_id = %doctor, conversation_id = %id, "reply queued");
         Ok(())

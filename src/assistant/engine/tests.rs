@@ -421,7 +421,9 @@ fn a_lost_race_offers_the_nearest_free_times() {
     chat.tap("Voice call");
     chat.tap("Tue 8 Dec");
     chat.tap("11:30");
-    let planned = chat.state.clone();
+    chat.tap("Ravi Kumar");
+    chat.text("+91 98765 43210");
+    let before = chat.state.clone();
     let turn = Turn {
         said: Said::Text("1".into()),
         at: chat.now,
@@ -430,7 +432,7 @@ fn a_lost_race_offers_the_nearest_free_times() {
         practice: &chat.practice,
     };
     let starts = vec![at("2026-12-08T11:00"), at("2026-12-08T12:00")];
-    let plan = failed(&planned, &Failure::Taken(starts), &turn);
+    let plan = failed(&before, &Failure::Taken(starts), &turn);
     let titles: Vec<_> = plan.messages[0]
         .quick_replies
         .iter()
@@ -438,6 +440,43 @@ fn a_lost_race_offers_the_nearest_free_times() {
         .collect();
     assert_eq!(titles, ["11:00", "12:00", "Back", "Talk to the clinic"]);
     assert!(plan.messages[0].text.contains("just taken"));
+    assert_eq!(plan.state.step, Step::Time);
+    assert_eq!(
+        plan.state.draft.name.as_deref(),
+        Some("Ravi Kumar"),
+        "the details are kept"
+    );
+}
+
+#[test]
+fn a_time_taken_since_it_was_offered_is_not_booked_and_the_nearest_are_offered() {
+    let mut chat = Chat::new();
+    chat.said(Said::Payload(BOOK.into()));
+    chat.tap("Consultation");
+    chat.tap("Voice call");
+    chat.tap("Tue 8 Dec");
+    chat.tap("11:30");
+    chat.tap("Ravi Kumar");
+    chat.text("+91 98765 43210");
+    let taken = at("2026-12-08T11:30");
+    let busy = [Interval {
+        start: taken,
+        end: taken + 30 * MINUTE_MS,
+    }];
+    chat.practice = practice(chat.now, &busy);
+    let plan = chat.tap("Confirm").clone();
+    assert_eq!(plan.effect, None);
+    assert!(
+        chat.all_text().contains("just taken"),
+        "{}",
+        chat.all_text()
+    );
+    assert_eq!(chat.titles()[..3], ["10:30", "11:00", "12:00"]);
+    chat.tap("12:00");
+    let plan = chat.tap("Confirm").clone();
+    assert!(
+        matches!(plan.effect, Some(Effect::Book { start, .. }) if start == at("2026-12-08T12:00"))
+    );
 }
 
 fn any_said() -> impl Strategy<Value = Said> {
