@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{Lazy, SsrMode, StaticSegment};
 
+use crate::assistant::TryAssistantRoute;
 use crate::auth::{LoginRoute, LogoutButton, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
 use crate::dashboard::{current_doctor, DoctorResource};
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()}/>
                     <Route path=StaticSegment("appointments") view={Lazy::<AppointmentsRoute>::new()}/>
                     <Route path=StaticSegment("inbox") view={Lazy::<InboxRoute>::new()}/>
+                    <Route path=StaticSegment("assistant") view={Lazy::<TryAssistantRoute>::new()}/>
                     <Route path=StaticSegment("instagram") view={Lazy::<InstagramRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
@@ -118,6 +120,7 @@ fn Dashboard() -> impl IntoView {
                 <A href="/dashboard" exact=true>"Overview"</A>
                 <A href="/dashboard/inbox">"Inbox"</A>
                 <A href="/dashboard/appointments">"Appointments"</A>
+                <A href="/dashboard/assistant">"Try your assistant"</A>
                 <A href="/dashboard/instagram">"Instagram"</A>
                 <A href="/dashboard/setup/profile">"Setup"</A>
             </nav>
@@ -179,6 +182,11 @@ fn Overview() -> impl IntoView {
                             <SetupStep done=doctor.has_services href="/dashboard/setup/services" title="Add your services"/>
                             <SetupStep done=doctor.instagram.is_some() href="/dashboard/instagram" title="Connect your Instagram account"/>
                         </ol>
+                        {doctor.cannot_book_until().map(|missing| view! {
+                            <p class="warning">
+                                {format!("The assistant will answer questions and pass booking requests to you until you {missing}.")}
+                            </p>
+                        })}
                     </section>
                     <crate::auth::LogOutOthers/>
                 }.into_any(),

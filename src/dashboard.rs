@@ -24,6 +24,27 @@ pub struct SignedInDoctor {
     pub unread: i64,
 }
 
+impl SignedInDoctor {
+    /// What is left to do before the assistant can book patients by message, in checklist
+    /// order (`set your hours and time zone and add a service`); `None` when nothing is.
+    pub fn cannot_book_until(&self) -> Option<String> {
+        let missing: Vec<&str> = [
+            (self.has_hours, "set your hours and time zone"),
+            (self.offers_a_method, "offer an appointment method"),
+            (self.has_services, "add a service"),
+        ]
+        .into_iter()
+        .filter(|(done, _)| !done)
+        .map(|(_, step)| step)
+        .collect();
+        match missing.as_slice() {
+            [] => None,
+            [only] => Some((*only).to_owned()),
+            [first @ .., last] => Some(format!("{} and {last}", first.join(", "))),
+        }
+    }
+}
+
 /// The dashboard's copy of [`current_doctor`], provided to every dashboard page.
 pub type DoctorResource = Resource<Result<SignedInDoctor, AppError>>;
 
@@ -50,4 +71,38 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SignedInDoctor;
+
+    fn doctor(has_hours: bool, offers_a_method: bool, has_services: bool) -> SignedInDoctor {
+        SignedInDoctor {
+            full_name: "Asha Rao".into(),
+            has_profile: true,
+            has_hours,
+            offers_a_method,
+            has_services,
+            instagram: None,
+            unread: 0,
+        }
+    }
+
+    #[test]
+    fn the_checklist_says_what_the_assistant_needs_before_it_can_book() {
+        assert_eq!(
+            doctor(false, false, false).cannot_book_until().as_deref(),
+            Some("set your hours and time zone, offer an appointment method and add a service")
+        );
+        assert_eq!(
+            doctor(true, false, true).cannot_book_until().as_deref(),
+            Some("offer an appointment method")
+        );
+        assert_eq!(
+            doctor(false, true, false).cannot_book_until().as_deref(),
+            Some("set your hours and time zone and add a service")
+        );
+        assert_eq!(doctor(true, true, true).cannot_book_until(), None);
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`booking`]: appointments: the calendar and list, manual booking, status changes.
 //! - [`instagram`]: the link to each doctor's Instagram account (token sealing so far).
 //! - [`inbox`]: Instagram DMs reaching the right doctor: the webhook and its worker.
+//! - [`assistant`]: the booking assistant that answers them, and "Try your assistant".
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -39,6 +40,7 @@ macro_rules! lazy_page {
 }
 
 pub mod app;
+pub mod assistant;
 pub mod auth;
 pub mod booking;
 pub mod dashboard;
@@ -49,8 +51,6 @@ pub mod instagram;
 pub mod setup;
 pub mod ui;
 
-#[cfg(feature = "ssr")]
-pub mod assistant;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::fake_meta::FakeMeta;
 use common::meta_flow::app_with_meta;
-use common::webhook::{count, deliver, delivery, entry, linked_doctor, page, settled, text_event};
+use common::webhook::{
+    count, deliver, delivery, entry, linked_doctor, now_ms, page, settled, text_event,
+};
 use common::{open_practice, Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -81,16 +83,6 @@ impl Patient<'_> {
         }
         self.meta.sent().split_off(before)
     }
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 fn quick_replies(replies: &[Value]) -> Vec<(String, String)> {

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::fake_meta::FakeMeta;
 use common::meta_flow::{app_with_meta, restart};
-use common::webhook::{count, deliver, delivery, entry, linked_doctor, page, settled, text_event};
+use common::webhook::{
+    count, deliver, delivery, entry, linked_doctor, now_ms, page, settled, text_event,
+};
 use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -28,16 +30,6 @@ on_both_databases!(
 
 const ACCOUNT: &str = "17841400000000011";
 const PATIENT: &str = "6543210987654321";
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 /// A doctor linked to [`ACCOUNT`] whose patient wrote `text` at `at`; the doctor's browser and
 /// the conversation's id.

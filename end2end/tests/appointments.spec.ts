@@ -1,31 +1,10 @@
-import { expect, Page, test } from "@playwright/test";
-import { offerTextAndVoice, openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
-
-/** Open around the clock with no notice, so there is a free time whenever the test runs. */
-async function openAllDay(page: Page) {
-  await openHydrated(page, "/dashboard/setup/availability");
-  await page.getByLabel("Time zone").fill("Asia/Kolkata");
-  await page.getByLabel("Monday", { exact: true }).fill("00:00-24:00");
-  await page.getByRole("button", { name: "Copy Monday's hours to every day" }).click();
-  await page.getByLabel("Minimum notice (hours)").fill("0");
-  await page.getByRole("button", { name: "Save availability" }).click();
-  await expect(page.getByRole("status")).toHaveText("Availability saved.");
-}
-
-async function addConsultation(page: Page) {
-  await openHydrated(page, "/dashboard/setup/services");
-  await page.getByLabel("Service name").fill("Consultation");
-  await page.getByLabel("Duration (minutes)").fill("30");
-  await page.getByRole("button", { name: "Add service" }).click();
-  await expect(page.locator("ol.services")).toContainText("Consultation");
-}
+import { expect, test } from "@playwright/test";
+import { openHydrated, openPractice, signUp, uniqueEmail, waitForHydration } from "./helpers";
 
 test("a doctor books a patient into the first free time, cannot book it twice, cancels it and gets it back", async ({ page }) => {
   await signUp(page, "Asha Rao", uniqueEmail());
   await expect(page).toHaveURL(/wizard=1/);
-  await openAllDay(page);
-  await offerTextAndVoice(page);
-  await addConsultation(page);
+  await openPractice(page);
 
   await openHydrated(page, "/dashboard");
   await expect(page.getByText("Nothing booked today.")).toBeVisible();

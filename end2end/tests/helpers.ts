@@ -58,3 +58,52 @@ export async function offerTextAndVoice(page: Page) {
   await page.getByRole("button", { name: "Save methods & fees" }).click();
   await expect(page.getByRole("status")).toHaveText("Methods and fees saved.");
 }
+
+/**
+ * Sets up the signed-in doctor to take bookings, like tests/common's `open_practice`: open
+ * around the clock every day in Asia/Kolkata with no notice (so a time is free whenever the
+ * test runs), text/chat (INR 200) and voice calls (INR 500), and a 30-minute "Consultation".
+ */
+export async function openPractice(page: Page) {
+  await openHydrated(page, "/dashboard/setup/availability");
+  await page.getByLabel("Time zone").fill("Asia/Kolkata");
+  await page.getByLabel("Monday", { exact: true }).fill("00:00-24:00");
+  await page.getByRole("button", { name: "Copy Monday's hours to every day" }).click();
+  await page.getByLabel("Minimum notice (hours)").fill("0");
+  await page.getByRole("button", { name: "Save availability" }).click();
+  await expect(page.getByRole("status")).toHaveText("Availability saved.");
+  await offerTextAndVoice(page);
+  await openHydrated(page, "/dashboard/setup/services");
+  await page.getByLabel("Service name").fill("Consultation");
+  await page.getByLabel("Duration (minutes)").fill("30");
+  await page.getByRole("button", { name: "Add service" }).click();
+  await expect(page.locator("ol.services")).toContainText("Consultation");
+}
+
+/** The fake Meta's patient chat page (tests/common/sandbox.rs, served by examples/fake_meta.rs). */
+export const sandbox = "http://127.0.0.1:3102/sandbox";
+
+/**
+ * Connects the fake's one Instagram account, @e2e.skin.clinic, through its login dialog
+ * ("Continue"). One doctor at a time can link it: see `disconnectInstagram`.
+ */
+export async function connectInstagram(page: Page) {
+  await openHydrated(page, "/dashboard/instagram");
+  await page.getByRole("link", { name: "Connect Instagram" }).click();
+  await page.getByRole("link", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/instagram/);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Connected as @e2e.skin.clinic" })).toBeVisible();
+}
+
+/** Unlinks the fake's Instagram account if the signed-in doctor has it, for the specs that follow. */
+export async function disconnectInstagram(page: Page) {
+  await openHydrated(page, "/dashboard/instagram");
+  const disconnect = page.getByRole("button", { name: "Disconnect", exact: true });
+  await expect(page.getByText("Not connected").or(disconnect)).toBeVisible();
+  if (await disconnect.isVisible()) {
+    await disconnect.click();
+    await page.getByRole("button", { name: "Yes, disconnect" }).click();
+    await expect(page.getByText("Not connected")).toBeVisible();
+  }
+}

@@ -1,5 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { connectInstagram, disconnectInstagram, openHydrated, sandbox, signUp, uniqueEmail } from "./helpers";
 
 // A patient writes through the fake Meta's sandbox (tests/common/sandbox.rs, served by
 // examples/fake_meta.rs): the fake delivers the message to the app's webhook, signed as Meta
@@ -7,27 +7,8 @@ import { openHydrated, signUp, uniqueEmail, waitForHydration } from "./helpers";
 // account is @e2e.skin.clinic; one doctor at a time can link it, so the test unlinks it
 // afterwards for the specs that follow.
 
-const sandbox = "http://127.0.0.1:3102/sandbox";
-
-/** Connects the fake's Instagram account through its login dialog ("Continue"). */
-async function connectInstagram(page: Page) {
-  await openHydrated(page, "/dashboard/instagram");
-  await page.getByRole("link", { name: "Connect Instagram" }).click();
-  await page.getByRole("link", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/dashboard\/instagram/);
-  await waitForHydration(page);
-  await expect(page.getByRole("heading", { name: "Connected as @e2e.skin.clinic" })).toBeVisible();
-}
-
 test.afterEach(async ({ page }) => {
-  await openHydrated(page, "/dashboard/instagram");
-  const disconnect = page.getByRole("button", { name: "Disconnect", exact: true });
-  await expect(page.getByText("Not connected").or(disconnect)).toBeVisible();
-  if (await disconnect.isVisible()) {
-    await disconnect.click();
-    await page.getByRole("button", { name: "Yes, disconnect" }).click();
-    await expect(page.getByText("Not connected")).toBeVisible();
-  }
+  await disconnectInstagram(page);
 });
 
 test("a patient's DM appears in the Inbox, the doctor's reply reaches the patient, and the assistant pauses and resumes", async ({ page, context }) => {

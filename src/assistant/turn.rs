@@ -38,7 +38,7 @@ pub async fn answer(
         return Ok(Vec::new());
     }
     let (state, version) = load_state(tx, config, conversation_id).await?;
-    let practice = practice(tx, &settings, &conversation, now).await?;
+    let practice = practice(tx, &settings, Some(&conversation), now).await?;
     let turn = Turn {
         said,
         at,
@@ -168,12 +168,13 @@ async fn apply(
     })
 }
 
-/// The practice as the engine sees it now: the setup panes, free times, and this patient's
-/// upcoming appointments.
-async fn practice(
+/// The practice as the engine sees it now: the setup panes, free times, and the upcoming
+/// appointments and Instagram name of the patient of `conversation`; without one (the
+/// doctor trying their assistant) no appointments and no name.
+pub async fn practice(
     tx: &mut TenantTx,
     settings: &AssistantSettings,
-    conversation: &StoredConversation,
+    conversation: Option<&StoredConversation>,
     now: i64,
 ) -> Result<Practice, AppError> {
     let profile = db::practice::profile(tx).await?.unwrap_or_default();
@@ -222,7 +223,9 @@ async fn practice(
         today: local_time(now, &TimeZone::UTC).date,
         free: Vec::new(),
         upcoming: Vec::new(),
-        instagram_name: Some(conversation.patient_name.clone()).filter(|n| !n.is_empty()),
+        instagram_name: conversation
+            .map(|c| c.patient_name.clone())
+            .filter(|n| !n.is_empty()),
     };
     let Some(setup) = hours_set else {
         return Ok(practice);
@@ -275,6 +278,9 @@ async fn practice(
                 .collect(),
         });
     }
+    let Some(conversation) = conversation else {
+        return Ok(practice);
+    };
     practice.upcoming = db::appointments::upcoming_for_patient(tx, &conversation.patient_id, now)
         .await?
         .into_iter()

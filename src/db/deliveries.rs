@@ -84,9 +84,13 @@ impl DeliveryWriter {
             .map_err(|_| StoreError::TimedOut)?
     }
 
-    /// How many deliveries have been committed since the writer started. The worker waits
-    /// for it to change when it has nothing to do, and while it keeps changing under a
-    /// backlog it knows acknowledgements are being waited for, and gives way to them.
+    /// How many deliveries wait for the writer: requests whose acknowledgement waits.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// How many deliveries have been committed since the writer started; the worker waits
+    /// for it to change when it has nothing to do.
     pub fn committed(&self) -> watch::Receiver<u64> {
         self.committed.clone()
     }

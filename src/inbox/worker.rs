@@ -31,27 +31,27 @@ const BATCH: i64 = 64;
 /// are split together: the worker then takes the database's writer a few times a batch, not a
 /// few times a delivery, and the webhook's acknowledgements seldom wait behind it.
 const GATHER: Duration = Duration::from_millis(20);
-/// Acknowledgements first: while a backlog waits and deliveries keep being committed, the
-/// worker pauses this many times as long as its last round took, so the webhook (and the
-/// database's one writer on SQLite) gets three quarters of the time during a burst. Meta
-/// slows or drops an endpoint that acknowledges slowly; what is acknowledged is committed, so
-/// the worker splits the backlog afterwards, at full speed once the burst ends. A patient's
-/// message that arrives during a burst waits behind it (README, "Webhook load"); below the
-/// worker's speed nothing waits longer than [`GATHER`] and a round.
+/// Acknowledgements first: while acknowledgements wait for the database (the delivery writer
+/// has deliveries queued), the worker pauses this many times as long as its last round took,
+/// so the webhook (and the database's one writer on SQLite) gets three quarters of the time.
+/// Meta slows or drops an endpoint that acknowledges slowly; what is acknowledged is
+/// committed, so the worker catches up afterwards. When no acknowledgement waits, the worker
+/// goes on at full speed: a steady stream of patients' messages is answered as it arrives
+/// (README, "Webhook load" and "Assistant load").
 const YIELD_TO_ACKS: u32 = 3;
 
 /// Runs until the task is dropped.
 pub async fn run(db: Db, config: Arc<Config>, deliveries: DeliveryWriter) {
     let mut committed = deliveries.committed();
     loop {
-        let acked_before = *committed.borrow_and_update();
+        committed.borrow_and_update();
         let started = Instant::now();
         let round = work_once(&db, &config).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "inbox worker round failed");
             Round::default()
         });
         let pause = if round.more_due {
-            if *committed.borrow() == acked_before {
+            if deliveries.waiting() == 0 {
                 Duration::ZERO
             } else {
                 (started.elapsed() * YIELD_TO_ACKS).max(GATHER)

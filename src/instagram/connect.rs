@@ -6,7 +6,8 @@
 //! trades the code for a long-lived user token and lists the doctor's Pages: one Page with an
 //! Instagram professional account is connected at once; several are offered on the pane to
 //! pick from; none is explained. Either way the browser lands on the pane with
-//! `?result=<outcome>`. No token is ever logged, shown or stored unsealed.
+//! `?result=<outcome>`. A connected account gets the assistant's buttons ([`super::menu`]).
+//! No token is ever logged, shown or stored unsealed.
 
 use axum::extract::{Query, State};
 use axum::http::{Extensions, HeaderMap};
@@ -16,7 +17,7 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{Health, LinkView, Outcome, EXPIRY_WARNING_DAYS};
+use super::{menu, Health, InstagramMenu, LinkView, Outcome, EXPIRY_WARNING_DAYS};
 use crate::context::SignedIn;
 use crate::context::{request_id_in, AppState};
 use crate::crypto::sha256_hex;
@@ -192,7 +193,8 @@ impl Account {
 
 /// Links the doctor to the account, in place of any link they had: refused if the account or
 /// its Page is another doctor's; the Page is subscribed to the app's webhooks first, so a
-/// stored link always receives its DMs.
+/// stored link always receives its DMs. Then the assistant's buttons are set (or removed,
+/// while it is off); Meta refusing them leaves the link working and says so on the pane.
 async fn connect_account(
     state: &AppState,
     doctor: &DoctorId,
@@ -245,6 +247,7 @@ async fn connect_account(
     if let Some(previous) = previous.filter(|p| p.page_id != account.page_id) {
         unsubscribe(state, doctor, &previous).await;
     }
+    menu::refresh(state, doctor).await;
     Ok(())
 }
 
@@ -311,29 +314,34 @@ pub async fn disconnect(state: &AppState, db: &Db, doctor: &DoctorId) -> Result<
     Ok(())
 }
 
-/// Stops Meta sending the Page's DMs here, if it can be done; a failure is only logged (the
-/// link is gone either way, and deliveries for an unlinked account reach no doctor).
+/// Stops Meta sending the Page's DMs here and takes the assistant's buttons off its account
+/// (nobody would answer them), if it can be done; a failure is only logged (the link is gone
+/// either way, and deliveries for an unlinked account reach no doctor).
 async fn unsubscribe(state: &AppState, doctor: &DoctorId, link: &StoredLink) {
     let Ok(graph) = state.graph() else { return };
-    let result = match state.config.token_keys.open(doctor.as_str(), &link.token) {
-        Ok(token) => graph
-            .unsubscribe(&link.page_id, &token)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
+    let token = match state.config.token_keys.open(doctor.as_str(), &link.token) {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(doctor_id = %doctor, page_id = %link.page_id, %error, "could not open the Page token to let the Page go");
+            return;
+        }
     };
-    if let Err(error) = result {
+    if let Err(error) = graph.unsubscribe(&link.page_id, &token).await {
         tracing::warn!(doctor_id = %doctor, page_id = %link.page_id, %error, "could not unsubscribe the Page from webhooks");
+    }
+    if let Err(error) = graph.delete_messenger_profile(&token, &menu::FIELDS).await {
+        tracing::warn!(doctor_id = %doctor, page_id = %link.page_id, %error, "could not remove the Instagram menu");
     }
 }
 
-/// The link as the pane shows it.
-pub fn view(link: &StoredLink) -> LinkView {
+/// The link as the pane shows it, with its buttons as [`menu::state`] found them.
+pub fn view(link: &StoredLink, menu: InstagramMenu) -> LinkView {
     LinkView {
         username: link.username.clone(),
         page_name: link.page_name.clone(),
         connected_on: day(link.connected_at),
         health: health(link, db::now_millis()),
+        menu,
     }
 }
 

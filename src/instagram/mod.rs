@@ -2,7 +2,8 @@
 //! Page it belongs to, by Meta's login dialog ([`connect`]). The Page token is sealed at rest
 //! ([`crate::crypto::seal`]); the stored link, and the only way from an Instagram or Page id to its doctor,
 //! are in [`crate::db::instagram`]. A daily check keeps each link's health ([`token_check`]);
-//! Meta's app callbacks disconnect a person who removed the app ([`app_callbacks`]).
+//! Meta's app callbacks disconnect a person who removed the app ([`app_callbacks`]). The
+//! assistant's ice breakers and persistent menu follow the assistant settings ([`menu`]).
 //!
 //! Here: what the Instagram pane shows, and the server functions behind it.
 
@@ -10,6 +11,8 @@
 pub mod app_callbacks;
 #[cfg(feature = "ssr")]
 pub mod connect;
+#[cfg(feature = "ssr")]
+pub mod menu;
 mod page;
 #[cfg(feature = "ssr")]
 pub mod reseal;
@@ -44,6 +47,48 @@ pub struct LinkView {
     /// The day it was connected, e.g. "26 Nov 2026".
     pub connected_on: String,
     pub health: Health,
+    pub menu: InstagramMenu,
+}
+
+/// The assistant's buttons on the account (four ice breakers, and the same four in the
+/// persistent menu), as Meta last took them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InstagramMenu {
+    /// Offered to patients since this day, e.g. "26 Nov 2026".
+    Offered { since: String },
+    /// Not offered: the assistant is off.
+    Off,
+    /// The assistant is on but the buttons were never set (a link made before Clariva set them).
+    NotSet,
+    /// Meta did not take the last change: putting the buttons up (`setting`) or taking them
+    /// down; `reason` is Meta's.
+    Failed { setting: bool, reason: String },
+}
+
+impl InstagramMenu {
+    /// Whether the doctor is offered to try again.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self, Self::NotSet | Self::Failed { .. })
+    }
+
+    /// One sentence for the doctor.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Offered { since } => {
+                format!("Patients are offered the assistant's buttons on Instagram since {since}.")
+            }
+            Self::Off => "No buttons: the assistant is off.".into(),
+            Self::NotSet => "Instagram's menu is not set yet. Try again.".into(),
+            Self::Failed { setting, reason } => {
+                let reason = reason.trim_end_matches('.');
+                if *setting {
+                    format!("Instagram's menu could not be set: {reason}. Try again.")
+                } else {
+                    format!("Instagram's menu could not be removed: {reason}. Patients may still see buttons the assistant no longer answers. Try again.")
+                }
+            }
+        }
+    }
 }
 
 /// How the link's token stands, as last heard from Meta.
@@ -144,11 +189,15 @@ pub async fn instagram_status() -> Result<InstagramPane, AppError> {
         let state = crate::context::state()?;
         let mut tx = db.tenant(doctor).await?;
         let link = crate::db::instagram::get(&mut tx).await?;
+        let menu = menu::state(&mut tx).await?;
         let choices = crate::db::instagram::choices(&mut tx).await?;
         tx.commit().await?;
         Ok(InstagramPane {
             meta_configured: state.config.meta.is_some(),
-            link: link.as_ref().map(connect::view),
+            link: link
+                .as_ref()
+                .zip(menu)
+                .map(|(link, menu)| connect::view(link, menu)),
             choices: choices
                 .into_iter()
                 .map(|choice| AccountChoice {
@@ -168,6 +217,18 @@ pub async fn choose_account(page_id: String) -> Result<(), AppError> {
     crate::context::for_doctor(async |db, doctor| {
         let state = crate::context::state()?;
         connect::connect_choice(&state, db, doctor, &page_id).await
+    })
+    .await
+}
+
+/// Tries again to put the assistant's buttons on the account (or to take them down while the
+/// assistant is off); how it went shows on the pane, so Meta's refusal is no error here.
+#[server(endpoint = "instagram/menu")]
+pub async fn retry_menu() -> Result<(), AppError> {
+    crate::context::for_doctor(async |_, doctor| {
+        let state = crate::context::state()?;
+        menu::refresh(&state, doctor).await;
+        Ok(())
     })
     .await
 }

@@ -1,12 +1,13 @@
 //! The Instagram pane: connect through Meta, pick an account when there are several, see the
-//! link and its health, disconnect after confirming.
+//! link, its health and the assistant's buttons (with a retry when Meta did not take them),
+//! disconnect after confirming.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{
     instagram_status, AccountChoice, ChooseAccount, Disconnect, InstagramPane, LinkView, Outcome,
-    META_HELP_URL,
+    RetryMenu, META_HELP_URL,
 };
 use crate::error::AppError;
 use crate::ui::load_failed;
@@ -24,8 +25,15 @@ const START: &str = "/auth/meta/start";
 fn InstagramPage() -> impl IntoView {
     let choose = ServerAction::<ChooseAccount>::new();
     let disconnect = ServerAction::<Disconnect>::new();
+    let retry = ServerAction::<RetryMenu>::new();
     let pane = Resource::new(
-        move || (choose.version().get(), disconnect.version().get()),
+        move || {
+            (
+                choose.version().get(),
+                disconnect.version().get(),
+                retry.version().get(),
+            )
+        },
         |_| instagram_status(),
     );
     // What the trip through Meta's dialog came to: shown until the doctor does something here,
@@ -45,10 +53,14 @@ fn InstagramPage() -> impl IntoView {
     let chose = move || matches!(choose.value().get(), Some(Ok(())));
     let disconnected = move || matches!(disconnect.value().get(), Some(Ok(())));
     let failed = move || {
-        [choose.value().get(), disconnect.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(Result::err)
+        [
+            choose.value().get(),
+            disconnect.value().get(),
+            retry.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
     };
     view! {
         <h1>"Instagram"</h1>
@@ -62,7 +74,7 @@ fn InstagramPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=load_failed>
             {move || Suspend::new(async move { Ok::<_, AppError>(match pane.await {
-                Ok(pane) => view! { <PaneBody pane choose disconnect/> }.into_any(),
+                Ok(pane) => view! { <PaneBody pane choose disconnect retry/> }.into_any(),
                 Err(AppError::Unauthorized) => view! {
                     <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard/instagram">"Log in again"</a></p>
                 }.into_any(),
@@ -112,6 +124,7 @@ fn PaneBody(
     pane: InstagramPane,
     choose: ServerAction<ChooseAccount>,
     disconnect: ServerAction<Disconnect>,
+    retry: ServerAction<RetryMenu>,
 ) -> impl IntoView {
     let InstagramPane {
         meta_configured,
@@ -128,7 +141,7 @@ fn PaneBody(
         })}
         {(!choices.is_empty()).then(|| view! { <Choices choices choose/> })}
         {match link {
-            Some(link) => view! { <Connected link disconnect meta_configured/> }.into_any(),
+            Some(link) => view! { <Connected link disconnect retry meta_configured/> }.into_any(),
             None => view! {
                 <section class="panel" aria-labelledby="link-title">
                     <h2 id="link-title">"Not connected"</h2>
@@ -170,10 +183,13 @@ fn Choices(choices: Vec<AccountChoice>, choose: ServerAction<ChooseAccount>) -> 
 fn Connected(
     link: LinkView,
     disconnect: ServerAction<Disconnect>,
+    retry: ServerAction<RetryMenu>,
     meta_configured: bool,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let attention = link.health.needs_attention();
+    let offer_retry = link.menu.needs_attention() && meta_configured;
+    let menu = link.menu.describe();
     let username = link.username.clone();
     view! {
         <section class="panel" aria-labelledby="link-title">
@@ -182,7 +198,15 @@ fn Connected(
                 <dt>"Facebook Page"</dt><dd>{link.page_name}</dd>
                 <dt>"Connected since"</dt><dd>{link.connected_on}</dd>
                 <dt>"Connection"</dt><dd>{link.health.describe()}</dd>
+                {(!offer_retry).then(|| view! { <dt>"Buttons"</dt><dd>{menu.clone()}</dd> })}
             </dl>
+            {offer_retry.then(|| view! {
+                <ActionForm action=retry>
+                    <p class="alert" role="alert">{menu.clone()} " "
+                        <button type="submit" class="primary" disabled=move || retry.pending().get()>"Try again"</button>
+                    </p>
+                </ActionForm>
+            })}
             {(attention && meta_configured).then(|| view! {
                 <p class="alert" role="alert">"This connection needs attention. "
                     <a class="button primary" href=START rel="external">"Reconnect Instagram"</a>

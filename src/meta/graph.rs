@@ -198,6 +198,13 @@ struct SuccessBody {
     success: bool,
 }
 
+/// Meta's answer to a change of a Messenger profile: `{"result": "success"}`.
+#[derive(Deserialize)]
+struct ProfileBody {
+    #[serde(default)]
+    result: String,
+}
+
 /// Meta's endpoints for one app.
 pub struct Graph {
     http: reqwest::Client,
@@ -445,6 +452,58 @@ impl Graph {
             Err(GraphError::Refused {
                 code: 0,
                 message: "the subscription was not accepted".into(),
+            })
+        }
+    }
+
+    /// Sets properties of the Page's Messenger profile on Instagram (`POST
+    /// me/messenger_profile?platform=instagram` with the Page token): `body` is Meta's, e.g.
+    /// `{"platform": "instagram", "ice_breakers": [...], "persistent_menu": [...]}`.
+    pub async fn set_messenger_profile(
+        &self,
+        page: &SecretString,
+        body: &serde_json::Value,
+    ) -> Result<(), GraphError> {
+        self.messenger_profile(reqwest::Method::POST, page, body)
+            .await
+    }
+
+    /// Removes these properties (e.g. `ice_breakers`) of the Page's Messenger profile on
+    /// Instagram (`DELETE me/messenger_profile?platform=instagram`, `{"fields": [...]}`).
+    pub async fn delete_messenger_profile(
+        &self,
+        page: &SecretString,
+        fields: &[&str],
+    ) -> Result<(), GraphError> {
+        let body = serde_json::json!({ "fields": fields });
+        self.messenger_profile(reqwest::Method::DELETE, page, &body)
+            .await
+    }
+
+    async fn messenger_profile(
+        &self,
+        method: reqwest::Method,
+        page: &SecretString,
+        body: &serde_json::Value,
+    ) -> Result<(), GraphError> {
+        let response = self
+            .http
+            .request(method, format!("{}/me/messenger_profile", self.graph_url))
+            .query(&[
+                ("platform", "instagram"),
+                ("access_token", page.expose_secret()),
+                ("appsecret_proof", &self.proof(page.expose_secret())),
+            ])
+            .json(body)
+            .send()
+            .await?;
+        let body: ProfileBody = read(response).await?;
+        if body.result == "success" {
+            Ok(())
+        } else {
+            Err(GraphError::Refused {
+                code: 0,
+                message: "the change was not accepted".into(),
             })
         }
     }

@@ -59,6 +59,9 @@ pub async fn save_assistant(
         let write = async |tx: &mut _| crate::db::assistant::save(tx, &settings).await;
         crate::db::audit::save_settings(db, doctor, "assistant.updated", id.as_deref(), write)
             .await?;
+        // The Instagram buttons follow the switch: up while it is on, down while it is off.
+        // Meta refusing them does not undo the save; the Instagram pane says so.
+        crate::instagram::menu::refresh(&crate::context::state()?, doctor).await;
         Ok(())
     })
     .await

@@ -7,7 +7,10 @@
 //! app secret only in request bodies and the app token only in the `Authorization` header;
 //! and it lists Pages two at a time, with cursors, as Meta pages long lists. Its Send API
 //! (`POST /{page-id}/messages`) keeps what it was sent and answers with a message id, or
-//! with the errors a test asks for.
+//! with the errors a test asks for. Its Messenger Profile API (`POST` and `DELETE
+//! /me/messenger_profile?platform=instagram`, with a Page token) keeps each Page's ice breakers
+//! and persistent menu, checks them as Meta documents them (at most 4 ice breakers, a
+//! `default` locale, postback or web_url menu items), and fails when a test asks it to.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -89,6 +92,11 @@ struct World {
     /// Where Meta delivers webhooks: each message sent is echoed there, signed, before the
     /// Send API answers (echoes can beat the answer in production too).
     webhook: Option<String>,
+    /// Each Page's Messenger profile on Instagram, by Page id: the properties set, e.g.
+    /// `ice_breakers` and `persistent_menu`.
+    profiles: HashMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// How many of the next Messenger profile changes fail (Meta's temporary error).
+    profile_failures: usize,
 }
 
 #[derive(Clone)]
@@ -138,6 +146,10 @@ impl FakeMeta {
             .route(
                 &format!("/{VERSION}/{{page}}/subscribed_apps"),
                 post(subscribe).delete(unsubscribe),
+            )
+            .route(
+                &format!("/{VERSION}/me/messenger_profile"),
+                post(set_profile).delete(delete_profile),
             )
             .route("/healthz", get(|| async { "ok" }))
             .layer(middleware::from_fn_with_state(world.clone(), remember))
@@ -702,4 +714,167 @@ pub async fn deliver(url: &str, delivery: &serde_json::Value) -> reqwest::Result
         .send()
         .await?;
     Ok(response.status())
+}
+
+impl FakeMeta {
+    /// The Page's Messenger profile on Instagram, as set through the Messenger Profile API
+    /// (`{"ice_breakers": [...], "persistent_menu": [...]}`); `None` if nothing is set.
+    pub fn messenger_profile(&self, page_id: &str) -> Option<serde_json::Value> {
+        let world = self.world.lock().unwrap();
+        let profile = world.profiles.get(page_id).filter(|p| !p.is_empty())?;
+        Some(serde_json::Value::Object(profile.clone()))
+    }
+
+    /// The next `count` Messenger profile changes (set or delete) fail, as Meta answers a
+    /// temporary error.
+    pub fn fail_profiles(&self, count: usize) {
+        self.world.lock().unwrap().profile_failures += count;
+    }
+}
+
+/// The Page a Messenger profile call is for: the `me` of its Page token (with its proof), on
+/// Instagram; or Meta's refusal.
+fn profile_page(
+    world: &mut World,
+    query: &HashMap<String, String>,
+) -> Result<String, Box<Response>> {
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    let page = world
+        .pages
+        .iter()
+        .find(|page| page.token == token)
+        .map(|page| page.id.to_owned());
+    let Some(page) = page.filter(|_| !world.revoked.contains(&token)) else {
+        return Err(Box::new(meta_error(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Invalid OAuth access token.",
+        )));
+    };
+    if let Some(refusal) = unless_proven(query, &token) {
+        return Err(Box::new(refusal));
+    }
+    if query.get("platform").map(String::as_str) != Some("instagram") {
+        return Err(Box::new(meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "The fake keeps Instagram profiles only: platform=instagram is required.",
+        )));
+    }
+    if world.profile_failures > 0 {
+        world.profile_failures -= 1;
+        return Err(Box::new(meta_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            2,
+            "An unexpected error has occurred. Please retry your request later.",
+        )));
+    }
+    Ok(page)
+}
+
+/// Why Meta would refuse these ice breakers, if it would: at most 4 questions with payloads
+/// per locale, a `default` locale among them.
+fn ice_breakers_refused(value: &serde_json::Value) -> Option<&'static str> {
+    let locales = value.as_array()?;
+    let well_formed = locales.iter().all(|locale| {
+        let questions = locale["call_to_actions"].as_array();
+        locale["locale"].is_string()
+            && questions.is_some_and(|questions| {
+                (1..=4).contains(&questions.len())
+                    && questions
+                        .iter()
+                        .all(|q| q["question"].is_string() && q["payload"].is_string())
+            })
+    });
+    let default = locales.iter().any(|locale| locale["locale"] == "default");
+    (!well_formed || !default)
+        .then_some("(#100) ice_breakers: at most 4 questions per locale, and a default locale")
+}
+
+/// Why Meta would refuse this persistent menu, if it would: postback (with a payload) or
+/// web_url (with a url) items with titles, a `default` locale among them.
+fn persistent_menu_refused(value: &serde_json::Value) -> Option<&'static str> {
+    let locales = value.as_array()?;
+    let well_formed = locales.iter().all(|locale| {
+        locale["call_to_actions"].as_array().is_some_and(|items| {
+            !items.is_empty()
+                && items.iter().all(|item| {
+                    item["title"].is_string()
+                        && match item["type"].as_str() {
+                            Some("postback") => item["payload"].is_string(),
+                            Some("web_url") => item["url"].is_string(),
+                            _ => false,
+                        }
+                })
+        })
+    });
+    let default = locales.iter().any(|locale| locale["locale"] == "default");
+    (!well_formed || !default).then_some(
+        "(#100) persistent_menu: postback or web_url items with titles, and a default locale",
+    )
+}
+
+/// `POST /me/messenger_profile`: sets the properties in the body on the Page's profile.
+async fn set_profile(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let mut world = world.lock().unwrap();
+    let page = match profile_page(&mut world, &query) {
+        Ok(page) => page,
+        Err(refusal) => return *refusal,
+    };
+    let Some(properties) = body.as_object() else {
+        return meta_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter");
+    };
+    let refused = properties
+        .get("ice_breakers")
+        .and_then(ice_breakers_refused)
+        .or_else(|| {
+            properties
+                .get("persistent_menu")
+                .and_then(persistent_menu_refused)
+        });
+    if let Some(why) = refused {
+        return meta_error(StatusCode::BAD_REQUEST, 100, why);
+    }
+    let profile = world.profiles.entry(page.clone()).or_default();
+    for (name, value) in properties.iter().filter(|(name, _)| *name != "platform") {
+        profile.insert(name.clone(), value.clone());
+    }
+    world.calls.push(format!("set profile {page}"));
+    Json(json!({"result": "success"})).into_response()
+}
+
+/// `DELETE /me/messenger_profile`: removes the properties the body's `fields` names.
+async fn delete_profile(
+    State(world): State<Arc<Mutex<World>>>,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let mut world = world.lock().unwrap();
+    let page = match profile_page(&mut world, &query) {
+        Ok(page) => page,
+        Err(refusal) => return *refusal,
+    };
+    let fields: Vec<String> = body["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if fields.is_empty() {
+        return meta_error(StatusCode::BAD_REQUEST, 100, "Param fields is required.");
+    }
+    if let Some(profile) = world.profiles.get_mut(&page) {
+        for field in &fields {
+            profile.remove(field);
+        }
+    }
+    world.calls.push(format!("delete profile {page}"));
+    Json(json!({"result": "success"})).into_response()
 }

@@ -136,6 +136,17 @@ pub async fn thread(app: &TestApp, doctor: &str) -> Vec<(String, String, Option<
         .collect()
 }
 
+/// Now, in epoch milliseconds (Meta's timestamps).
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
 /// A patient's text message to `account`, as Meta sends it.
 pub fn text_event(patient: &str, account: &str, mid: &str, at: i64, text: &str) -> Value {
     json!({"sender": {"id": patient}, "recipient": {"id": account}, "timestamp": at,
