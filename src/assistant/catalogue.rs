@@ -2,7 +2,9 @@
 //! adds a catalogue like this one. Texts take the practice's facts as arguments and never
 //! contain a patient's details except the name and phone they typed for a booking summary.
 //! The greeting and the emergency advice are the doctor's settings
-//! ([`crate::domain::assistant`]), with their defaults there.
+//! ([`crate::domain::assistant`]), with their defaults there, as are the menu's titles.
+
+use crate::domain::assistant;
 
 /// The words that work at any step (lowercase; matched against the whole message).
 pub struct GlobalWords {
@@ -95,10 +97,10 @@ pub const URGENT: &[&str] = &[
 ];
 
 pub const MENU: &str = "What would you like to do?";
-pub const MENU_BOOK: &str = "Book";
-pub const MENU_MINE: &str = "My appointments";
-pub const MENU_FEES: &str = "Fees & hours";
-pub const TALK: &str = "Talk to the clinic";
+pub const MENU_BOOK: &str = assistant::BOOK.title;
+pub const MENU_MINE: &str = assistant::MINE.title;
+pub const MENU_FEES: &str = assistant::FEES.title;
+pub const TALK: &str = assistant::HUMAN.title;
 pub const BACK: &str = "Back";
 pub const LATER: &str = "Later days";
 pub const MORE: &str = "More times";

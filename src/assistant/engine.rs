@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue as say;
 use super::when;
 use crate::domain::appointments::{cancel_reason, patient_name};
-use crate::domain::assistant::BookingMode;
+use crate::domain::assistant::{self, BookingMode};
 use crate::domain::availability::{clock, LocalDate};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::outgoing::{
@@ -30,11 +30,11 @@ pub const WINDOW_MS: i64 = 24 * 60 * MINUTE_MS;
 /// Misunderstandings in a row before the clinic is offered.
 const PATIENCE: u8 = 3;
 
-/// Payloads of the ice breakers and the persistent menu: they never go stale.
-pub const BOOK: &str = "BOOK";
-pub const MINE: &str = "MY_APPOINTMENTS";
-pub const FEES: &str = "FEES_HOURS";
-pub const HUMAN: &str = "TALK_TO_CLINIC";
+/// Payloads of the menu (also the ice breakers and the persistent menu): they never go stale.
+pub const BOOK: &str = assistant::BOOK.payload;
+pub const MINE: &str = assistant::MINE.payload;
+pub const FEES: &str = assistant::FEES.payload;
+pub const HUMAN: &str = assistant::HUMAN.payload;
 
 /// What the engine knows of the practice, loaded fresh for every turn.
 #[derive(Debug, Clone)]

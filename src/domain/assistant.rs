@@ -19,6 +19,34 @@ pub fn default_greeting(practice_name: &str) -> String {
 
 /// What the assistant says about emergencies when the doctor has not written a line of their
 /// own.
+/// A button of the assistant's menu: the title shown and the payload a tap sends back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MenuButton {
+    pub title: &'static str,
+    pub payload: &'static str,
+}
+
+pub const BOOK: MenuButton = MenuButton {
+    title: "Book",
+    payload: "BOOK",
+};
+pub const MINE: MenuButton = MenuButton {
+    title: "My appointments",
+    payload: "MY_APPOINTMENTS",
+};
+pub const FEES: MenuButton = MenuButton {
+    title: "Fees & hours",
+    payload: "FEES_HOURS",
+};
+pub const HUMAN: MenuButton = MenuButton {
+    title: "Talk to the clinic",
+    payload: "TALK_TO_CLINIC",
+};
+
+/// The assistant's menu: its first list in a conversation, and on Instagram the ice breakers
+/// and the persistent menu, whose taps send the same payloads at any time.
+pub const MENU: [MenuButton; 4] = [BOOK, MINE, FEES, HUMAN];
+
 pub const DEFAULT_EMERGENCY_LINE: &str =
     "If this is an emergency, call your local emergency number now.";
 

@@ -12,21 +12,9 @@ use super::InstagramMenu;
 use crate::context::AppState;
 use crate::crypto::seal::Sealed;
 use crate::db::{self, DoctorId, TenantTx};
+use crate::domain::assistant::MENU;
 use crate::error::AppError;
 use crate::meta::graph::GraphError;
-
-/// The buttons, as (title, payload): the titles are the assistant catalogue's
-/// (`assistant::catalogue::{MENU_BOOK, MENU_MINE, MENU_FEES, TALK}`) and the payloads the
-/// engine's (`assistant::engine::{BOOK, MINE, FEES, HUMAN}`), which a tap sends back. They
-/// are spelled out because the assistant sits above this feature (it books through
-/// `booking`, which reaches here through `setup` and `dashboard`), so naming it would make a
-/// dependency loop; `tests/messenger_profile.rs` holds them equal to the assistant's own.
-pub const BUTTONS: [(&str, &str); 4] = [
-    ("Book", "BOOK"),
-    ("My appointments", "MY_APPOINTMENTS"),
-    ("Fees & hours", "FEES_HOURS"),
-    ("Talk to the clinic", "TALK_TO_CLINIC"),
-];
 
 /// The profile properties the buttons live in.
 pub const FIELDS: [&str; 2] = ["ice_breakers", "persistent_menu"];
@@ -34,16 +22,16 @@ pub const FIELDS: [&str; 2] = ["ice_breakers", "persistent_menu"];
 /// Meta's reason, as kept for the pane, is cut to this many characters.
 const REASON_CHARS: usize = 300;
 
-/// Meta's body setting the buttons: the ice breakers (at most 4, a `default` locale required)
+/// Meta's body setting the assistant's menu as buttons: the ice breakers (at most 4, a `default` locale required)
 /// and the persistent menu (postbacks), both for every locale.
 pub fn profile() -> Value {
-    let questions: Vec<Value> = BUTTONS
+    let questions: Vec<Value> = MENU
         .iter()
-        .map(|(title, payload)| json!({"question": title, "payload": payload}))
+        .map(|b| json!({"question": b.title, "payload": b.payload}))
         .collect();
-    let menu: Vec<Value> = BUTTONS
+    let menu: Vec<Value> = MENU
         .iter()
-        .map(|(title, payload)| json!({"type": "postback", "title": title, "payload": payload}))
+        .map(|b| json!({"type": "postback", "title": b.title, "payload": b.payload}))
         .collect();
     json!({
         "platform": "instagram",
