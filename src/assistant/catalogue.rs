@@ -12,6 +12,8 @@ pub struct GlobalWords {
     pub back: &'static [&'static str],
     pub cancel: &'static [&'static str],
     pub human: &'static [&'static str],
+    /// "Yes" to a question with one way forward (confirm the booking, continue).
+    pub yes: &'static [&'static str],
 }
 
 /// English, with the Hindi (romanised) and Spanish basics patients mix in.
@@ -61,6 +63,26 @@ pub const WORDS: GlobalWords = GlobalWords {
         "agente",
         "médico",
         "medico",
+    ],
+    yes: &[
+        "yes",
+        "y",
+        "yeah",
+        "yep",
+        "ok",
+        "okay",
+        "sure",
+        "book it",
+        "go ahead",
+        "haan",
+        "han",
+        "ji",
+        "ji haan",
+        "theek hai",
+        "si",
+        "sí",
+        "vale",
+        "claro",
     ],
 };
 

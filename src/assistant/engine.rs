@@ -411,10 +411,17 @@ impl<'a> Talk<'a> {
                         return self.state.picks.get(n - 1).cloned();
                     }
                 }
-                self.title_pick(&text)
+                self.title_pick(&text).or_else(|| self.yes(&text))
             }
             Said::Other => None,
         }
+    }
+
+    /// "Yes" where the question has one way forward: confirming, or continuing.
+    fn yes(&self, text: &str) -> Option<Pick> {
+        let forward = self.state.picks.first()?;
+        let agreed = say::WORDS.yes.contains(&text);
+        (agreed && matches!(forward, Pick::Confirm | Pick::Continue)).then(|| forward.clone())
     }
 
     /// The option whose title is `text`, or the only one whose title contains it.

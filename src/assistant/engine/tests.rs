@@ -248,7 +248,7 @@ fn a_booking_by_typing_only_reads_numbers_days_and_times() {
     assert!(chat.all_text().contains("Please type") || chat.all_text().contains("What name"));
     chat.text("Meera Shah");
     chat.text("+44 20 7946 0958");
-    let plan = chat.text("1").clone(); // Confirm
+    let plan = chat.text("Yes!").clone(); // Confirm
     assert!(
         matches!(plan.effect, Some(Effect::Book { start, .. }) if start == at("2026-12-08T11:00")),
         "{plan:?}"
