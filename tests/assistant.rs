@@ -36,7 +36,33 @@ struct Patient<'a> {
     said: i64,
 }
 
-impl Patient<'_> {
+impl<'a> Patient<'a> {
+    fn new(app: &'a TestApp, meta: &'a FakeMeta) -> Self {
+        Self { app, meta, said: 0 }
+    }
+
+    /// Taps through a booking of the first free voice consultation up to its summary; the
+    /// time's title and the summary.
+    async fn tap_to_the_summary(&mut self) -> (String, Vec<Value>) {
+        let menu = self.text("hi").await;
+        assert!(texts(&menu).contains("automated assistant"), "{menu:?}");
+        let services = self.tap(&menu, "Book").await;
+        let methods = self.tap(&services, "Consultation").await;
+        let fee = texts(&methods);
+        assert!(fee.contains("Voice call: 500.00 INR"), "{methods:?}");
+        let days = self.tap(&methods, "Voice call").await;
+        let first_day = quick_replies(&days)[0].0.clone();
+        let times = self.tap(&days, &first_day).await;
+        assert!(texts(&times).contains("(Asia/Kolkata time)"), "{times:?}");
+        let first_time = quick_replies(&times)[0].0.clone();
+        self.tap(&times, &first_time).await;
+        self.text("Ravi Kumar").await;
+        // No country is set in this practice's profile: the number needs its code.
+        let summary = self.text("+91 98765 43210").await;
+        assert!(texts(&summary).contains("+919876543210"), "{summary:?}");
+        (first_time, summary)
+    }
+
     async fn send(&mut self, message: Value) -> Vec<Value> {
         self.send_at(message, now_ms()).await
     }
@@ -109,33 +135,9 @@ fn texts(replies: &[Value]) -> String {
 
 async fn a_patient_books_by_tapping_and_the_booking_is_in_the_calendar(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
-    let app = app_with_meta(backend, &meta).await;
-    let (browser, doctor) = linked_doctor(&app, &meta, page("100000000000021", ACCOUNT, "a")).await;
-    open_practice(&app, &browser).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
-
-    let menu = patient.text("hi").await;
-    assert!(texts(&menu).contains("automated assistant"), "{menu:?}");
-    let services = patient.tap(&menu, "Book").await;
-    let methods = patient.tap(&services, "Consultation").await;
-    assert!(
-        texts(&methods).contains("Voice call: 500.00 INR"),
-        "{methods:?}"
-    );
-    let days = patient.tap(&methods, "Voice call").await;
-    let first_day = quick_replies(&days)[0].0.clone();
-    let times = patient.tap(&days, &first_day).await;
-    assert!(texts(&times).contains("(Asia/Kolkata time)"), "{times:?}");
-    let first_time = quick_replies(&times)[0].0.clone();
-    patient.tap(&times, &first_time).await;
-    patient.text("Ravi Kumar").await;
-    // No country is set in this practice's profile: the number needs its code.
-    let summary = patient.text("+91 98765 43210").await;
-    assert!(texts(&summary).contains("+919876543210"), "{summary:?}");
+    let (app, _, doctor) = open_clinic(backend, &meta).await;
+    let mut patient = Patient::new(&app, &meta);
+    let (first_time, summary) = patient.tap_to_the_summary().await;
     let confirmed = patient.tap(&summary, "Confirm").await;
     assert!(texts(&confirmed).contains("You're booked"), "{confirmed:?}");
 
@@ -184,11 +186,7 @@ async fn instagram_bookings(app: &TestApp, status: &str) -> i64 {
 async fn a_patient_books_by_typing_only(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, _, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     let menu = patient.text("hello").await;
     assert!(texts(&menu).contains("1. Book"), "{menu:?}");
     patient.text("1").await;
@@ -215,11 +213,7 @@ async fn a_patient_books_by_typing_only(backend: Backend) {
 async fn a_patient_moves_then_cancels_their_appointment(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, _, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     patient.text("hi").await;
     for said in [
         "1",
@@ -276,21 +270,8 @@ async fn a_patient_moves_then_cancels_their_appointment(backend: Backend) {
 async fn a_time_booked_meanwhile_is_not_booked_twice_and_the_nearest_are_offered(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, browser, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
-    let menu = patient.text("hi").await;
-    let services = patient.tap(&menu, "Book").await;
-    let methods = patient.tap(&services, "Consultation").await;
-    let days = patient.tap(&methods, "Voice call").await;
-    let first_day = quick_replies(&days)[0].0.clone();
-    let times = patient.tap(&days, &first_day).await;
-    let first_time = quick_replies(&times)[0].0.clone();
-    patient.tap(&times, &first_time).await;
-    patient.text("Ravi Kumar").await;
-    let summary = patient.text("+91 98765 43210").await;
+    let mut patient = Patient::new(&app, &meta);
+    let (first_time, summary) = patient.tap_to_the_summary().await;
 
     // The doctor books the same (first free) time from the dashboard meanwhile.
     let services = app.read_from(&browser, "setup/services").await;
@@ -325,11 +306,7 @@ async fn a_time_booked_meanwhile_is_not_booked_twice_and_the_nearest_are_offered
 async fn a_tap_on_an_old_list_is_answered_but_never_acted_on(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, _, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     let menu = patient.text("hi").await;
     let services = patient.tap(&menu, "Book").await;
     patient.tap(&services, "Consultation").await;
@@ -348,11 +325,7 @@ async fn a_tap_on_an_old_list_is_answered_but_never_acted_on(backend: Backend) {
 async fn a_reply_from_the_dashboard_pauses_the_assistant(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, browser, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     patient.text("hi").await;
     let list = app
         .call_from(&browser, "inbox", &[("needs_you", "false")])
@@ -377,11 +350,7 @@ async fn a_reply_from_the_dashboard_pauses_the_assistant(backend: Backend) {
 async fn a_message_answered_after_the_window_closed_gets_no_reply(backend: Backend) {
     let meta = FakeMeta::start(vec![]).await;
     let (app, _, _) = open_clinic(backend, &meta).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     let day_ago = now_ms() - 25 * 60 * 60 * 1000;
     let replies = patient.send_at(json!({"text": "hi"}), day_ago).await;
     assert!(replies.is_empty(), "Meta would refuse it: {replies:?}");
@@ -397,11 +366,7 @@ async fn asking_for_a_human_pauses_the_assistant_until_the_doctor_resumes_it(bac
     let meta = FakeMeta::start(vec![]).await;
     let app = app_with_meta(backend, &meta).await;
     let (browser, _) = linked_doctor(&app, &meta, page("100000000000021", ACCOUNT, "a")).await;
-    let mut patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let mut patient = Patient::new(&app, &meta);
     patient.text("hi").await;
     let handed = patient.text("human").await;
     assert!(
@@ -446,11 +411,7 @@ async fn a_duplicate_delivery_gets_no_second_reply(backend: Backend) {
     )]);
     deliver(&app, &body).await;
     settled(&app).await;
-    let patient = Patient {
-        app: &app,
-        meta: &meta,
-        said: 0,
-    };
+    let patient = Patient::new(&app, &meta);
     let first = patient.replies_after(0).await.len();
     assert!(first > 0);
     deliver(&app, &body).await;

@@ -127,6 +127,18 @@ impl Chat {
         &self.last
     }
 
+    /// Taps through a voice consultation on Tuesday 8 Dec at 11:30 for Ravi Kumar, up to
+    /// its summary.
+    fn tap_to_the_summary(&mut self) {
+        self.said(Said::Payload(BOOK.into()));
+        self.tap("Consultation");
+        self.tap("Voice call");
+        self.tap("Tue 8 Dec");
+        self.tap("11:30");
+        self.tap("Ravi Kumar");
+        self.text("+91 98765 43210");
+    }
+
     fn text(&mut self, text: &str) -> &Plan {
         self.said(Said::Text(text.into()))
     }
@@ -416,13 +428,7 @@ fn an_appointment_is_cancelled_with_a_reason_and_moved_to_a_free_time() {
 #[test]
 fn a_lost_race_offers_the_nearest_free_times() {
     let mut chat = Chat::new();
-    chat.said(Said::Payload(BOOK.into()));
-    chat.tap("Consultation");
-    chat.tap("Voice call");
-    chat.tap("Tue 8 Dec");
-    chat.tap("11:30");
-    chat.tap("Ravi Kumar");
-    chat.text("+91 98765 43210");
+    chat.tap_to_the_summary();
     let before = chat.state.clone();
     let turn = Turn {
         said: Said::Text("1".into()),
@@ -451,13 +457,7 @@ fn a_lost_race_offers_the_nearest_free_times() {
 #[test]
 fn a_time_taken_since_it_was_offered_is_not_booked_and_the_nearest_are_offered() {
     let mut chat = Chat::new();
-    chat.said(Said::Payload(BOOK.into()));
-    chat.tap("Consultation");
-    chat.tap("Voice call");
-    chat.tap("Tue 8 Dec");
-    chat.tap("11:30");
-    chat.tap("Ravi Kumar");
-    chat.text("+91 98765 43210");
+    chat.tap_to_the_summary();
     let taken = at("2026-12-08T11:30");
     let busy = [Interval {
         start: taken,
