@@ -5,7 +5,6 @@
 //! typed number, a typed title or a tapped quick reply (its payload carries the state's
 //! version) all pick from the same options.
 
-use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue as say;
@@ -18,7 +17,7 @@ use crate::domain::outgoing::{
     cut, split_text, QuickReply, MAX_QUICK_REPLIES, MAX_TEXT_BYTES, MAX_TITLE_CHARS,
 };
 use crate::domain::profile::Phone;
-use crate::domain::slots::{DayLabel, FreeSlots, Slot, MINUTE_MS};
+use crate::domain::slots::{civil, local, DayLabel, FreeSlots, Slot, MINUTE_MS};
 
 /// Days and times one list shows; with "Later"/"More", "Back" and "Talk to the clinic" they
 /// fill Instagram's 13 quick replies.
@@ -1264,18 +1263,6 @@ fn short_day(date: LocalDate, weekday: u8) -> String {
     label
         .rsplit_once(' ')
         .map_or(label.clone(), |(day, _)| day.to_owned())
-}
-
-fn civil(date: LocalDate) -> Option<Date> {
-    Date::new(date.year, date.month, date.day).ok()
-}
-
-fn local(date: Date) -> LocalDate {
-    LocalDate {
-        year: date.year(),
-        month: date.month(),
-        day: date.day(),
-    }
 }
 
 #[cfg(test)]

@@ -12,22 +12,10 @@ use super::{
 use crate::db::appointments::{self as store, StoredAppointment};
 use crate::db::{self, Db, DoctorId, TenantTx};
 use crate::domain::appointments::{check_change, SlotChoice, Status};
-use crate::domain::availability::{clock, parse_date, LocalDate, MINUTES_PER_DAY};
+use crate::domain::availability::{clock, parse_date, MINUTES_PER_DAY};
 use crate::domain::money::Currency;
-use crate::domain::slots::{local_time, DayLabel, DAY_MS};
+use crate::domain::slots::{civil, local, local_time, DayLabel, DAY_MS};
 use crate::error::AppError;
-
-fn civil(date: LocalDate) -> Option<Date> {
-    Date::new(date.year, date.month, date.day).ok()
-}
-
-fn local(date: Date) -> LocalDate {
-    LocalDate {
-        year: date.year(),
-        month: date.month(),
-        day: date.day(),
-    }
-}
 
 fn weekday(date: Date) -> u8 {
     date.weekday().to_monday_zero_offset().unsigned_abs()

@@ -395,5 +395,19 @@ pub fn local_time(instant: i64, zone: &TimeZone) -> LocalTime {
     }
 }
 
+/// `date` as jiff's calendar date, for date arithmetic; `None` for an impossible date.
+pub fn civil(date: LocalDate) -> Option<Date> {
+    Date::new(date.year, date.month, date.day).ok()
+}
+
+/// jiff's calendar date as the practice's.
+pub fn local(date: Date) -> LocalDate {
+    LocalDate {
+        year: date.year(),
+        month: date.month(),
+        day: date.day(),
+    }
+}
+
 #[cfg(test)]
 mod tests;
