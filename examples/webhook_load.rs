@@ -4,8 +4,9 @@
 //!
 //! 1. the app's ack latency (median, p99) at a steady rate, first, while the server has no
 //!    backlog of deliveries to split;
-//! 2. the requests per second of a bare axum handler that answers 200 (served by this
-//!    process on a port of its own), at full speed;
+//! 2. the requests per second of a bare axum handler that answers 200, at full speed. It is
+//!    served by a process of its own (this program, started again with `--bare`), as the app
+//!    is: both servers share the machine with the client in the same way;
 //! 3. the requests per second of the app's `/meta/webhook`, at full speed.
 //!
 //! `make load-webhook` starts the release server and runs this against it. By hand:
@@ -127,17 +128,54 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-async fn bare_server() -> String {
+/// Serves the bare handler on a free port, prints its URL on the first line of stdout, and
+/// runs until killed.
+async fn serve_bare() {
     let router = axum::Router::new().route("/", axum::routing::post(|| async { "EVENT_RECEIVED" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}/")
+    println!("http://{}/", listener.local_addr().unwrap());
+    axum::serve(listener, router).await.unwrap();
+}
+
+/// The bare server: this program again, with `--bare`; killed when dropped.
+struct BareServer {
+    process: std::process::Child,
+    url: String,
+}
+
+impl BareServer {
+    fn start() -> Self {
+        use std::io::BufRead;
+        let mut process = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--bare")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the bare server starts");
+        let mut url = String::new();
+        std::io::BufReader::new(process.stdout.take().unwrap())
+            .read_line(&mut url)
+            .expect("the bare server says where it listens");
+        Self {
+            process,
+            url: url.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for BareServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--bare") {
+        serve_bare().await;
+        return;
+    }
     let (Some(url), Some(secret)) = (args.next(), args.next()) else {
         eprintln!("usage: webhook_load <webhook URL> <app secret>");
         std::process::exit(2);
@@ -162,7 +200,8 @@ async fn main() {
         })
     };
 
-    let bare = target(bare_server().await);
+    let bare_server = BareServer::start();
+    let bare = target(bare_server.url.clone());
     let webhook = target(url.clone());
     // Warm the connections up.
     steady(webhook.clone(), 100, 1).await;
@@ -179,6 +218,7 @@ async fn main() {
 
     saturate(bare.clone(), concurrency, 1).await;
     let (bare_rps, bare_failed) = saturate(bare, concurrency, seconds).await;
+    drop(bare_server);
     let (webhook_rps, webhook_failed) = saturate(webhook, concurrency, seconds).await;
     println!("full speed, {concurrency} in flight, {seconds} s each:");
     println!("  bare axum handler: {bare_rps:>9.0} requests/s ({bare_failed} failed)");

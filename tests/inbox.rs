@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::fake_meta::FakeMeta;
 use common::meta_flow::{app_with_meta, restart};
 use common::webhook::{
-    count, deliver, delivery, entry, linked_doctor, now_ms, page, settled, text_event,
+    count, deliver, delivery, entry, linked_doctor, now_ms, owner, page, settled, text_event,
 };
 use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
@@ -26,6 +26,7 @@ on_both_databases!(
     an_echo_that_beats_the_send_answer_is_not_taken_for_a_takeover,
     the_patients_name_comes_from_metas_profile_api_once_per_conversation,
     a_reply_waiting_to_be_sent_survives_a_restart,
+    an_event_that_fails_is_tried_again_alone_and_the_rest_of_its_round_is_applied,
 );
 
 const ACCOUNT: &str = "17841400000000011";
@@ -87,9 +88,10 @@ fn last_message(thread: &Value) -> Value {
         .unwrap()
 }
 
-/// Waits until the thread's last message is in `state`; the thread.
+/// Waits until the thread's last message is in `state`; the thread. Up to 20 s: a message
+/// whose sending a stopped app had claimed waits for the claim to lapse (15 s).
 async fn last_message_in(app: &TestApp, browser: &Client, id: &str, state: &str) -> Value {
-    for _ in 0..100 {
+    for _ in 0..200 {
         let thread = open_thread(app, browser, id).await;
         let last = last_message(&thread);
         if last["state"] == state {
@@ -453,5 +455,84 @@ async fn an_echo_that_beats_the_send_answer_is_not_taken_for_a_takeover(backend:
         .filter(|m| m["side"] == "Doctor")
         .count();
     assert_eq!(from_us, 1, "the echo is the same message, not a second one");
+    app.stop().await;
+}
+
+/// The worker applies several conversations' events in one transaction: one that fails is
+/// undone alone (a savepoint), tried again later, and the others stand.
+async fn an_event_that_fails_is_tried_again_alone_and_the_rest_of_its_round_is_applied(
+    backend: Backend,
+) {
+    let meta = FakeMeta::start(vec![]).await;
+    let app = app_with_meta(backend, &meta).await;
+    let (browser, id) = conversation_with(&app, &meta, "Hello?", now_ms()).await;
+    // A message of ours is being sent in this conversation (and stays so): an echo of a
+    // message we do not know waits for the send's answer, so applying it fails for now.
+    let mut db = owner(&app).await;
+    sqlx::query(
+        "INSERT INTO messages (id, doctor_id, conversation_id, author, kind, text_sealed, key_id,
+             sent_at, delivery, human_agent, next_attempt_at, created_at)
+         SELECT 'in-flight', doctor_id, id, 'doctor', 'text', 'sealed', 'k1', $1, 'sending', 0,
+             $2, $1
+         FROM conversations WHERE id = $3",
+    )
+    .bind(now_ms())
+    .bind(now_ms() + 3_600_000)
+    .bind(&id)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let echo = json!({"sender": {"id": ACCOUNT}, "recipient": {"id": PATIENT},
+                      "timestamp": now_ms(), "message": {"mid": "mid.app.1", "text": "From the app", "is_echo": true}});
+    let other = text_event("7000000000000002", ACCOUNT, "mid.b1", now_ms(), "Hi there");
+    deliver(&app, &delivery(vec![entry(ACCOUNT, vec![echo, other])])).await;
+
+    let other_applied = "SELECT COUNT(*) FROM messages WHERE mid = 'mid.b1'";
+    let echo_tried = "SELECT COUNT(*) FROM inbound_events
+                      WHERE kind = 'echo' AND state = 'pending' AND attempts >= 1";
+    for _ in 0..100 {
+        if count(&app, other_applied).await == 1 && count(&app, echo_tried).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        count(&app, other_applied).await,
+        1,
+        "the other patient's message stands"
+    );
+    assert_eq!(
+        count(&app, echo_tried).await,
+        1,
+        "the echo waits for another try"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE mid = 'mid.app.1'"
+        )
+        .await,
+        0
+    );
+
+    // The send is answered: the next try takes the echo for a reply from the Instagram app.
+    sqlx::query("UPDATE messages SET delivery = 'sent' WHERE id = 'in-flight'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    settled(&app).await;
+    let thread = open_thread(&app, &browser, &id).await;
+    assert_eq!(
+        thread["paused"], true,
+        "a reply from the app pauses the assistant"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE mid = 'mid.app.1'"
+        )
+        .await,
+        1
+    );
     app.stop().await;
 }

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::db::outbox::{self, Sending};
-use crate::db::{now_millis, Db, DoctorId};
+use crate::db::{now_millis, Db, DoctorId, TenantTx};
 use crate::domain::outgoing::Extras;
 use crate::error::AppError;
 use crate::meta::send_api::{Outgoing, SendApi, SendError};
@@ -32,6 +32,9 @@ const RATE_LIMIT_PAUSE_MS: i64 = 60_000;
 /// How long a claim holds before another sender may take the work over (after a crash).
 const LEASE: Duration = Duration::from_secs(15);
 const MESSAGES_PER_CLAIM: usize = 50;
+/// Conversations of one doctor whose sends are recorded in shared transactions (the worker's
+/// reason: on SQLite each commit waits for the disk).
+const PER_TRANSACTION: usize = 16;
 const POLL: Duration = Duration::from_millis(500);
 const BATCH: i64 = 32;
 
@@ -49,89 +52,140 @@ pub async fn send_once(
     limiter: &Arc<RateLimiter>,
 ) -> Result<usize, AppError> {
     let due = outbox::claim(db, now_millis(), LEASE, BATCH).await?;
-    Ok(
-        super::rounds::each("sender", due, |doctor, conversation_id| {
-            let (db, config, api, limiter) =
-                (db.clone(), config.clone(), api.clone(), limiter.clone());
-            async move { drain(&db, &config, &api, &limiter, &doctor, &conversation_id).await }
-        })
-        .await,
-    )
+    let groups = super::rounds::by_doctor(due, PER_TRANSACTION);
+    Ok(super::rounds::each("sender", groups, |doctor, conversation_ids| {
+        let (db, config, api, limiter) = (db.clone(), config.clone(), api.clone(), limiter.clone());
+        async move { send_together(&db, &config, &api, &limiter, &doctor, &conversation_ids).await }
+    })
+    .await)
 }
 
-/// Sends the conversation's due messages in order, then gives it back.
-async fn drain(
+/// Sends the due messages of `conversation_ids` (all `doctor`'s), each conversation's in
+/// order: the next message of every conversation at once, then the next, and so on; then
+/// gives the conversations back. Each step is recorded for all of them in one transaction.
+async fn send_together(
     db: &Db,
     config: &Config,
     api: &SendApi,
     limiter: &RateLimiter,
     doctor: &DoctorId,
-    conversation_id: &str,
+    conversation_ids: &[String],
 ) -> Result<(), AppError> {
+    let mut going: Vec<&str> = conversation_ids.iter().map(String::as_str).collect();
     for _ in 0..MESSAGES_PER_CLAIM {
-        if !send_next(db, config, api, limiter, doctor, conversation_id).await? {
+        if going.is_empty() {
             break;
         }
+        let now = now_millis();
+        let mut tx = db.tenant_writer(doctor).await?;
+        let mut ready = Vec::new();
+        let mut next = Vec::new();
+        for conversation_id in going {
+            match prepare(&mut tx, config, limiter, conversation_id, now).await? {
+                Step::Send(message) => ready.push(message),
+                Step::Next => next.push(conversation_id),
+                Step::Stop => {}
+            }
+        }
+        tx.commit().await?;
+        if !ready.is_empty() {
+            let results = futures::future::join_all(ready.iter().map(|r| r.send(api))).await;
+            let mut tx = db.tenant_writer(doctor).await?;
+            for (message, result) in ready.iter().zip(results) {
+                if settle(&mut tx, message, result).await? {
+                    next.push(message.conversation_id);
+                }
+            }
+            tx.commit().await?;
+        }
+        going = next;
     }
     let mut tx = db.tenant_writer(doctor).await?;
-    outbox::release(&mut tx, conversation_id).await?;
+    for conversation_id in conversation_ids {
+        outbox::release(&mut tx, conversation_id).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-/// Sends the conversation's next message if it is due; whether to go on with the next.
-async fn send_next(
-    db: &Db,
+/// What to do with a conversation's next message.
+enum Step<'a> {
+    /// Marked as being sent: send it now.
+    Send(Ready<'a>),
+    /// Settled without sending (undeliverable): go on with the next message.
+    Next,
+    /// Nothing due now (none left, or it waits for a retry): the conversation is done.
+    Stop,
+}
+
+/// A message marked as being sent, with all that sending it takes.
+struct Ready<'a> {
+    conversation_id: &'a str,
+    message_id: String,
+    attempts: i64,
+    recipient: String,
+    text: String,
+    extras: Extras,
+    human_agent: bool,
+    page_id: String,
+    token: SecretString,
+    now: i64,
+}
+
+impl Ready<'_> {
+    async fn send(&self, api: &SendApi) -> Result<String, SendError> {
+        let outgoing = Outgoing {
+            recipient: &self.recipient,
+            text: &self.text,
+            extras: &self.extras,
+            human_agent: self.human_agent,
+        };
+        api.send(&self.page_id, &self.token, &outgoing).await
+    }
+}
+
+/// Looks at the conversation's next message: marks it as being sent if it may go now, else
+/// settles it (undeliverable, or tried again later).
+async fn prepare<'a>(
+    tx: &mut TenantTx,
     config: &Config,
-    api: &SendApi,
     limiter: &RateLimiter,
-    doctor: &DoctorId,
-    conversation_id: &str,
-) -> Result<bool, AppError> {
-    let now = now_millis();
-    let mut tx = db.tenant_writer(doctor).await?;
-    let Some(message) = outbox::next_queued(&mut tx, conversation_id).await? else {
-        return Ok(false);
+    conversation_id: &'a str,
+    now: i64,
+) -> Result<Step<'a>, AppError> {
+    let Some(message) = outbox::next_queued(tx, conversation_id).await? else {
+        return Ok(Step::Stop);
     };
     if message.next_attempt_at > now {
-        return Ok(false);
+        return Ok(Step::Stop);
     }
-    let Some(link) = outbox::link(&mut tx).await? else {
+    let (doctor, id) = (tx.doctor().clone(), message.id.as_str());
+    let Some(link) = outbox::link(tx).await? else {
         let why = "Not sent: Instagram is not connected.";
-        outbox::settle(&mut tx, &message.id, Sending::Undeliverable { why }).await?;
-        tx.commit().await?;
-        return Ok(true);
+        outbox::settle(tx, id, Sending::Undeliverable { why }).await?;
+        return Ok(Step::Next);
     };
-    if link.token_rejected {
+    let retry_at = if link.token_rejected {
         // Sends stop until the doctor reconnects; the message waits, looked at again later.
-        outbox::settle(
-            &mut tx,
-            &message.id,
-            Sending::RetryAt(now + RECONNECT_CHECK_MS),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(false);
-    }
-    if let Some(until) = link.paused_until.filter(|until| *until > now) {
-        outbox::settle(&mut tx, &message.id, Sending::RetryAt(until)).await?;
-        tx.commit().await?;
-        return Ok(false);
-    }
-    if !limiter.admit(&link.page_id, now) {
-        outbox::settle(&mut tx, &message.id, Sending::RetryAt(now + 1000)).await?;
-        tx.commit().await?;
-        return Ok(false);
+        Some(now + RECONNECT_CHECK_MS)
+    } else if let Some(until) = link.paused_until.filter(|until| *until > now) {
+        Some(until)
+    } else if !limiter.admit(&link.page_id, now) {
+        Some(now + 1000)
+    } else {
+        None
+    };
+    if let Some(at) = retry_at {
+        outbox::settle(tx, id, Sending::RetryAt(at)).await?;
+        return Ok(Step::Stop);
     }
     let window = Window::at(config, message.last_inbound_at, now, message.human_agent);
     if window == Window::Closed {
         let why = SendError::OutsideWindow.for_doctor();
-        outbox::settle(&mut tx, &message.id, Sending::Undeliverable { why: &why }).await?;
-        tx.commit().await?;
-        tracing::info!(doctor_id = %doctor, conversation_id, message_id = %message.id, "message outside the window: not sent");
-        return Ok(true);
+        outbox::settle(tx, id, Sending::Undeliverable { why: &why }).await?;
+        tracing::info!(doctor_id = %doctor, conversation_id, message_id = %id, "message outside the window: not sent");
+        return Ok(Step::Next);
     }
-    let token = page_token(config, doctor, &link)?;
     let keys = &config.token_keys;
     let opened = (|| {
         let text = keys.open_text(doctor.as_str(), &message.text)?;
@@ -143,54 +197,77 @@ async fn send_next(
         };
         Ok::<_, crate::crypto::seal::SealError>((text, extras))
     })();
-    let (text, extras) =
-        opened.map_err(|error| AppError::internal("outgoing message does not open", error))?;
-    outbox::settle(&mut tx, &message.id, Sending::Started).await?;
-    tx.commit().await?;
-
-    let outgoing = Outgoing {
-        recipient: &message.recipient,
-        text: &text,
-        extras: &extras,
-        human_agent: window == Window::HumanAgent,
+    let ((text, extras), token) = match (opened, page_token(config, &doctor, &link)) {
+        (Ok(opened), Ok(token)) => (opened, token),
+        (Err(error), _) => {
+            // The server's keys no longer open it: looked at again later, after a key fix.
+            tracing::error!(doctor_id = %doctor, conversation_id, message_id = %id, %error, "outgoing message does not open");
+            outbox::settle(tx, id, Sending::RetryAt(now + RECONNECT_CHECK_MS)).await?;
+            return Ok(Step::Stop);
+        }
+        (_, Err(error)) => {
+            tracing::error!(doctor_id = %doctor, conversation_id, message_id = %id, %error, "the link's token does not open");
+            outbox::settle(tx, id, Sending::RetryAt(now + RECONNECT_CHECK_MS)).await?;
+            return Ok(Step::Stop);
+        }
     };
-    let result = api.send(&link.page_id, &token, &outgoing).await;
-    let mut tx = db.tenant_writer(doctor).await?;
+    outbox::settle(tx, id, Sending::Started).await?;
+    Ok(Step::Send(Ready {
+        conversation_id,
+        message_id: message.id,
+        attempts: message.attempts,
+        recipient: message.recipient,
+        text,
+        extras,
+        human_agent: window == Window::HumanAgent,
+        page_id: link.page_id,
+        token,
+        now,
+    }))
+}
+
+/// Records Meta's answer to a send; whether to go on with the conversation's next message.
+async fn settle(
+    tx: &mut TenantTx,
+    message: &Ready<'_>,
+    result: Result<String, SendError>,
+) -> Result<bool, AppError> {
+    let (id, now) = (message.message_id.as_str(), message.now);
     let go_on = match &result {
         Ok(mid) => {
-            outbox::settle(&mut tx, &message.id, Sending::Sent { mid }).await?;
+            outbox::settle(tx, id, Sending::Sent { mid }).await?;
             true
         }
         Err(SendError::TokenRejected) => {
-            outbox::flag_token_rejected(&mut tx).await?;
+            outbox::flag_token_rejected(tx).await?;
             let at = now + RECONNECT_CHECK_MS;
-            outbox::settle(&mut tx, &message.id, Sending::RetryAt(at)).await?;
+            outbox::settle(tx, id, Sending::RetryAt(at)).await?;
             false
         }
         Err(SendError::RateLimited(_)) => {
             let until = now_millis() + RATE_LIMIT_PAUSE_MS;
-            outbox::pause_sends(&mut tx, until).await?;
-            outbox::settle(&mut tx, &message.id, Sending::RetryAt(until)).await?;
+            outbox::pause_sends(tx, until).await?;
+            outbox::settle(tx, id, Sending::RetryAt(until)).await?;
             false
         }
         Err(SendError::Temporary(_)) if message.attempts + 1 < MAX_ATTEMPTS => {
             let at = now_millis() + 1000 * 2_i64.pow(u32::try_from(message.attempts).unwrap_or(5));
-            outbox::settle(&mut tx, &message.id, Sending::RetryAt(at)).await?;
+            outbox::settle(tx, id, Sending::RetryAt(at)).await?;
             false
         }
         Err(error) => {
             let why = error.for_doctor();
-            outbox::settle(&mut tx, &message.id, Sending::Undeliverable { why: &why }).await?;
+            outbox::settle(tx, id, Sending::Undeliverable { why: &why }).await?;
             true
         }
     };
-    tx.commit().await?;
+    let (doctor, conversation_id) = (tx.doctor(), message.conversation_id);
     match result {
         Ok(_) => {
-            tracing::info!(doctor_id = %doctor, conversation_id, message_id = %message.id, "message sent")
+            tracing::info!(doctor_id = %doctor, conversation_id, message_id = %id, "message sent")
         }
         Err(error) => {
-            tracing::warn!(doctor_id = %doctor, conversation_id, message_id = %message.id, %error, "message not sent")
+            tracing::warn!(doctor_id = %doctor, conversation_id, message_id = %id, %error, "message not sent")
         }
     }
     Ok(go_on)

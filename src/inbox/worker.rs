@@ -8,13 +8,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
-
 use super::{apply, routing};
 use crate::config::Config;
 use crate::db::conversations::{self, EventOutcome};
 use crate::db::deliveries::{self, DeadReason, DeliveryWriter, NewDeadLetter};
-use crate::db::{now_millis, Db, DoctorId};
+use crate::db::{now_millis, Db, DoctorId, TenantTx};
 use crate::error::AppError;
 
 /// Tries before a delivery or an event is given up (about four minutes of pauses).
@@ -23,6 +21,10 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// A conversation is given back after at most [`EVENTS_PER_CLAIM`] events, well within it.
 const LEASE: Duration = Duration::from_secs(15);
 const EVENTS_PER_CLAIM: usize = 100;
+/// Conversations of one doctor applied in one transaction. On SQLite the database has one
+/// writer and each commit waits for the disk: a round commits a few times, not twice a
+/// conversation; on PostgreSQL the groups run at once.
+const PER_TRANSACTION: usize = 4;
 /// How often the worker looks for due work when nothing new arrives (retries, leases).
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries split, and conversations applied, per round.
@@ -30,7 +32,7 @@ const BATCH: i64 = 64;
 /// The pause before a round once the work due is done, so that deliveries arriving together
 /// are split together: the worker then takes the database's writer a few times a batch, not a
 /// few times a delivery, and the webhook's acknowledgements seldom wait behind it.
-const GATHER: Duration = Duration::from_millis(20);
+const GATHER: Duration = Duration::from_millis(5);
 /// Acknowledgements first: while acknowledgements wait for the database (the delivery writer
 /// has deliveries queued), the worker pauses this many times as long as its last round took,
 /// so the webhook (and the database's one writer on SQLite) gets three quarters of the time.
@@ -128,79 +130,95 @@ pub async fn work_once(db: &Db, config: &Arc<Config>) -> Result<Round, AppError>
     let due = conversations::claim(db, now_millis(), LEASE, BATCH).await?;
     round.done += due.len();
     round.more_due |= due.len() as i64 == BATCH;
-    let mut running = JoinSet::new();
-    for (doctor, conversation_id) in due {
+    let groups = super::rounds::by_doctor(due, PER_TRANSACTION);
+    super::rounds::each("inbox worker", groups, |doctor, conversation_ids| {
         let (db, config) = (db.clone(), config.clone());
-        running.spawn(async move {
-            if let Err(error) = drain(&db, &config, &doctor, &conversation_id).await {
-                tracing::warn!(doctor_id = %doctor, conversation_id, %error, "applying a conversation's events failed");
-            }
-        });
-    }
-    running.join_all().await;
+        async move { apply_together(&db, &config, &doctor, &conversation_ids).await }
+    })
+    .await;
     Ok(round)
 }
 
-/// Applies the conversation's events in order until none is due, then gives it back.
-async fn drain(
+/// Applies the due events of `conversation_ids` (all `doctor`'s) in one transaction and gives
+/// the conversations back in it; an event that fails is undone alone (a savepoint) and tried
+/// again later, or dead-lettered.
+async fn apply_together(
     db: &Db,
     config: &Config,
     doctor: &DoctorId,
-    conversation_id: &str,
+    conversation_ids: &[String],
 ) -> Result<(), AppError> {
+    let mut tx = db.tenant_writer(doctor).await?;
+    let mut letters = Vec::new();
+    for conversation_id in conversation_ids {
+        drain(&mut tx, config, conversation_id, &mut letters).await?;
+        conversations::release(&mut tx, conversation_id).await?;
+    }
+    tx.commit().await?;
+    for letter in &letters {
+        deliveries::add_dead_letter(db, letter).await?;
+    }
+    Ok(())
+}
+
+/// Applies the conversation's events in order while they are due; the dead letters of those
+/// given up go to `letters`.
+async fn drain(
+    tx: &mut TenantTx,
+    config: &Config,
+    conversation_id: &str,
+    letters: &mut Vec<NewDeadLetter>,
+) -> Result<(), AppError> {
+    let doctor = tx.doctor().clone();
     for _ in 0..EVENTS_PER_CLAIM {
-        let mut tx = db.tenant_writer(doctor).await?;
-        let Some(event) = conversations::next_event(&mut tx, conversation_id).await? else {
+        let Some(event) = conversations::next_event(tx, conversation_id).await? else {
             break;
         };
         if event.next_attempt_at > now_millis() {
             break;
         }
-        match apply::apply(&mut tx, config, doctor, conversation_id, &event).await {
+        tx.savepoint("SAVEPOINT event").await?;
+        match apply::apply(tx, config, &doctor, conversation_id, &event).await {
             Ok(()) => {
-                conversations::settle_event(&mut tx, &event.id, EventOutcome::Applied).await?;
-                tx.commit().await?;
+                tx.savepoint("RELEASE SAVEPOINT event").await?;
+                conversations::settle_event(tx, &event.id, EventOutcome::Applied).await?;
                 tracing::info!(doctor_id = %doctor, conversation_id, event_id = %event.id, kind = %event.kind, "inbox event applied");
             }
             Err(error) => {
-                drop(tx);
-                settle_failure(db, config, doctor, conversation_id, &event, &error).await?;
+                tx.savepoint("ROLLBACK TO SAVEPOINT event").await?;
+                tx.savepoint("RELEASE SAVEPOINT event").await?;
+                letters.extend(settle_failure(tx, config, conversation_id, &event, &error).await?);
             }
         }
     }
-    let mut tx = db.tenant_writer(doctor).await?;
-    conversations::release(&mut tx, conversation_id).await?;
-    tx.commit().await?;
     Ok(())
 }
 
-/// Records a failed attempt: retried later, or dead-lettered after [`MAX_ATTEMPTS`].
+/// Records a failed attempt: retried later, or given up after [`MAX_ATTEMPTS`] with the dead
+/// letter to keep.
 async fn settle_failure(
-    db: &Db,
+    tx: &mut TenantTx,
     config: &Config,
-    doctor: &DoctorId,
     conversation_id: &str,
     event: &conversations::PendingEvent,
     error: &AppError,
-) -> Result<(), AppError> {
+) -> Result<Option<NewDeadLetter>, AppError> {
+    let doctor = tx.doctor().clone();
     let attempts = event.attempts + 1;
-    let mut tx = db.tenant_writer(doctor).await?;
     if attempts < MAX_ATTEMPTS {
         tracing::warn!(doctor_id = %doctor, conversation_id, event_id = %event.id, attempts, %error, "inbox event failed: will retry");
         let at = now_millis() + backoff(attempts);
-        conversations::settle_event(&mut tx, &event.id, EventOutcome::RetryAt(at)).await?;
-        tx.commit().await?;
-        return Ok(());
+        conversations::settle_event(tx, &event.id, EventOutcome::RetryAt(at)).await?;
+        return Ok(None);
     }
     tracing::error!(doctor_id = %doctor, conversation_id, event_id = %event.id, %error, "inbox event dead-lettered");
-    conversations::settle_event(&mut tx, &event.id, EventOutcome::Failed).await?;
-    tx.commit().await?;
+    conversations::settle_event(tx, &event.id, EventOutcome::Failed).await?;
     let body = config
         .token_keys
         .open_bytes(doctor.as_str(), &event.event)
         .unwrap_or_default();
     let id = crate::db::new_id();
-    let letter = NewDeadLetter {
+    Ok(Some(NewDeadLetter {
         event: config.token_keys.seal_bytes(&id, &body),
         id,
         delivery_id: event.id.clone(),
@@ -208,9 +226,7 @@ async fn settle_failure(
         reason: DeadReason::Failed,
         account_id: String::new(),
         error: Some(error.to_string()),
-    };
-    deliveries::add_dead_letter(db, &letter).await?;
-    Ok(())
+    }))
 }
 
 /// The pause before attempt `attempts + 1`: 1 s, 2 s, 4 s, … at most 2 minutes.
