@@ -57,11 +57,13 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
             .ok_or(AppError::Unauthorized)?;
         let link = crate::db::instagram::get(&mut tx).await?;
         let unread = crate::db::conversations::unread_total(&mut tx).await?;
+        let zone = crate::db::availability::zone(&mut tx).await?;
         tx.commit().await?;
+        let now = crate::db::now_millis();
         Ok(SignedInDoctor {
             instagram: link
                 .as_ref()
-                .map(|link| crate::instagram::connect::health(link, crate::db::now_millis())),
+                .map(|link| crate::instagram::connect::health(link, now, &zone)),
             full_name: summary.full_name,
             has_profile: summary.has_profile,
             has_hours: summary.has_hours,

@@ -519,7 +519,22 @@ async fn without_the_meta_app_the_pane_says_so(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("META_APP_ID") && html.contains("docs/meta-setup.md"));
+    // Doctors are told who sets Instagram up, with the guide for that person; never the
+    // server's configuration names.
+    assert!(html.contains("administrator"));
+    assert!(!html.contains("META_APP_ID") && !html.contains("META_APP_SECRET"));
+    assert!(html.contains(r#"href="/help/meta-setup""#));
+    let guide = asha.get(app.url("/help/meta-setup")).send().await.unwrap();
+    assert_eq!(guide.status(), StatusCode::OK);
+    assert!(guide.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(guide
+        .text()
+        .await
+        .unwrap()
+        .starts_with("# Setting up the Meta app"));
     assert!(
         !html.contains("/auth/meta/start"),
         "no button that cannot work"

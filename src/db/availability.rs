@@ -25,6 +25,15 @@ fn small(value: i64) -> u32 {
     u32::try_from(value).unwrap_or(0)
 }
 
+/// The doctor's time zone, in which every date and time they see is written (UTC until they
+/// save one).
+pub async fn zone(tx: &mut TenantTx) -> Result<jiff::tz::TimeZone, sqlx::Error> {
+    let settings = load(tx).await?.settings;
+    Ok(settings
+        .and_then(|(name, _)| jiff::tz::TimeZone::get(&name).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC))
+}
+
 pub async fn load(tx: &mut TenantTx) -> Result<StoredAvailability, sqlx::Error> {
     let (conn, doctor) = tx.parts();
     let settings = sqlx::query(

@@ -73,19 +73,9 @@ pub(crate) mod ssr {
     use jiff::tz::TimeZone;
     use jiff::Timestamp;
 
-    use super::*;
     use crate::config::Config;
     use crate::db::conversations::StoredConversation;
-    use crate::db::TenantTx;
     use crate::inbox::sender::Window;
-
-    /// The doctor's time zone (UTC until they save one).
-    pub async fn zone(tx: &mut TenantTx) -> Result<TimeZone, AppError> {
-        let settings = crate::db::availability::load(tx).await?.settings;
-        Ok(settings
-            .and_then(|(name, _)| TimeZone::get(&name).ok())
-            .unwrap_or(TimeZone::UTC))
-    }
 
     /// `at` as the Inbox shows it: the time today, else the day and time.
     pub fn when(at: i64, zone: &TimeZone, now: i64) -> String {
@@ -186,7 +176,7 @@ pub async fn conversations(needs_you: bool) -> Result<Vec<ConversationSummary>, 
         let state = crate::context::state()?;
         let keys = &state.config.token_keys;
         let mut tx = db.tenant(doctor).await?;
-        let zone = ssr::zone(&mut tx).await?;
+        let zone = crate::db::availability::zone(&mut tx).await?;
         let stored = crate::db::conversations::list(&mut tx, needs_you, LIST_LIMIT).await?;
         tx.commit().await?;
         let now = crate::db::now_millis();
@@ -247,7 +237,7 @@ pub async fn thread(id: String) -> Result<ThreadView, AppError> {
         let conversation = crate::db::conversations::get(&mut tx, &id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let zone = ssr::zone(&mut tx).await?;
+        let zone = crate::db::availability::zone(&mut tx).await?;
         let stored = crate::db::conversations::messages(&mut tx, &id, THREAD_LIMIT).await?;
         crate::db::conversations::mark_seen(&mut tx, &id).await?;
         tx.commit().await?;

@@ -98,7 +98,7 @@ pub async fn data_deletion(
 pub async fn deletion_status(State(state): State<AppState>, Path(code): Path<String>) -> Response {
     match meta_connect::deletion(&state.db, &code).await {
         Ok(Some(request)) => {
-            let day = super::connect::day(request.requested_at);
+            let day = super::connect::day(request.requested_at, &jiff::tz::TimeZone::UTC);
             let removed = match request.links_removed {
                 0 => "No Instagram connection was linked to your Facebook account.".to_owned(),
                 1 => "The Instagram connection made with your Facebook account was removed, with its access token.".to_owned(),

@@ -14,6 +14,7 @@ use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jiff::tz::TimeZone;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -334,13 +335,14 @@ async fn unsubscribe(state: &AppState, doctor: &DoctorId, link: &StoredLink) {
     }
 }
 
-/// The link as the pane shows it, with its buttons as [`menu::state`] found them.
-pub fn view(link: &StoredLink, menu: InstagramMenu) -> LinkView {
+/// The link as the pane shows it, with its buttons as [`menu::state`] found them, its days
+/// in the doctor's `zone`.
+pub fn view(link: &StoredLink, menu: InstagramMenu, zone: &TimeZone) -> LinkView {
     LinkView {
         username: link.username.clone(),
         page_name: link.page_name.clone(),
-        connected_on: day(link.connected_at),
-        health: health(link, db::now_millis()),
+        connected_on: day(link.connected_at, zone),
+        health: health(link, db::now_millis(), zone),
         menu,
     }
 }
@@ -348,7 +350,7 @@ pub fn view(link: &StoredLink, menu: InstagramMenu) -> LinkView {
 /// How the link's token stands at `now`, from what Meta last said of it. A refused or lapsed
 /// token comes first (nothing works), then missing permissions (something already does not),
 /// then an expiry close at hand; reconnecting mends all three.
-pub fn health(link: &StoredLink, now: i64) -> Health {
+pub fn health(link: &StoredLink, now: i64, zone: &TimeZone) -> Health {
     match link.token_expires_at {
         _ if link.token_rejected => Health::Rejected,
         Some(at) if at <= now => Health::Rejected,
@@ -357,18 +359,18 @@ pub fn health(link: &StoredLink, now: i64) -> Health {
         },
         None => Health::Good { expires_on: None },
         Some(at) if at - now <= EXPIRY_WARNING_DAYS * DAY_MS => Health::ExpiresSoon {
-            expires_on: day(at),
+            expires_on: day(at, zone),
         },
         Some(at) => Health::Good {
-            expires_on: Some(day(at)),
+            expires_on: Some(day(at, zone)),
         },
     }
 }
 
-/// A day as Clariva writes it, e.g. "26 Nov 2026" (UTC).
-pub(crate) fn day(millis: i64) -> String {
+/// The day of `millis` in `zone`, as Clariva writes it, e.g. "26 Nov 2026".
+pub(crate) fn day(millis: i64, zone: &TimeZone) -> String {
     jiff::Timestamp::from_millisecond(millis)
-        .map(|at| at.strftime("%-d %b %Y").to_string())
+        .map(|at| at.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string())
         .unwrap_or_default()
 }
 
@@ -405,25 +407,35 @@ mod tests {
     #[test]
     fn a_token_needs_attention_when_rejected_expired_or_expiring_within_a_week() {
         assert_eq!(
-            health(&link(None, false), NOW),
+            health(&link(None, false), NOW, &TimeZone::UTC),
             Health::Good { expires_on: None }
         );
-        assert_eq!(health(&link(None, true), NOW), Health::Rejected);
-        assert_eq!(health(&link(Some(NOW), false), NOW), Health::Rejected);
         assert_eq!(
-            health(&link(Some(NOW + 7 * DAY_MS), false), NOW),
+            health(&link(None, true), NOW, &TimeZone::UTC),
+            Health::Rejected
+        );
+        assert_eq!(
+            health(&link(Some(NOW), false), NOW, &TimeZone::UTC),
+            Health::Rejected
+        );
+        assert_eq!(
+            health(&link(Some(NOW + 7 * DAY_MS), false), NOW, &TimeZone::UTC),
             Health::ExpiresSoon {
                 expires_on: "3 Dec 2026".into()
             }
         );
         assert_eq!(
-            health(&link(Some(NOW + 7 * DAY_MS + 1), false), NOW),
+            health(
+                &link(Some(NOW + 7 * DAY_MS + 1), false),
+                NOW,
+                &TimeZone::UTC
+            ),
             Health::Good {
                 expires_on: Some("3 Dec 2026".into())
             }
         );
         assert_eq!(
-            health(&link(Some(NOW + 30 * DAY_MS), true), NOW),
+            health(&link(Some(NOW + 30 * DAY_MS), true), NOW, &TimeZone::UTC),
             Health::Rejected
         );
     }
@@ -437,6 +449,7 @@ mod tests {
             health(
                 &lacking(expires_at, rejected, &["pages_read_engagement"]),
                 NOW,
+                &TimeZone::UTC,
             )
         };
         assert_eq!(without(None, false), missing);
@@ -444,5 +457,25 @@ mod tests {
         assert_eq!(without(Some(NOW + 30 * DAY_MS), false), missing);
         assert_eq!(without(None, true), Health::Rejected);
         assert_eq!(without(Some(NOW), false), Health::Rejected);
+    }
+
+    #[test]
+    fn days_are_the_doctors_own() {
+        // 26 Nov 2026, 20:00 UTC: already the 27th in Kolkata, still the 26th in Los Angeles.
+        let evening = NOW + 8 * 60 * 60 * 1000;
+        let zone = |name| TimeZone::get(name).unwrap();
+        assert_eq!(day(evening, &TimeZone::UTC), "26 Nov 2026");
+        assert_eq!(day(evening, &zone("Asia/Kolkata")), "27 Nov 2026");
+        assert_eq!(day(evening, &zone("America/Los_Angeles")), "26 Nov 2026");
+        assert_eq!(
+            health(
+                &link(Some(evening + 6 * DAY_MS), false),
+                NOW,
+                &zone("Asia/Kolkata")
+            ),
+            Health::ExpiresSoon {
+                expires_on: "3 Dec 2026".into()
+            }
+        );
     }
 }

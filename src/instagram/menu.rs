@@ -118,6 +118,7 @@ async fn record(
 /// The buttons on the doctor's linked account, as last heard from Meta; `None` without a link.
 pub async fn state(tx: &mut TenantTx) -> Result<Option<InstagramMenu>, sqlx::Error> {
     let on = db::assistant::load(tx).await?.enabled;
+    let zone = db::availability::zone(tx).await?;
     let (conn, doctor) = tx.parts();
     let row =
         sqlx::query("SELECT menu_set_at, menu_error FROM instagram_links WHERE doctor_id = $1")
@@ -136,7 +137,7 @@ pub async fn state(tx: &mut TenantTx) -> Result<Option<InstagramMenu>, sqlx::Err
         },
         _ if !on => InstagramMenu::Off,
         (None, Some(at)) => InstagramMenu::Offered {
-            since: super::connect::day(at),
+            since: super::connect::day(at, &zone),
         },
         (None, None) => InstagramMenu::NotSet,
     }))

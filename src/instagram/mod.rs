@@ -169,7 +169,7 @@ pub struct AccountChoice {
 pub use crate::domain::instagram::Outcome;
 
 /// The feature's own routes, besides its pages and server functions: Meta's login dialog
-/// round trip and Meta's signed app callbacks.
+/// round trip, Meta's signed app callbacks and the administrators' guide.
 #[cfg(feature = "ssr")]
 pub fn routes() -> axum::Router<crate::context::AppState> {
     use axum::routing::{get, post};
@@ -180,6 +180,23 @@ pub fn routes() -> axum::Router<crate::context::AppState> {
         .route("/meta/deauthorize", post(app_callbacks::deauthorize))
         .route("/meta/data-deletion", post(app_callbacks::data_deletion))
         .route("/meta/deletion/{code}", get(app_callbacks::deletion_status))
+        .route(GUIDE, get(guide))
+}
+
+/// Where the operator's guide to setting up the Meta app (docs/meta-setup.md) is served, for
+/// the doctor to pass on to whoever runs the server.
+pub const GUIDE: &str = "/help/meta-setup";
+
+/// The guide, as the Markdown it is written in.
+#[cfg(feature = "ssr")]
+async fn guide() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        include_str!("../../docs/meta-setup.md"),
+    )
 }
 
 /// The pane's data for the signed-in doctor.
@@ -190,6 +207,7 @@ pub async fn instagram_status() -> Result<InstagramPane, AppError> {
         let mut tx = db.tenant(doctor).await?;
         let link = crate::db::instagram::get(&mut tx).await?;
         let menu = menu::state(&mut tx).await?;
+        let zone = crate::db::availability::zone(&mut tx).await?;
         let choices = crate::db::instagram::choices(&mut tx).await?;
         tx.commit().await?;
         Ok(InstagramPane {
@@ -197,7 +215,7 @@ pub async fn instagram_status() -> Result<InstagramPane, AppError> {
             link: link
                 .as_ref()
                 .zip(menu)
-                .map(|(link, menu)| connect::view(link, menu)),
+                .map(|(link, menu)| connect::view(link, menu, &zone)),
             choices: choices
                 .into_iter()
                 .map(|choice| AccountChoice {

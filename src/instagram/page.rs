@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{
     instagram_status, AccountChoice, ChooseAccount, Disconnect, InstagramPane, LinkView, Outcome,
-    RetryMenu, META_HELP_URL,
+    RetryMenu, GUIDE, META_HELP_URL,
 };
 use crate::error::AppError;
 use crate::ui::load_failed;
@@ -136,7 +136,9 @@ fn PaneBody(
             <section class="panel" aria-labelledby="meta-title">
                 <h2 id="meta-title">"Not available on this server yet"</h2>
                 <p>{Outcome::NotConfigured.message()}</p>
-                <p class="hint">"Whoever runs this Clariva server creates a Meta app and sets META_APP_ID, META_APP_SECRET and META_VERIFY_TOKEN, as docs/meta-setup.md describes. Then this page offers to connect your account."</p>
+                <p class="hint">"Your clinic's administrator (whoever runs Clariva Care for you) sets Instagram up once for this server, as "
+                    <a href=GUIDE rel="external">"the guide for administrators"</a>
+                    " describes. Then this page offers to connect your account."</p>
             </section>
         })}
         {(!choices.is_empty()).then(|| view! { <Choices choices choose/> })}
