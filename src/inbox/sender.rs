@@ -78,10 +78,20 @@ async fn send_together(
         }
         let now = now_millis();
         let mut tx = db.tenant_writer(doctor).await?;
+        let link = outbox::link(&mut tx).await?;
         let mut ready = Vec::new();
         let mut next = Vec::new();
         for conversation_id in going {
-            match prepare(&mut tx, config, limiter, conversation_id, now).await? {
+            match prepare(
+                &mut tx,
+                config,
+                limiter,
+                link.as_ref(),
+                conversation_id,
+                now,
+            )
+            .await?
+            {
                 Step::Send(message) => ready.push(message),
                 Step::Next => next.push(conversation_id),
                 Step::Stop => {}
@@ -144,12 +154,13 @@ impl Ready<'_> {
     }
 }
 
-/// Looks at the conversation's next message: marks it as being sent if it may go now, else
-/// settles it (undeliverable, or tried again later).
+/// Looks at the conversation's next message: marks it as being sent through the doctor's
+/// `link` if it may go now, else settles it (undeliverable, or tried again later).
 async fn prepare<'a>(
     tx: &mut TenantTx,
     config: &Config,
     limiter: &RateLimiter,
+    link: Option<&outbox::SendingLink>,
     conversation_id: &'a str,
     now: i64,
 ) -> Result<Step<'a>, AppError> {
@@ -160,7 +171,7 @@ async fn prepare<'a>(
         return Ok(Step::Stop);
     }
     let (doctor, id) = (tx.doctor().clone(), message.id.as_str());
-    let Some(link) = outbox::link(tx).await? else {
+    let Some(link) = link else {
         let why = "Not sent: Instagram is not connected.";
         outbox::settle(tx, id, Sending::Undeliverable { why }).await?;
         return Ok(Step::Next);
@@ -197,7 +208,7 @@ async fn prepare<'a>(
         };
         Ok::<_, crate::crypto::seal::SealError>((text, extras))
     })();
-    let ((text, extras), token) = match (opened, page_token(config, &doctor, &link)) {
+    let ((text, extras), token) = match (opened, page_token(config, &doctor, link)) {
         (Ok(opened), Ok(token)) => (opened, token),
         (Err(error), _) => {
             // The server's keys no longer open it: looked at again later, after a key fix.
@@ -220,7 +231,7 @@ async fn prepare<'a>(
         text,
         extras,
         human_agent: window == Window::HumanAgent,
-        page_id: link.page_id,
+        page_id: link.page_id.clone(),
         token,
         now,
     }))
