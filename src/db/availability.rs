@@ -28,9 +28,16 @@ fn small(value: i64) -> u32 {
 /// The doctor's time zone, in which every date and time they see is written (UTC until they
 /// save one).
 pub async fn zone(tx: &mut TenantTx) -> Result<jiff::tz::TimeZone, sqlx::Error> {
-    let settings = load(tx).await?.settings;
-    Ok(settings
-        .and_then(|(name, _)| jiff::tz::TimeZone::get(&name).ok())
+    let (conn, doctor) = tx.parts();
+    let name: Option<String> =
+        sqlx::query("SELECT time_zone FROM availability_settings WHERE doctor_id = $1")
+            .bind(doctor.as_str())
+            .fetch_optional(conn)
+            .await?
+            .map(|row| row.try_get("time_zone"))
+            .transpose()?;
+    Ok(name
+        .and_then(|name| jiff::tz::TimeZone::get(&name).ok())
         .unwrap_or(jiff::tz::TimeZone::UTC))
 }
 
