@@ -13,7 +13,8 @@ use crate::error::AppError;
 use crate::inbox::InboxRoute;
 use crate::instagram::InstagramRoute;
 use crate::setup::{
-    AssistantRoute, AvailabilityRoute, MethodsFeesRoute, ProfileRoute, ServicesRoute, SetupSection,
+    AssistantRoute, AvailabilityRoute, MethodsFeesRoute, PaymentsRoute, ProfileRoute,
+    ServicesRoute, SetupSection,
 };
 
 /// The whole HTML document the server renders around the app.
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
                         <Route path=StaticSegment("methods-fees") view={Lazy::<MethodsFeesRoute>::new()}/>
                         <Route path=StaticSegment("services") view={Lazy::<ServicesRoute>::new()}/>
+                        <Route path=StaticSegment("payments") view={Lazy::<PaymentsRoute>::new()}/>
                         <Route path=StaticSegment("assistant") view={Lazy::<AssistantRoute>::new()}/>
                     </ParentRoute>
                 </ParentRoute>

@@ -53,6 +53,16 @@ pub struct Config {
     pub meta: Option<MetaApp>,
     /// How long housekeeping keeps dead letters and processed webhook deliveries.
     pub retention: Retention,
+    /// Where the payment providers' APIs are (tests point them at a fake).
+    pub payment_apis: PaymentApis,
+}
+
+/// The payment providers' API base URLs: `STRIPE_API_BASE_URL` (default
+/// `https://api.stripe.com`) and `RAZORPAY_API_BASE_URL` (default `https://api.razorpay.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentApis {
+    pub stripe: String,
+    pub razorpay: String,
 }
 
 /// The Meta app, and where Meta's login dialog and Graph API are (tests point them at a fake).
@@ -131,6 +141,7 @@ impl fmt::Debug for Config {
             .field("token_keys", &self.token_keys)
             .field("meta", &self.meta)
             .field("retention", &self.retention)
+            .field("payment_apis", &self.payment_apis)
             .finish_non_exhaustive()
     }
 }
@@ -217,6 +228,10 @@ impl Config {
             }
         };
         let meta = meta_app(&var)?;
+        let payment_apis = PaymentApis {
+            stripe: base_url(&var, "STRIPE_API_BASE_URL", "https://api.stripe.com")?,
+            razorpay: base_url(&var, "RAZORPAY_API_BASE_URL", "https://api.razorpay.com")?,
+        };
         let retention = Retention {
             dead_letter_days: days("DEAD_LETTER_RETENTION_DAYS", &var, 30)?,
             delivery_days: days("DELIVERY_RETENTION_DAYS", &var, 7)?,
@@ -233,6 +248,7 @@ impl Config {
             token_keys,
             meta,
             retention,
+            payment_apis,
         })
     }
 
@@ -256,16 +272,7 @@ fn meta_app(var: &impl Fn(&str) -> Option<String>) -> Result<Option<MetaApp>, Co
     };
     let verify_token = var("META_VERIFY_TOKEN")
         .ok_or_else(|| invalid("META_VERIFY_TOKEN", "is required with META_APP_ID"))?;
-    let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
-        let url = var(name).unwrap_or_else(|| default.to_owned());
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(invalid(
-                name,
-                "must start with https:// (or http:// for a local fake)",
-            ));
-        }
-        Ok(url.trim_end_matches('/').to_owned())
-    };
+    let url = |name: &'static str, default: &str| base_url(var, name, default);
     let graph_version = var("META_GRAPH_VERSION").unwrap_or_else(|| "v21.0".to_owned());
     if !graph_version.starts_with('v') {
         return Err(invalid("META_GRAPH_VERSION", "looks like v21.0"));
@@ -280,6 +287,22 @@ fn meta_app(var: &impl Fn(&str) -> Option<String>) -> Result<Option<MetaApp>, Co
         login_config_id: var("META_LOGIN_CONFIG_ID").filter(|id| !id.trim().is_empty()),
         human_agent: parse_or("META_HUMAN_AGENT", var("META_HUMAN_AGENT"), false)?,
     }))
+}
+
+/// An outside service's base URL from `name`, else `default`; without a trailing slash.
+fn base_url(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let url = var(name).unwrap_or_else(|| default.to_owned());
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid(
+            name,
+            "must start with https:// (or http:// for a local fake)",
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn parse_or<T: std::str::FromStr>(

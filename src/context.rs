@@ -29,6 +29,10 @@ pub struct Shared {
     pub send_api: Option<Arc<crate::meta::send_api::SendApi>>,
     /// Stores Meta's webhook deliveries, many to a commit.
     pub deliveries: crate::db::deliveries::DeliveryWriter,
+    /// The payment providers' APIs (Stripe and Razorpay, each doctor with their own keys).
+    pub payments: Arc<crate::providers::client::Payments>,
+    /// Wakes the payments job: a provider event was kept, or a payment needs its link now.
+    pub payment_work: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

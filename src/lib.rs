@@ -12,6 +12,9 @@
 //! - [`instagram`]: the link to each doctor's Instagram account (token sealing so far).
 //! - [`inbox`]: Instagram DMs reaching the right doctor: the webhook and its worker.
 //! - [`assistant`]: the booking assistant that answers them, and "Try your assistant".
+//! - `payments` (server only): fees paid by link on each doctor's own Stripe or Razorpay
+//!   account, the providers' webhooks, and the job that settles payments; `providers`, the
+//!   providers' APIs and webhook signatures.
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
 //! - `config`, `db`, `server` (server only): configuration, the database and its
@@ -61,6 +64,10 @@ pub mod crypto;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod meta;
+#[cfg(feature = "ssr")]
+pub mod payments;
+#[cfg(feature = "ssr")]
+pub mod providers;
 #[cfg(feature = "ssr")]
 pub mod server;
 

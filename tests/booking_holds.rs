@@ -64,6 +64,7 @@ impl Clinic {
             patient_id: None,
             status,
             source: Source::AssistantPreview,
+            hold: booking::Hold::AsSet,
         }
     }
 

@@ -170,6 +170,13 @@ pub fn booked(when: &str, zone: &str, what: &str, fee: &str, how: &str) -> Strin
     format!("You're booked: {what} on {when} ({zone} time). Fee: {fee}.{how}")
 }
 
+pub fn held_for_payment(when: &str, zone: &str, what: &str) -> String {
+    format!(
+        "I've kept {what} on {when} ({zone} time) for you. It is confirmed once the fee is \
+         paid: the payment link comes in a moment."
+    )
+}
+
 pub fn requested(when: &str, zone: &str, what: &str, fee: &str) -> String {
     format!(
         "Request sent: {what} on {when} ({zone} time), fee {fee}. The clinic will confirm it \

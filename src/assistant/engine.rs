@@ -914,7 +914,8 @@ impl<'a> Talk<'a> {
                 (draft.service?, draft.method?, draft.name?, draft.phone?);
             let text = match self.practice.mode {
                 BookingMode::Approval => say::requested(&when, &zone, &self.what(), &self.fee()),
-                BookingMode::Confirm | BookingMode::Payment => {
+                BookingMode::Payment => say::held_for_payment(&when, &zone, &self.what()),
+                BookingMode::Confirm => {
                     say::booked(&when, &zone, &self.what(), &self.fee(), &self.how())
                 }
             };

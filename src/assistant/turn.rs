@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use super::engine::{
     self, Effect, Failure, Method, Outgoing, Practice, Said, Service, State, Turn, Upcoming,
 };
-use crate::booking::ssr::{self as booking, BookingRequest};
+use crate::booking::ssr::{self as booking, BookingRequest, Hold};
 use crate::config::Config;
 use crate::db::conversations::{self, StoredConversation};
 use crate::db::{self, TenantTx};
@@ -17,6 +17,7 @@ use crate::domain::appointments::{PatientInput, Source, Status};
 use crate::domain::assistant::{AssistantSettings, BookingMode};
 use crate::domain::availability::{format_day, WEEKDAYS};
 use crate::domain::money::Currency;
+use crate::domain::payments::Provider;
 use crate::domain::slots::{local_time, DayLabel};
 use crate::error::AppError;
 
@@ -30,7 +31,16 @@ pub async fn answer(
     at: i64,
     now: i64,
 ) -> Result<Vec<Outgoing>, AppError> {
-    let settings = db::assistant::load(tx).await?;
+    let mut settings = db::assistant::load(tx).await?;
+    // Online payment needs a provider: without one (switched off since), bookings wait for
+    // the doctor's approval instead.
+    let payee = match settings.booking_mode {
+        BookingMode::Payment => db::payments::account(tx).await?.map(|a| a.provider),
+        BookingMode::Confirm | BookingMode::Approval => None,
+    };
+    if settings.booking_mode == BookingMode::Payment && payee.is_none() {
+        settings.booking_mode = BookingMode::Approval;
+    }
     let Some(conversation) = conversations::get(tx, conversation_id).await? else {
         return Ok(Vec::new());
     };
@@ -48,12 +58,12 @@ pub async fn answer(
     };
     let plan = engine::reply(&state, &turn);
     let plan = match &plan.effect {
-        Some(effect) => match apply(tx, effect, &settings, &conversation, now).await {
+        Some(effect) => match apply(tx, effect, (&settings, payee), &conversation, now).await {
             Ok(()) => plan,
             Err(failure) => {
                 let fallback = engine::failed(&state, &failure, &turn);
                 if let Some(effect @ Effect::Handoff { .. }) = &fallback.effect {
-                    apply(tx, effect, &settings, &conversation, now)
+                    apply(tx, effect, (&settings, payee), &conversation, now)
                         .await
                         .map_err(|_| AppError::Busy)?;
                 }
@@ -109,10 +119,12 @@ async fn save(
 }
 
 /// Applies `effect`; what the engine should tell the patient when it cannot be applied.
+/// `payee` is the provider a booking is paid through: `Some` exactly when the settings' mode
+/// is online payment.
 async fn apply(
     tx: &mut TenantTx,
     effect: &Effect,
-    settings: &AssistantSettings,
+    (settings, payee): (&AssistantSettings, Option<Provider>),
     conversation: &StoredConversation,
     now: i64,
 ) -> Result<(), Failure> {
@@ -138,8 +150,24 @@ async fn apply(
                     BookingMode::Payment => Status::PendingPayment,
                 },
                 source: Source::Instagram,
+                hold: payee.map_or(Hold::AsSet, |p| Hold::AtLeast(p.min_hold_minutes())),
             };
-            booking::book_in(tx, &request, now, None).await.map(drop)
+            match booking::book_in(tx, &request, now, None).await {
+                Ok(booked) => match payee {
+                    Some(provider) => {
+                        crate::payments::settle::ask(
+                            tx,
+                            &booked,
+                            provider,
+                            Some(&conversation.id),
+                            now,
+                        )
+                        .await
+                    }
+                    None => Ok(()),
+                },
+                Err(error) => Err(error),
+            }
         }
         Effect::Move {
             appointment_id,

@@ -185,6 +185,7 @@ pub async fn book_appointment(
             patient_id: None,
             status: Status::Confirmed,
             source: Source::Dashboard,
+            hold: ssr::Hold::AsSet,
         };
         let now = crate::db::now_millis();
         let id = crate::context::request_id();

@@ -167,6 +167,20 @@ pub struct BookingRequest<'a> {
     /// `Confirmed`, or `Held` / `PendingPayment` to keep the time until the hold expires.
     pub status: Status,
     pub source: Source,
+    /// How long a `Held` or `PendingPayment` booking keeps its time.
+    pub hold: Hold,
+}
+
+/// How long a hold lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// As the availability pane says.
+    AsSet,
+    /// As the availability pane says, but at least this many minutes (a payment provider's
+    /// shortest link).
+    AtLeast(u32),
+    /// Until this instant (a moved hold keeps its end).
+    Until(i64),
 }
 
 /// Books a free slot. The slot is checked again inside the transaction that writes it, and the
@@ -215,7 +229,7 @@ pub async fn book_in(
     };
     // Holds that lapsed on this time are expired first, so the database sees the time free.
     for id in store::lapsed_overlapping(tx, occupied, now).await? {
-        expire(tx, &id, now, request_id).await?;
+        store::expire(tx, &id, now, request_id).await?;
     }
     let free = slots(tx, &practice, bookable.duration_minutes, now).await?;
     if !free.slots.iter().any(|s| s.start == span.start) {
@@ -244,10 +258,13 @@ pub async fn book_in(
         fee_minor: bookable.fee_minor,
         currency: &bookable.currency,
         source: request.source,
-        hold_expires_at: request
-            .status
-            .lapses()
-            .then(|| now + i64::from(practice.rules.hold_minutes) * MINUTE_MS),
+        hold_expires_at: request.status.lapses().then(|| match request.hold {
+            Hold::AsSet => now + i64::from(practice.rules.hold_minutes) * MINUTE_MS,
+            Hold::AtLeast(least) => {
+                now + i64::from(practice.rules.hold_minutes.max(least)) * MINUTE_MS
+            }
+            Hold::Until(at) => at,
+        }),
     };
     // On PostgreSQL a refused statement spoils its transaction; a savepoint keeps the
     // caller's transaction usable after a lost race.
@@ -304,6 +321,9 @@ pub async fn change_status(
     let fields = [format!("status:{}", current.status.key())];
     db::audit::record_about(&mut tx, &action, Some(id), &fields, request_id).await?;
     let changed = store::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if to == Status::Cancelled {
+        crate::payments::settle::cancelled(&mut tx, &changed, now).await?;
+    }
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, appointment_id = %id, status = to.key(), "appointment changed");
     Ok(changed)
@@ -349,7 +369,7 @@ pub async fn cancel_for_patient(
     }
     let fields = [format!("status:{}", current.status.key())];
     db::audit::record_about(tx, "appointment.cancelled", Some(id), &fields, None).await?;
-    Ok(())
+    crate::payments::settle::cancelled(tx, &current, now).await
 }
 
 /// The patient moves their appointment `id` to `starts_at`, in the caller's transaction: the
@@ -381,6 +401,7 @@ pub async fn move_for_patient(
             patient_id: Some(patient_id),
             status: current.status,
             source: Source::Instagram,
+            hold: current.hold_expires_at.map_or(Hold::AsSet, Hold::Until),
         };
         book_in(tx, &request, now, None).await
     }
@@ -390,6 +411,8 @@ pub async fn move_for_patient(
             tx.savepoint("RELEASE SAVEPOINT moving").await?;
             let fields = [format!("to:{}", booked.id)];
             db::audit::record_about(tx, "appointment.moved", Some(id), &fields, None).await?;
+            // Its payment (a link still open, or the fee paid) goes with it.
+            db::payments::follow(tx, id, &booked.id).await?;
             Ok(booked)
         }
         Err(error) => {
@@ -400,32 +423,12 @@ pub async fn move_for_patient(
     }
 }
 
-/// Marks one lapsed hold expired, in the caller's transaction; audited.
-async fn expire(
-    tx: &mut TenantTx,
-    id: &str,
-    now: i64,
-    request_id: Option<&str>,
-) -> Result<(), AppError> {
-    let Some(current) = store::get(tx, id).await? else {
-        return Ok(());
-    };
-    let timing = current.timing(now);
-    if check_change(current.status, Status::Expired, timing).is_ok()
-        && store::set_status(tx, id, current.status, Status::Expired, None).await?
-    {
-        let fields = [format!("status:{}", current.status.key())];
-        db::audit::record_about(tx, "appointment.expired", Some(id), &fields, request_id).await?;
-    }
-    Ok(())
-}
-
 /// Marks every doctor's lapsed holds expired; how many.
 pub async fn expire_lapsed(db: &Db, now: i64) -> Result<usize, AppError> {
     let lapsed = store::all_lapsed(db, now).await?;
     for (doctor, id) in &lapsed {
         let mut tx = db.tenant_writer(doctor).await?;
-        expire(&mut tx, id, now, None).await?;
+        store::expire(&mut tx, id, now, None).await?;
         tx.commit().await?;
     }
     Ok(lapsed.len())

@@ -62,6 +62,19 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The 32 bytes of a SHA-256 digest from its 64 hex digits (either case), or `None`.
+pub fn digest_from_hex(hex: &[u8]) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0_u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let digits = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(digits, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Whether two secrets are equal, taking the same time wherever they differ (the length
 /// still shows).
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {

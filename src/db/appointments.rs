@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{new_id, now_millis, Db, DoctorId, Lookup, TenantTx};
-use crate::domain::appointments::{PatientInput, Source, Status, Timing};
+use crate::domain::appointments::{check_change, PatientInput, Source, Status, Timing};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::slots::Interval;
 
@@ -204,13 +204,38 @@ pub async fn lapsed_overlapping(
     rows.iter().map(|row| row.try_get("id")).collect()
 }
 
-/// Every doctor's lapsed holds, for the sweeper: `(doctor, appointment id)`.
+/// Marks one lapsed hold expired, in the caller's transaction; audited. Whether it was (a
+/// hold that has not lapsed, or is no longer a hold, is left as it is).
+pub async fn expire(
+    tx: &mut TenantTx,
+    id: &str,
+    now: i64,
+    request_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let Some(current) = get(tx, id).await? else {
+        return Ok(false);
+    };
+    let timing = current.timing(now);
+    let expired = check_change(current.status, Status::Expired, timing).is_ok()
+        && set_status(tx, id, current.status, Status::Expired, None).await?;
+    if expired {
+        let fields = [format!("status:{}", current.status.key())];
+        super::audit::record_about(tx, "appointment.expired", Some(id), &fields, request_id)
+            .await?;
+    }
+    Ok(expired)
+}
+
+/// Every doctor's lapsed holds, for the sweeper: `(doctor, appointment id)`. Holds whose
+/// payment link is still out are left to the payments job, which asks the provider first.
 pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
     let mut tx = db.lookup(Lookup::LapsedHolds, "on").await?;
     let rows = sqlx::query(
-        "SELECT doctor_id, id FROM appointments
-         WHERE status IN ('held', 'pending_payment') AND hold_expires_at <= $1
-         ORDER BY hold_expires_at LIMIT 500",
+        "SELECT a.doctor_id, a.id FROM appointments a
+         WHERE a.status IN ('held', 'pending_payment') AND a.hold_expires_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.doctor_id = a.doctor_id
+               AND p.appointment_id = a.id AND p.status IN ('creating', 'open'))
+         ORDER BY a.hold_expires_at LIMIT 500",
     )
     .bind(now)
     .fetch_all(&mut *tx)

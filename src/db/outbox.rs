@@ -1,14 +1,15 @@
 //! The outbox: outgoing messages (rows of `messages` by the assistant or the doctor) from
 //! queued to sent or undeliverable, and the sender's claims on conversations. Text and
-//! extras arrive sealed.
+//! extras are sealed before they are stored.
 
 use std::time::Duration;
 
 use sqlx::Row;
 
 use super::conversations::{Author, Work};
-use super::{new_id, Db, DoctorId, Lookup, TenantTx};
-use crate::crypto::seal::Sealed;
+use super::{new_id, now_millis, Db, DoctorId, Lookup, TenantTx};
+use crate::crypto::seal::{Sealed, TokenKeys};
+use crate::domain::outgoing::{split_text, Extras, MAX_TEXT_BYTES};
 
 /// An outgoing message about to be queued.
 pub struct NewOutgoing<'a> {
@@ -20,6 +21,40 @@ pub struct NewOutgoing<'a> {
     /// Typed by a person: may go out with the `HUMAN_AGENT` tag after the 24-hour window.
     pub human_agent: bool,
     pub now: i64,
+}
+
+/// Queues `text` (with `extras` on its last part) from `author` in the caller's transaction
+/// (with the change that causes it), split into Instagram-sized messages and sealed for the
+/// transaction's doctor; the sender delivers them afterwards. The ids of the messages.
+pub async fn queue_text(
+    tx: &mut TenantTx,
+    keys: &TokenKeys,
+    conversation_id: &str,
+    author: Author,
+    text: &str,
+    extras: Extras,
+) -> Result<Vec<String>, sqlx::Error> {
+    let parts = split_text(text, MAX_TEXT_BYTES);
+    let extras = extras.within_limits();
+    let doctor = tx.doctor().clone();
+    let seal = |text: &str| keys.seal_bytes(doctor.as_str(), text.as_bytes());
+    let mut ids = Vec::with_capacity(parts.len());
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.iter().enumerate() {
+        let text = seal(part);
+        let extras = (i == last && !extras.is_empty())
+            .then(|| seal(&serde_json::to_string(&extras).unwrap_or_default()));
+        let message = NewOutgoing {
+            conversation_id,
+            author,
+            text: &text,
+            extras: extras.as_ref(),
+            human_agent: author == Author::Doctor,
+            now: now_millis(),
+        };
+        ids.push(queue(tx, &message).await?);
+    }
+    Ok(ids)
 }
 
 /// Queues a message; its id.

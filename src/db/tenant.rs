@@ -107,6 +107,11 @@ pub enum Lookup {
     /// Every doctor's conversations with messages to send (the sender claims them, then
     /// sends each message in its doctor's own transaction); the key is `on`.
     OutboxWork,
+    /// The payment account whose webhook path segment is the key (a provider's delivery).
+    PaymentWebhook,
+    /// Every doctor's payments and provider events with work due (the payments job claims
+    /// them, then does each in its doctor's own transaction); the key is `on`.
+    PaymentWork,
 }
 
 impl Lookup {
@@ -122,6 +127,8 @@ impl Lookup {
             Self::LapsedOffers => "app.lapsed_offers",
             Self::InboxWork => "app.inbox_work",
             Self::OutboxWork => "app.outbox_work",
+            Self::PaymentWebhook => "app.payment_webhook",
+            Self::PaymentWork => "app.payment_work",
         }
     }
 }

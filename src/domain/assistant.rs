@@ -87,12 +87,14 @@ impl BookingMode {
         }
     }
 
-    /// Why the mode cannot be chosen yet; `None` when it can. Online payment needs payments,
-    /// which the practice cannot set up yet.
-    pub fn unavailable(self) -> Option<&'static str> {
+    /// Why the mode cannot be chosen now; `None` when it can. Online payment needs a payment
+    /// provider connected (`payments`).
+    pub fn unavailable(self, payments: bool) -> Option<&'static str> {
         match self {
-            Self::Payment => Some("Available once payments are set up."),
-            Self::Confirm | Self::Approval => None,
+            Self::Payment if !payments => {
+                Some("Connect Stripe or Razorpay on the Payments pane first.")
+            }
+            Self::Payment | Self::Confirm | Self::Approval => None,
         }
     }
 }
@@ -127,26 +129,29 @@ pub fn emergency_line(input: &str) -> Result<Option<String>, String> {
     optional_line(input, MAX_EMERGENCY_LINE_CHARS, "The emergency line")
 }
 
-/// The booking mode a form sent: one of the keys, and one that can be chosen now.
-pub fn booking_mode(input: &str) -> Result<BookingMode, String> {
+/// The booking mode a form sent: one of the keys, and one that can be chosen now (`payments`:
+/// whether a payment provider is connected).
+pub fn booking_mode(input: &str, payments: bool) -> Result<BookingMode, String> {
     let mode = BookingMode::from_key(input.trim()).ok_or("Choose how bookings are confirmed.")?;
-    match mode.unavailable() {
+    match mode.unavailable(payments) {
         Some(why) => Err(format!("{} is not available yet. {why}", mode.label())),
         None => Ok(mode),
     }
 }
 
 impl AssistantSettings {
-    /// Field names are `enabled`, `greeting`, `booking_mode` and `emergency_line`.
+    /// Field names are `enabled`, `greeting`, `booking_mode` and `emergency_line`; `payments`
+    /// is whether a payment provider is connected.
     pub fn parse(
         enabled: bool,
         greeting_input: &str,
         booking_mode_input: &str,
         emergency_line_input: &str,
+        payments: bool,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let greeting = errors.check("greeting", greeting(greeting_input));
-        let booking_mode = errors.check("booking_mode", booking_mode(booking_mode_input));
+        let booking_mode = errors.check("booking_mode", booking_mode(booking_mode_input, payments));
         let emergency_line = errors.check("emergency_line", emergency_line(emergency_line_input));
         match (greeting, booking_mode, emergency_line) {
             (Some(greeting), Some(booking_mode), Some(emergency_line)) => Ok(Self {
@@ -190,7 +195,8 @@ mod tests {
     #[test]
     fn settings_are_trimmed_and_blank_means_the_default() {
         let settings =
-            AssistantSettings::parse(false, "  Hello from Rao Clinic!  ", "approval", " ").unwrap();
+            AssistantSettings::parse(false, "  Hello from Rao Clinic!  ", "approval", " ", false)
+                .unwrap();
         assert_eq!(
             settings,
             AssistantSettings {
@@ -222,9 +228,10 @@ mod tests {
     #[test]
     fn texts_are_limited_to_300_characters_on_one_line() {
         let at_limit = "a".repeat(300);
-        assert!(AssistantSettings::parse(true, &at_limit, "confirm", &at_limit).is_ok());
+        assert!(AssistantSettings::parse(true, &at_limit, "confirm", &at_limit, false).is_ok());
         let too_long = "a".repeat(301);
-        let errors = AssistantSettings::parse(true, &too_long, "confirm", &too_long).unwrap_err();
+        let errors =
+            AssistantSettings::parse(true, &too_long, "confirm", &too_long, false).unwrap_err();
         assert_eq!(
             errors.get("greeting"),
             Some("A greeting has at most 300 characters.")
@@ -233,7 +240,8 @@ mod tests {
             errors.get("emergency_line"),
             Some("The emergency line has at most 300 characters.")
         );
-        let errors = AssistantSettings::parse(true, "Hi\u{7}", "confirm", "a\nb").unwrap_err();
+        let errors =
+            AssistantSettings::parse(true, "Hi\u{7}", "confirm", "a\nb", false).unwrap_err();
         assert_eq!(
             errors.get("greeting"),
             Some("A greeting cannot contain control characters.")
@@ -243,12 +251,14 @@ mod tests {
 
     #[test]
     fn online_payment_is_refused_until_payments_exist() {
-        let errors = AssistantSettings::parse(true, "", "payment", "").unwrap_err();
+        let errors = AssistantSettings::parse(true, "", "payment", "", false).unwrap_err();
         assert_eq!(
             errors.get("booking_mode"),
-            Some("Need online payment is not available yet. Available once payments are set up.")
+            Some("Need online payment is not available yet. Connect Stripe or Razorpay on the Payments pane first.")
         );
-        let errors = AssistantSettings::parse(true, "", "", "").unwrap_err();
+        let with_payments = AssistantSettings::parse(true, "", "payment", "", true).unwrap();
+        assert_eq!(with_payments.booking_mode, BookingMode::Payment);
+        let errors = AssistantSettings::parse(true, "", "", "", false).unwrap_err();
         assert_eq!(
             errors.get("booking_mode"),
             Some("Choose how bookings are confirmed.")

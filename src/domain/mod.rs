@@ -12,6 +12,7 @@ pub mod instagram;
 pub mod methods;
 pub mod money;
 pub mod outgoing;
+pub mod payments;
 pub mod profile;
 pub mod services;
 /// Server-only: it needs the time zone database, which the browser bundle does not carry.

@@ -9,10 +9,9 @@ use crate::assistant::engine::Said;
 use crate::assistant::turn;
 use crate::config::Config;
 use crate::db::conversations::{self, Author, NewMessage, PendingEvent};
-use crate::db::{now_millis, DoctorId, TenantTx};
+use crate::db::{now_millis, outbox, DoctorId, TenantTx};
 use crate::domain::outgoing::Extras;
 use crate::error::AppError;
-use crate::inbox::outbox;
 use crate::meta::delivery::{self, EventKind, Message};
 
 /// Applies `pending` (an event of `conversation_id`) in `tx`.
@@ -54,7 +53,7 @@ pub async fn apply(
                 (None, None) => Said::Other,
             };
             if new && !standby {
-                answer(tx, config, doctor, conversation_id, said, at).await?;
+                answer(tx, config, conversation_id, said, at).await?;
             }
         }
         EventKind::Echo(message) => {
@@ -114,7 +113,7 @@ pub async fn apply(
             conversations::record_inbound(tx, conversation_id, at, new).await?;
             if let (true, false, Some(payload)) = (new, standby, payload) {
                 let said = Said::Payload(payload.clone());
-                answer(tx, config, doctor, conversation_id, said, at).await?;
+                answer(tx, config, conversation_id, said, at).await?;
             }
         }
         EventKind::Read { mid } => conversations::mark_read(tx, conversation_id, mid).await?,
@@ -144,7 +143,6 @@ pub async fn apply(
 async fn answer(
     tx: &mut TenantTx,
     config: &Config,
-    doctor: &DoctorId,
     conversation_id: &str,
     said: Said,
     at: i64,
@@ -156,10 +154,9 @@ async fn answer(
             buttons: Vec::new(),
         };
         let author = Author::Assistant;
-        outbox::queue(
+        outbox::queue_text(
             tx,
-            config,
-            doctor,
+            &config.token_keys,
             conversation_id,
             author,
             &reply.text,

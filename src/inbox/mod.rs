@@ -2,7 +2,7 @@
 //! `/meta/webhook` ([`intake`]), which stores it sealed and answers at once; the worker
 //! ([`worker`]) splits each delivery into events routed by the receiving account
 //! ([`routing`]) and applies them to the doctor's conversations in order ([`apply`]).
-//! Replies go through the outbox ([`outbox`]) and the sender ([`sender`]). Patients' names
+//! Replies go through the outbox ([`crate::db::outbox`]) and the sender ([`sender`]). Patients' names
 //! come from Meta's user profile API ([`profiles`]). The doctor reads and answers in the
 //! Inbox ([`threads`], its page in `page`). Conversations and messages are in
 //! [`crate::db::conversations`], deliveries and dead letters in [`crate::db::deliveries`].
@@ -13,8 +13,6 @@ pub mod apply;
 pub mod dead_letters;
 #[cfg(feature = "ssr")]
 pub mod intake;
-#[cfg(feature = "ssr")]
-pub mod outbox;
 mod page;
 #[cfg(feature = "ssr")]
 pub mod profiles;

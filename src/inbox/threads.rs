@@ -318,8 +318,8 @@ pub async fn reply(id: String, text: String) -> Result<(), AppError> {
         }
         let author = crate::db::conversations::Author::Doctor;
         let extras = crate::domain::outgoing::Extras::default();
-        crate::inbox::outbox::queue(&mut tx, &state.config, doctor, &id, author, text, extras)
-            .await?;
+        let keys = &state.config.token_keys;
+        crate::db::outbox::queue_text(&mut tx, keys, &id, author, text, extras).await?;
         // A person answers now: the assistant steps back, as for a reply from the Instagram
         // app, until the doctor resumes it.
         crate::db::conversations::set_paused(&mut tx, &id, true, false).await?;

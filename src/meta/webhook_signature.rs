@@ -32,7 +32,7 @@ impl Rejected {
 pub fn verify(header: Option<&[u8]>, body: &[u8], secret: &SecretString) -> Result<(), Rejected> {
     let header = header.ok_or(Rejected::Missing)?;
     let hex = header.strip_prefix(b"sha256=").ok_or(Rejected::Malformed)?;
-    let expected = decode_hex(hex).ok_or(Rejected::Malformed)?;
+    let expected = crate::crypto::digest_from_hex(hex).ok_or(Rejected::Malformed)?;
     mac(secret, body)
         .verify_slice(&expected)
         .map_err(|_| Rejected::Mismatch)
@@ -50,19 +50,6 @@ fn mac(secret: &SecretString, body: &[u8]) -> Hmac<Sha256> {
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(body);
     mac
-}
-
-/// 32 bytes from 64 hex digits (either case), or `None`.
-fn decode_hex(hex: &[u8]) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0_u8; 32];
-    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        let digits = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(digits, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

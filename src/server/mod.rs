@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         // (fn_status) nor a doctor's session (the guard), and it is the path whose speed Meta
         // measures. The layers every request passes are added below.
         .merge(crate::inbox::routes())
+        .merge(crate::payments::routes())
         .with_state(state.clone());
     // The layers every request passes wrap the router once. Added with `Router::layer` they
     // would sit on each route, and each would clone the rest of that route's stack for every
@@ -125,10 +126,15 @@ impl Application {
         let state = AppState::new(Shared {
             leptos_options,
             db: db.clone(),
-            config: Arc::new(config),
             graph,
             send_api,
             deliveries: crate::db::deliveries::DeliveryWriter::start(db.clone()),
+            payments: Arc::new(crate::providers::client::Payments::new(
+                &config.payment_apis.stripe,
+                &config.payment_apis.razorpay,
+            )),
+            payment_work: Arc::default(),
+            config: Arc::new(config),
         });
         Ok(Self {
             listener,
@@ -158,6 +164,12 @@ impl Application {
                 db.clone(),
                 self.state.config.clone(),
                 self.state.deliveries.clone(),
+            )),
+            tokio::spawn(crate::payments::jobs::run(
+                db.clone(),
+                self.state.config.clone(),
+                self.state.payments.clone(),
+                self.state.payment_work.clone(),
             )),
         ];
         if let Some(api) = &self.state.send_api {

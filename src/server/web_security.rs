@@ -18,6 +18,16 @@ use super::AppState;
 /// Paths whose writes come from other sites by design and carry their own signatures.
 const SIGNED_CALLBACKS: [&str; 3] = ["/meta/deauthorize", "/meta/data-deletion", "/meta/webhook"];
 
+/// Path prefixes of the same kind: each doctor's payment provider webhook.
+const SIGNED_CALLBACK_PREFIXES: [&str; 2] = ["/payments/stripe/", "/payments/razorpay/"];
+
+fn is_signed_callback(path: &str) -> bool {
+    SIGNED_CALLBACKS.contains(&path)
+        || SIGNED_CALLBACK_PREFIXES
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+}
+
 /// The policy for every page: our own scripts (the hydration script is inline, the bundle is
 /// WebAssembly), our own styles and images, and no framing by anyone.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
@@ -31,7 +41,7 @@ pub async fn web_security(State(state): State<AppState>, request: Request, next:
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if is_write
-        && !SIGNED_CALLBACKS.contains(&request.uri().path())
+        && !is_signed_callback(request.uri().path())
         && comes_from_another_site(request.headers(), &state.config.public_base_url)
     {
         tracing::warn!(path = %request.uri().path(), "cross-site write refused");

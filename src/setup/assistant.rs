@@ -18,6 +18,8 @@ pub struct AssistantForm {
     pub emergency_line: String,
     /// What the assistant says first when `greeting` is blank (it names the practice).
     pub default_greeting: String,
+    /// Whether a payment provider is connected (online payment can be chosen).
+    pub payments: bool,
 }
 
 #[server(endpoint = "setup/assistant")]
@@ -28,6 +30,7 @@ pub async fn assistant_settings() -> Result<AssistantForm, AppError> {
             .await?
             .ok_or(AppError::Unauthorized)?;
         let stored = crate::db::assistant::load(&mut tx).await?;
+        let payments = crate::db::payments::account(&mut tx).await?.is_some();
         tx.commit().await?;
         let practice = profile.practice_name.unwrap_or(profile.full_name);
         Ok(AssistantForm {
@@ -36,6 +39,7 @@ pub async fn assistant_settings() -> Result<AssistantForm, AppError> {
             booking_mode: stored.booking_mode,
             emergency_line: stored.emergency_line.unwrap_or_default(),
             default_greeting: assistant::default_greeting(&practice),
+            payments,
         })
     })
     .await
@@ -52,9 +56,17 @@ pub async fn save_assistant(
     use crate::domain::assistant::AssistantSettings;
 
     crate::context::for_doctor(async |db, doctor| {
-        let settings =
-            AssistantSettings::parse(enabled.is_some(), &greeting, &booking_mode, &emergency_line)
-                .map_err(AppError::Invalid)?;
+        let mut tx = db.tenant(doctor).await?;
+        let payments = crate::db::payments::account(&mut tx).await?.is_some();
+        tx.commit().await?;
+        let settings = AssistantSettings::parse(
+            enabled.is_some(),
+            &greeting,
+            &booking_mode,
+            &emergency_line,
+            payments,
+        )
+        .map_err(AppError::Invalid)?;
         let id = request_id();
         let write = async |tx: &mut _| crate::db::assistant::save(tx, &settings).await;
         crate::db::audit::save_settings(db, doctor, "assistant.updated", id.as_deref(), write)
@@ -107,7 +119,7 @@ fn AssistantFields(
     let modes = BookingMode::ALL
         .into_iter()
         .map(|mode| {
-            let note = mode.unavailable();
+            let note = mode.unavailable(form.payments);
             view! {
                 <label class="check">
                     <input type="radio" name="booking_mode" value=mode.key()

@@ -3,6 +3,7 @@
 pub mod assistant;
 pub mod availability;
 pub mod methods_fees;
+pub mod payments;
 pub mod profile;
 pub mod services;
 
@@ -22,7 +23,7 @@ pub const STEPS: [(&str, &str); 4] = [
 
 /// Panes reachable from the Setup tabs only, after the wizard's steps: none of them is needed
 /// to start taking bookings.
-pub const MORE_PANES: [(&str, &str); 1] = [("assistant", "Assistant")];
+pub const MORE_PANES: [(&str, &str); 2] = [("payments", "Payments"), ("assistant", "Assistant")];
 
 /// Where the first-time wizard starts; sign-up lands here.
 pub const WIZARD_START: &str = "/dashboard/setup/profile?wizard=1";
@@ -237,6 +238,10 @@ lazy_page!(
 lazy_page!(
     /// The services pane.
     ServicesRoute => services::ServicesPane
+);
+lazy_page!(
+    /// The payments pane.
+    PaymentsRoute => payments::PaymentsPane
 );
 lazy_page!(
     /// The assistant pane.

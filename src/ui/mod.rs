@@ -219,3 +219,36 @@ pub fn PhoneCountrySelect(name: &'static str, #[prop(into)] selected: String) ->
         </div>
     }
 }
+
+/// A button that copies `text` to the clipboard and says so; where the browser refuses, it
+/// says to select and copy by hand.
+#[component]
+pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let said = RwSignal::new(None::<&'static str>);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let text = text.clone();
+            leptos::task::spawn_local(async move {
+                let copied = match web_sys::window() {
+                    Some(window) => {
+                        let promise = window.navigator().clipboard().write_text(&text);
+                        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+                    }
+                    None => false,
+                };
+                said.set(Some(if copied {
+                    "Copied."
+                } else {
+                    "Could not copy; select the text and copy it."
+                }));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" on:click=copy>{label}</button>
+        <span role="status" class="hint">{move || said.get()}</span>
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod fake_meta;
+pub mod fake_payments;
 pub mod meta_flow;
 pub mod webhook;
 

@@ -1,0 +1,447 @@
+//! Stripe's Checkout Sessions and Refunds APIs, with a doctor's secret or restricted key
+//! (basic auth, the key as user). Requests are form-encoded with Stripe's nested keys
+//! (`line_items[0][price_data][currency]`), written out by hand; creating calls carry an
+//! `Idempotency-Key`, so a retry gets Stripe's first answer instead of a second session.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::providers::client::{
+    bare_status, checked_id, without_keys, Charge, Link, Mode, ProviderError, State,
+};
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct SessionBody {
+    id: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    payment_status: Option<String>,
+    /// The id, or the object when expanded.
+    #[serde(default)]
+    payment_intent: Option<serde_json::Value>,
+    #[serde(default)]
+    amount_total: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ListBody {
+    #[allow(dead_code)] // read only to prove the answer is a list
+    data: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RefundBody {
+    id: String,
+}
+
+/// The key's mode from its prefix; publishable keys and anything else are refused.
+pub(super) fn mode(secret_key: &SecretString) -> Result<Mode, ProviderError> {
+    let key = secret_key.expose_secret();
+    if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+        Ok(Mode::Test)
+    } else if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
+        Ok(Mode::Live)
+    } else {
+        Err(ProviderError::Refused(
+            "not a Stripe secret or restricted key (sk_… or rk_…)".into(),
+        ))
+    }
+}
+
+pub(super) async fn check(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SecretString,
+) -> Result<(), ProviderError> {
+    let response = http
+        .get(format!("{base}/v1/checkout/sessions"))
+        .basic_auth(key.expose_secret(), Some(""))
+        .query(&[("limit", "1")])
+        .send()
+        .await?;
+    let _: ListBody = read(response).await?;
+    Ok(())
+}
+
+pub(super) async fn create(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SecretString,
+    charge: &Charge<'_>,
+) -> Result<Link, ProviderError> {
+    let response = post(http, base, "/v1/checkout/sessions", key)
+        .header("Idempotency-Key", idempotency_key(charge))
+        .body(encode(&session_form(charge)))
+        .send()
+        .await?;
+    let session: SessionBody = read(response).await?;
+    let url = session.url.ok_or_else(|| {
+        ProviderError::Unreachable("Stripe answered with a session without a URL".into())
+    })?;
+    Ok(Link {
+        reference: session.id,
+        url,
+    })
+}
+
+pub(super) async fn state(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SecretString,
+    reference: &str,
+) -> Result<State, ProviderError> {
+    let id = checked_id(reference, "Checkout Session id")?;
+    let response = http
+        .get(format!("{base}/v1/checkout/sessions/{id}"))
+        .basic_auth(key.expose_secret(), Some(""))
+        .send()
+        .await?;
+    session_state(read(response).await?)
+}
+
+pub(super) async fn close(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SecretString,
+    reference: &str,
+) -> Result<State, ProviderError> {
+    let id = checked_id(reference, "Checkout Session id")?;
+    let response = post(
+        http,
+        base,
+        &format!("/v1/checkout/sessions/{id}/expire"),
+        key,
+    )
+    .send()
+    .await?;
+    match read::<SessionBody>(response).await {
+        Ok(_) => Ok(State::Closed),
+        // Only open sessions can be expired: this one was paid or has lapsed meanwhile.
+        Err(refused @ ProviderError::Refused(_)) => match state(http, base, key, id).await? {
+            State::Open => Err(refused),
+            settled => Ok(settled),
+        },
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) async fn refund(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SecretString,
+    (payment, amount, idempotency_key): (&str, i64, &str),
+) -> Result<String, ProviderError> {
+    let payment = checked_id(payment, "PaymentIntent id")?;
+    let form = [
+        ("payment_intent".to_owned(), payment.to_owned()),
+        ("amount".to_owned(), amount.to_string()),
+    ];
+    let response = post(http, base, "/v1/refunds", key)
+        .header("Idempotency-Key", idempotency_key)
+        .body(encode(&form))
+        .send()
+        .await?;
+    let refund: RefundBody = read(response).await?;
+    Ok(refund.id)
+}
+
+fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    key: &SecretString,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{base}{path}"))
+        .basic_auth(key.expose_secret(), Some(""))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+}
+
+/// One key per appointment and attempt: a retry of the same attempt replays Stripe's answer.
+fn idempotency_key(charge: &Charge<'_>) -> String {
+    format!(
+        "appointment:{}:attempt:{}",
+        charge.appointment_id, charge.attempt
+    )
+}
+
+/// The Checkout Session's fields, with Stripe's nested keys spelt out.
+fn session_form(charge: &Charge<'_>) -> Vec<(String, String)> {
+    let pairs = [
+        ("mode", "payment".to_owned()),
+        (
+            "line_items[0][price_data][currency]",
+            // Stripe's currency codes are lower case.
+            charge.currency.to_ascii_lowercase(),
+        ),
+        (
+            "line_items[0][price_data][unit_amount]",
+            charge.amount.to_string(),
+        ),
+        (
+            "line_items[0][price_data][product_data][name]",
+            charge.description.to_owned(),
+        ),
+        ("line_items[0][quantity]", "1".to_owned()),
+        ("client_reference_id", charge.appointment_id.to_owned()),
+        ("metadata[appointment_id]", charge.appointment_id.to_owned()),
+        ("metadata[doctor_id]", charge.doctor_id.to_owned()),
+        // The PaymentIntent (and so the charge and its refunds) carries them too.
+        (
+            "payment_intent_data[metadata][appointment_id]",
+            charge.appointment_id.to_owned(),
+        ),
+        (
+            "payment_intent_data[metadata][doctor_id]",
+            charge.doctor_id.to_owned(),
+        ),
+        ("success_url", charge.return_url.to_owned()),
+        ("cancel_url", charge.return_url.to_owned()),
+        ("expires_at", charge.expires_at.to_string()),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}
+
+fn encode(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn session_state(session: SessionBody) -> Result<State, ProviderError> {
+    if session.payment_status.as_deref() == Some("paid") {
+        let payment = match session.payment_intent {
+            Some(serde_json::Value::String(id)) => Some(id),
+            Some(object) => object["id"].as_str().map(str::to_owned),
+            None => None,
+        };
+        let (Some(payment), Some(amount)) = (payment, session.amount_total) else {
+            return Err(ProviderError::Unreachable(format!(
+                "Stripe answered with a paid session without its payment ({})",
+                session.id
+            )));
+        };
+        return Ok(State::Paid { payment, amount });
+    }
+    Ok(match session.status.as_deref() {
+        Some("expired") => State::Closed,
+        _ => State::Open,
+    })
+}
+
+/// A Stripe answer: the body on success, Stripe's error otherwise.
+async fn read<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ProviderError> {
+    let status = response.status();
+    let body = response.bytes().await?;
+    if status.is_success() {
+        serde_json::from_slice(&body)
+            .map_err(|e| ProviderError::Unreachable(format!("unreadable answer from Stripe: {e}")))
+    } else {
+        Err(refusal(status, &body))
+    }
+}
+
+/// Stripe's error for `status` and its body (`{"error": {"type", "code", "message"}}`).
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> ProviderError {
+    use reqwest::StatusCode;
+    if status == StatusCode::UNAUTHORIZED {
+        return ProviderError::KeyRejected;
+    }
+    let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) else {
+        return bare_status(status);
+    };
+    let message = without_keys(&error.message);
+    match status {
+        StatusCode::FORBIDDEN => ProviderError::Permission(message),
+        // 409: the same idempotency key is in use by a request still running.
+        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => {
+            ProviderError::Unreachable(format!("Stripe answered {status}: {message}"))
+        }
+        status if status.is_server_error() => {
+            ProviderError::Unreachable(format!("Stripe answered {status}: {message}"))
+        }
+        _ => ProviderError::Refused(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charge() -> Charge<'static> {
+        Charge {
+            appointment_id: "0193a0c4-7e1f-7000-8000-000000000001",
+            doctor_id: "doc-1",
+            attempt: 2,
+            amount: 50_000,
+            currency: "INR",
+            description: "Video consultation, Mon 7 Dec 09:30",
+            expires_at: 1_765_000_000,
+            return_url: "https://clariva.example/pay/return?a=1&b=2",
+        }
+    }
+
+    #[test]
+    fn the_session_form_spells_out_stripes_nested_keys() {
+        let form = session_form(&charge());
+        let field = |name: &str| {
+            form.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        assert_eq!(field("mode"), Some("payment"));
+        assert_eq!(field("line_items[0][price_data][currency]"), Some("inr"));
+        assert_eq!(
+            field("line_items[0][price_data][unit_amount]"),
+            Some("50000")
+        );
+        assert_eq!(
+            field("line_items[0][price_data][product_data][name]"),
+            Some("Video consultation, Mon 7 Dec 09:30")
+        );
+        assert_eq!(field("line_items[0][quantity]"), Some("1"));
+        assert_eq!(
+            field("client_reference_id"),
+            Some("0193a0c4-7e1f-7000-8000-000000000001")
+        );
+        assert_eq!(field("metadata[doctor_id]"), Some("doc-1"));
+        assert_eq!(
+            field("payment_intent_data[metadata][appointment_id]"),
+            Some("0193a0c4-7e1f-7000-8000-000000000001")
+        );
+        assert_eq!(
+            field("payment_intent_data[metadata][doctor_id]"),
+            Some("doc-1")
+        );
+        assert_eq!(field("success_url"), field("cancel_url"));
+        assert_eq!(field("expires_at"), Some("1765000000"));
+    }
+
+    #[test]
+    fn the_form_is_percent_encoded_and_reads_back_the_same() {
+        let form = session_form(&charge());
+        let encoded = encode(&form);
+        assert!(encoded.contains("line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=inr"));
+        assert!(encoded
+            .contains("success_url=https%3A%2F%2Fclariva.example%2Fpay%2Freturn%3Fa%3D1%26b%3D2"));
+        let decoded: Vec<(String, String)> = form_urlencoded::parse(encoded.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(decoded, form);
+    }
+
+    #[test]
+    fn each_attempt_of_an_appointment_has_its_own_idempotency_key() {
+        let key = idempotency_key(&charge());
+        assert_eq!(
+            key,
+            "appointment:0193a0c4-7e1f-7000-8000-000000000001:attempt:2"
+        );
+    }
+
+    #[test]
+    fn the_mode_comes_from_the_keys_prefix() {
+        let mode_of = |key: &str| mode(&SecretString::from(key));
+        assert_eq!(mode_of("sk_test_abc"), Ok(Mode::Test));
+        assert_eq!(mode_of("rk_test_abc"), Ok(Mode::Test));
+        assert_eq!(mode_of("sk_live_abc"), Ok(Mode::Live));
+        assert_eq!(mode_of("rk_live_abc"), Ok(Mode::Live));
+        for other in ["pk_live_abc", "rzp_test_abc", "", "sk_abc"] {
+            assert!(
+                matches!(mode_of(other), Err(ProviderError::Refused(_))),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn stripes_errors_map_to_what_the_caller_can_do() {
+        use reqwest::StatusCode;
+        let body = |message: &str| {
+            serde_json::json!({"error": {"type": "invalid_request_error", "message": message}})
+                .to_string()
+        };
+        let invalid = body("Invalid API Key provided: sk_test_****abcd");
+        assert_eq!(
+            refusal(StatusCode::UNAUTHORIZED, invalid.as_bytes()),
+            ProviderError::KeyRejected
+        );
+        let denied = body(
+            "The provided key 'rk_test_***Ab12' does not have the required permissions for \
+             this endpoint on account 'acct_1'. Having the 'rak_checkout_session_write' \
+             permission would allow this request to continue.",
+        );
+        let ProviderError::Permission(message) = refusal(StatusCode::FORBIDDEN, denied.as_bytes())
+        else {
+            panic!("a 403 is a missing permission");
+        };
+        assert!(message.contains("rak_checkout_session_write"));
+        assert!(!message.contains("Ab12"));
+        let missing = body("Missing required param: success_url.");
+        assert_eq!(
+            refusal(StatusCode::BAD_REQUEST, missing.as_bytes()),
+            ProviderError::Refused("Missing required param: success_url.".into())
+        );
+        let down = body("An unknown error occurred");
+        assert!(matches!(
+            refusal(StatusCode::INTERNAL_SERVER_ERROR, down.as_bytes()),
+            ProviderError::Unreachable(_)
+        ));
+        assert!(matches!(
+            refusal(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>"),
+            ProviderError::Unreachable(_)
+        ));
+    }
+
+    #[test]
+    fn a_session_is_paid_only_once_its_payment_status_says_so() {
+        let session =
+            |json: serde_json::Value| serde_json::from_value::<SessionBody>(json).unwrap();
+        let paid = session(serde_json::json!({"id": "cs_1", "status": "complete",
+            "payment_status": "paid", "payment_intent": "pi_1", "amount_total": 500}));
+        assert_eq!(
+            session_state(paid),
+            Ok(State::Paid {
+                payment: "pi_1".into(),
+                amount: 500
+            })
+        );
+        // A delayed payment method: complete, but the money is not there yet.
+        let pending = session(serde_json::json!({"id": "cs_1", "status": "complete",
+            "payment_status": "unpaid", "payment_intent": "pi_1", "amount_total": 500}));
+        assert_eq!(session_state(pending), Ok(State::Open));
+        let expired = session(serde_json::json!({"id": "cs_1", "status": "expired",
+            "payment_status": "unpaid", "payment_intent": null, "amount_total": 500}));
+        assert_eq!(session_state(expired), Ok(State::Closed));
+        let expanded = session(serde_json::json!({"id": "cs_1", "status": "complete",
+            "payment_status": "paid", "payment_intent": {"id": "pi_2"}, "amount_total": 7}));
+        assert_eq!(
+            session_state(expanded),
+            Ok(State::Paid {
+                payment: "pi_2".into(),
+                amount: 7
+            })
+        );
+    }
+}
