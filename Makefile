@@ -64,7 +64,7 @@ rust-tests:
 ## Playwright in Debian's Chromium against a release build (its own port and database).
 e2e:
 	cargo leptos build --release --split
-	cargo build --features ssr --example fake_meta
+	cargo build --features ssr --example fake_meta --example fake_payments
 	cd end2end && npx playwright test
 
 ## The webhook's ack throughput against a bare axum handler, and its latency at 1,000

@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 const port = 3100;
 // The fake of Meta the app talks to instead of facebook.com.
 const fakeMetaPort = 3102;
+// The fake of Stripe and Razorpay it talks to instead of their APIs.
+const fakePaymentsPort = 3103;
 
 export default defineConfig({
   testDir: "./tests",
@@ -46,6 +48,16 @@ export default defineConfig({
       },
     },
     {
+      // Stripe's and Razorpay's APIs and hosted pay pages, faked: the Rust tests' fake
+      // (tests/common/fake_payments.rs), served by `cargo build --example fake_payments`.
+      command: "exec ./target/debug/examples/fake_payments",
+      cwd: "..",
+      url: `http://127.0.0.1:${fakePaymentsPort}/fake/sessions`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { FAKE_PAYMENTS_PORT: String(fakePaymentsPort) },
+    },
+    {
       command: "rm -rf target/e2e-data && exec ./target/release/clariva",
       cwd: "..",
       url: `http://127.0.0.1:${port}/healthz`,
@@ -68,6 +80,8 @@ export default defineConfig({
         META_VERIFY_TOKEN: "fake-verify-token",
         META_DIALOG_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
         META_GRAPH_BASE_URL: `http://127.0.0.1:${fakeMetaPort}`,
+        STRIPE_API_BASE_URL: `http://127.0.0.1:${fakePaymentsPort}`,
+        RAZORPAY_API_BASE_URL: `http://127.0.0.1:${fakePaymentsPort}`,
       },
     },
   ],

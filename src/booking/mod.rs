@@ -3,6 +3,7 @@
 //! keep two bookings from taking one time are in [`ssr`].
 
 mod page;
+pub mod payment;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -44,6 +45,12 @@ pub struct AppointmentView {
     pub cancel_reason: Option<String>,
     /// The changes the doctor may make now.
     pub actions: Vec<Status>,
+    /// Its latest payment, if one was asked for or made.
+    pub payment: Option<payment::PaymentView>,
+    /// Nothing is paid or asked yet: "Mark paid at the clinic" applies.
+    pub can_mark_paid: bool,
+    /// Like `can_mark_paid`, with a payment provider connected: "Payment link" applies.
+    pub can_ask_payment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

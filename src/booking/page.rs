@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::payment::{MarkPaid, PaymentLink};
 use super::{
     booking_options, free_times, list_appointments, AgendaView, AppointmentView, AppointmentsView,
     BookAppointment, BookingChoices, ChangeAppointment, FreeTimesView,
@@ -11,7 +12,7 @@ use super::{
 use crate::domain::appointments::{self, Status};
 use crate::domain::profile::Phone;
 use crate::error::AppError;
-use crate::ui::{load_failed, FormAlert, FormField, PhoneCountrySelect};
+use crate::ui::{load_failed, CopyButton, FormAlert, FormField, PhoneCountrySelect};
 
 /// Pixels per hour in the week calendar.
 const HOUR_PX: u16 = 48;
@@ -25,6 +26,10 @@ lazy_page!(
 fn AppointmentsPage() -> impl IntoView {
     let book = ServerAction::<BookAppointment>::new();
     let change = ServerAction::<ChangeAppointment>::new();
+    let paying = Paying {
+        mark_paid: ServerAction::new(),
+        link: ServerAction::new(),
+    };
     let week = RwSignal::new(String::new());
     let filter = RwSignal::new("upcoming".to_owned());
     let selected = RwSignal::new(None::<String>);
@@ -35,9 +40,10 @@ fn AppointmentsPage() -> impl IntoView {
                 filter.get(),
                 book.version().get(),
                 change.version().get(),
+                paying.mark_paid.version().get() + paying.link.version().get(),
             )
         },
-        |(week, filter, _, _)| list_appointments(week, filter),
+        |(week, filter, _, _, _)| list_appointments(week, filter),
     );
     view! {
         <h1>"Appointments"</h1>
@@ -47,7 +53,7 @@ fn AppointmentsPage() -> impl IntoView {
                 Ok(view) => view! {
                     <p class="lead">"Times are in " {view.zone.clone()} "."</p>
                     <WeekCalendar view=view.clone() week selected/>
-                    <Details view=view.clone() selected change/>
+                    <Details view=view.clone() selected change paying/>
                     <AppointmentList list=view.list filter selected/>
                 }.into_any(),
                 Err(error) => return Err(error),
@@ -161,12 +167,65 @@ fn AppointmentList(
     }
 }
 
+/// What the doctor can do about an appointment's fee.
+#[derive(Clone, Copy)]
+struct Paying {
+    mark_paid: ServerAction<MarkPaid>,
+    link: ServerAction<PaymentLink>,
+}
+
+/// The selected appointment's payment, and the buttons for its fee.
+#[component]
+fn PaymentDetails(a: AppointmentView, paying: Paying) -> impl IntoView {
+    let error = Signal::derive(move || {
+        paying
+            .mark_paid
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| paying.link.value().get().and_then(Result::err))
+    });
+    let busy = move || paying.mark_paid.pending().get() || paying.link.pending().get();
+    let (mark_id, link_id) = (a.id.clone(), a.id.clone());
+    view! {
+        {a.payment.clone().map(|p| view! {
+            <dl class="payment">
+                <dt>"Payment"</dt><dd>{p.state.clone()}</dd>
+                {p.paid.clone().map(|at| view! { <dt>"Paid on"</dt><dd>{at}</dd> })}
+                {p.reference.clone().map(|r| view! { <dt>"Reference"</dt><dd><code>{r}</code></dd> })}
+                {p.refund.clone().map(|r| view! { <dt>"Refund"</dt><dd>{r}</dd> })}
+                {p.problem.clone().map(|r| view! { <dt>"Problem"</dt><dd>{r}</dd> })}
+            </dl>
+            {p.link.clone().map(|url| view! {
+                <p class="copy-line">
+                    <input type="text" readonly value=url.clone() aria-label="Payment link"/>
+                    <CopyButton text=url label="Copy payment link"/>
+                </p>
+            })}
+        })}
+        <FormAlert error/>
+        <div class="row-actions">
+            {a.can_mark_paid.then(|| view! {
+                <button type="button" disabled=busy on:click=move |_| {
+                    paying.mark_paid.dispatch(MarkPaid { id: mark_id.clone() });
+                }>"Mark paid at the clinic"</button>
+            })}
+            {a.can_ask_payment.then(|| view! {
+                <button type="button" disabled=busy on:click=move |_| {
+                    paying.link.dispatch(PaymentLink { id: link_id.clone() });
+                }>{move || if paying.link.pending().get() { "Making the link…" } else { "Get a payment link" }}</button>
+            })}
+        </div>
+    }
+}
+
 /// The selected appointment and the changes the doctor may make to it.
 #[component]
 fn Details(
     view: AppointmentsView,
     selected: RwSignal<Option<String>>,
     change: ServerAction<ChangeAppointment>,
+    paying: Paying,
 ) -> impl IntoView {
     let every: Vec<AppointmentView> = view
         .days
@@ -213,6 +272,7 @@ fn Details(
                     {a.hold_expires.clone().map(|at| view! { <dt>"Held until"</dt><dd>{at}</dd> })}
                     {a.cancel_reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
                 </dl>
+                <PaymentDetails a=a.clone() paying/>
                 <FormAlert error/>
                 <div class="row-actions">{buttons}</div>
                 {can_cancel.then(|| view! {

@@ -1,6 +1,8 @@
 //! The server side of the appointment pages: stored appointments and free slots turned into
 //! what the dashboard shows, in the doctor's time zone.
 
+use std::collections::HashMap;
+
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
@@ -10,6 +12,7 @@ use super::{
     FreeTimesView, MethodChoice, ServiceChoice,
 };
 use crate::db::appointments::{self as store, StoredAppointment};
+use crate::db::payments::StoredPayment;
 use crate::db::{self, Db, DoctorId, TenantTx};
 use crate::domain::appointments::{check_change, SlotChoice, Status};
 use crate::domain::availability::{clock, parse_date, MINUTES_PER_DAY};
@@ -35,6 +38,33 @@ fn describe(appointment: &StoredAppointment, zone: &TimeZone) -> (String, u16, u
         start.minute,
         end_minute,
     )
+}
+
+/// What every appointment of one page is shown with: the doctor's zone, now, the latest
+/// payment of each appointment, and whether a payment provider is connected.
+struct Shown<'a> {
+    zone: &'a TimeZone,
+    now: i64,
+    payments: HashMap<String, StoredPayment>,
+    online: bool,
+}
+
+impl Shown<'_> {
+    fn view(&self, appointment: &StoredAppointment) -> AppointmentView {
+        let payment = self.payments.get(&appointment.id);
+        let unpaid = super::payment::ssr::unpaid(appointment, payment);
+        AppointmentView {
+            payment: payment.map(|p| super::payment::ssr::view(p, self.zone)),
+            can_mark_paid: unpaid && appointment.fee_minor > 0,
+            can_ask_payment: unpaid && appointment.fee_minor > 0 && self.online,
+            ..view(appointment, self.zone, self.now)
+        }
+    }
+}
+
+/// Whether the doctor has a payment provider connected.
+async fn online(tx: &mut TenantTx) -> Result<bool, AppError> {
+    Ok(db::payments::account(tx).await?.is_some())
 }
 
 fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> AppointmentView {
@@ -69,6 +99,9 @@ fn view(appointment: &StoredAppointment, zone: &TimeZone, now: i64) -> Appointme
             .into_iter()
             .filter(|to| check_change(appointment.status, *to, timing).is_ok())
             .collect(),
+        payment: None,
+        can_mark_paid: false,
+        can_ask_payment: false,
     }
 }
 
@@ -81,8 +114,19 @@ pub async fn one(
 ) -> Result<AppointmentView, AppError> {
     let mut tx = db.tenant(doctor).await?;
     let practice = practice(&mut tx).await?;
+    let payments = db::payments::latest_for(&mut tx, &appointment.id)
+        .await?
+        .map(|p| (p.appointment_id.clone(), p))
+        .into_iter()
+        .collect();
+    let shown = Shown {
+        zone: &practice.zone,
+        now,
+        payments,
+        online: online(&mut tx).await?,
+    };
     tx.commit().await?;
-    Ok(view(appointment, &practice.zone, now))
+    Ok(shown.view(appointment))
 }
 
 /// Whether an appointment belongs in the list under `filter`.
@@ -139,12 +183,19 @@ pub async fn appointments(
     };
     let (week_from, week_to) = (start_of(monday)?, start_of(day(7)?)?);
     let in_week = store::between(&mut tx, week_from, week_to).await?;
-    let listed_rows = store::between(
-        &mut tx,
+    let (list_from, list_to) = (
         now - LIST_PAST_DAYS * DAY_MS,
         now + LIST_AHEAD_DAYS * DAY_MS,
-    )
-    .await?;
+    );
+    let listed_rows = store::between(&mut tx, list_from, list_to).await?;
+    let mut payments = db::payments::latest_between(&mut tx, list_from, list_to).await?;
+    payments.extend(db::payments::latest_between(&mut tx, week_from, week_to).await?);
+    let shown = Shown {
+        zone,
+        now,
+        payments,
+        online: online(&mut tx).await?,
+    };
     tx.commit().await?;
 
     let mut days = Vec::with_capacity(7);
@@ -156,7 +207,7 @@ pub async fn appointments(
                 .iter()
                 .filter(|a| a.status.occupies_time())
                 .filter(|a| local_time(a.starts_at, zone).date == local(date))
-                .map(|a| view(a, zone, now))
+                .map(|a| shown.view(a))
                 .collect(),
         });
     }
@@ -188,7 +239,7 @@ pub async fn appointments(
         list: listed_rows
             .iter()
             .filter(|a| listed(a, filter, now))
-            .map(|a| view(a, zone, now))
+            .map(|a| shown.view(a))
             .collect(),
     })
 }

@@ -441,6 +441,33 @@ pub async fn latest_for(
     .transpose()
 }
 
+/// The latest payment of each of the doctor's appointments starting in `[from, to)`, by
+/// appointment id.
+pub async fn latest_between(
+    tx: &mut TenantTx,
+    from: i64,
+    to: i64,
+) -> Result<std::collections::HashMap<String, StoredPayment>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let rows = sqlx::query(&format!(
+        "{PAYMENT} WHERE doctor_id = $1 AND appointment_id IN
+             (SELECT id FROM appointments WHERE doctor_id = $1 AND starts_at >= $2
+                  AND starts_at < $3)
+         ORDER BY attempt"
+    ))
+    .bind(doctor.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    let mut latest = std::collections::HashMap::new();
+    for row in &rows {
+        let payment = read_payment(row)?;
+        latest.insert(payment.appointment_id.clone(), payment);
+    }
+    Ok(latest)
+}
+
 /// The doctor's payment with the provider's `reference` (a session or link id).
 pub async fn by_reference(
     tx: &mut TenantTx,

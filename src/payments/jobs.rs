@@ -119,7 +119,9 @@ struct Due {
     payment: StoredPayment,
     provider: Provider,
     keys: Keys,
-    appointment_status: Status,
+    /// The appointment still wants this payment: it is live, and nothing newer (a payment at
+    /// the clinic) replaced it.
+    wanted: bool,
     description: String,
 }
 
@@ -137,11 +139,11 @@ async fn step(
     };
     let payment = &due.payment;
     match payment.status {
-        PaymentStatus::Creating if due.appointment_status == Status::PendingPayment => {
+        PaymentStatus::Creating if due.wanted => {
             create(db, config, client, doctor, &due, now).await
         }
         PaymentStatus::Creating => {
-            // Cancelled or expired before its link was made: nothing to pay.
+            // Cancelled, expired or paid otherwise before its link was made: nothing to pay.
             write(db, doctor, async |tx| {
                 settle::closed(tx, config, payment, now).await
             })
@@ -149,9 +151,8 @@ async fn step(
         }
         PaymentStatus::Open | PaymentStatus::Closed => {
             let ended = now >= payment.expires_at;
-            let wanted = due.appointment_status == Status::PendingPayment;
             let reference = payment.reference.as_deref().unwrap_or_default();
-            let answer = if (ended || !wanted) && payment.status == PaymentStatus::Open {
+            let answer = if (ended || !due.wanted) && payment.status == PaymentStatus::Open {
                 client.close(&due.keys, reference).await
             } else {
                 client.state(&due.keys, reference).await
@@ -254,13 +255,18 @@ async fn take(
         return Ok(None);
     };
     let zone = crate::db::availability::zone(&mut tx).await?;
+    let latest = store::latest_for(&mut tx, &payment.appointment_id).await?;
     tx.commit().await?;
+    let wanted = matches!(
+        appointment.status,
+        Status::Held | Status::PendingPayment | Status::Confirmed
+    ) && latest.is_some_and(|l| l.id == payment.id);
     let opened = keys::open(&config.token_keys, doctor, &account.keys)?;
     let when = crate::domain::slots::local_time(appointment.starts_at, &zone);
     Ok(Some(Due {
         provider,
         keys: opened.api,
-        appointment_status: appointment.status,
+        wanted,
         description: format!(
             "{}, {}: {when}",
             appointment.service_name,

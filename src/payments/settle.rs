@@ -252,19 +252,17 @@ async fn confirm(
     }
 }
 
-/// The link can no longer be paid (expired, cancelled, or closed by the payments job). Once
-/// the hold has ended the appointment is expired, freeing its time, and the patient is told.
-/// Before then the payments job comes back at the hold's end.
+/// The link can no longer be paid (expired, cancelled, or closed by the payments job): the
+/// appointment still awaiting it is expired, freeing its time, and the patient is told.
 pub async fn closed(
     tx: &mut TenantTx,
     config: &Config,
     payment: &StoredPayment,
     now: i64,
 ) -> Result<(), AppError> {
-    let ended = now >= payment.expires_at;
     let change = Change {
         status: Some(PaymentStatus::Closed),
-        next_check_at: Some((!ended).then_some(payment.expires_at + GRACE_MS)),
+        next_check_at: Some(None),
         ..Change::default()
     };
     let from = payment.status;
@@ -272,18 +270,19 @@ pub async fn closed(
         from,
         PaymentStatus::Open | PaymentStatus::Closed | PaymentStatus::Creating
     ) || !store::change(tx, &payment.id, from, &change, now).await?
-        || !ended
     {
         return Ok(());
     }
     let told = told(tx, payment).await?;
-    if told.appointment.status != Status::PendingPayment {
+    let id = told.appointment.id.as_str();
+    if told.appointment.status != Status::PendingPayment
+        || !appointments::set_status(tx, id, Status::PendingPayment, Status::Expired, None).await?
+    {
         return Ok(());
     }
-    if !appointments::expire(tx, &told.appointment.id, now, None).await? {
-        return Ok(());
-    }
-    tracing::info!(doctor_id = %tx.doctor(), appointment_id = %told.appointment.id, "unpaid hold lapsed");
+    let fields = ["status:pending_payment".to_owned()];
+    crate::db::audit::record_about(tx, "appointment.expired", Some(id), &fields, None).await?;
+    tracing::info!(doctor_id = %tx.doctor(), appointment_id = %id, "unpaid hold lapsed");
     tell(tx, config, payment, &say::lapsed(&told.when), book_again()).await
 }
 

@@ -92,6 +92,27 @@ pub async fn save_methods_fees(
             ],
         )
         .map_err(AppError::Invalid)?;
+        // With online payment, each offered fee must be one the provider can charge.
+        let mut tx = db.tenant(doctor).await?;
+        let provider = crate::db::payments::account(&mut tx)
+            .await?
+            .map(|a| a.provider);
+        tx.commit().await?;
+        if let Some(provider) = provider {
+            let mut errors = crate::domain::FieldErrors::default();
+            for method in parsed
+                .methods
+                .iter()
+                .filter(|m| m.offered && m.fee_minor > 0)
+            {
+                if let Err(why) = provider.amount(parsed.currency, method.fee_minor) {
+                    errors.add(&format!("{}_fee", method.method.key()), why);
+                }
+            }
+            if !errors.is_empty() {
+                return Err(AppError::Invalid(errors));
+            }
+        }
         let id = request_id();
         let write = async |tx: &mut _| crate::db::methods::save(tx, &parsed).await;
         crate::db::audit::save_settings(db, doctor, "methods_fees.updated", id.as_deref(), write)
