@@ -1,7 +1,8 @@
 //! The server: configuration -> database (migrated) -> router -> serve until SIGTERM.
-//! `clariva reseal-tokens` instead re-seals every stored Instagram token under the first key
-//! of `TOKEN_KEYS` and exits (key rotation), and `clariva dead-letters ...` lists, shows,
-//! replays or purges the webhook events no doctor took (both in docs/meta-setup.md).
+//! `clariva reseal-tokens` instead re-seals every stored Instagram token and payment key set
+//! under the first key of `TOKEN_KEYS` and exits (key rotation), and `clariva dead-letters ...`
+//! lists, shows, replays or purges the webhook events no doctor took (both in
+//! docs/meta-setup.md).
 
 use std::process::ExitCode;
 
@@ -94,7 +95,7 @@ async fn reseal_tokens(config: &Config) -> ExitCode {
     match result {
         Ok(done) => {
             println!(
-                "{} token(s) re-sealed with key {}; {} could not be opened (those doctors must reconnect).",
+                "{} token(s) and payment key set(s) re-sealed with key {}; {} could not be opened (those doctors must reconnect).",
                 done.resealed,
                 config.token_keys.current(),
                 done.unopenable

@@ -134,6 +134,21 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     ("instagram", &[]),
     ("instagram/choose", &[("page_id", "x")]),
     ("instagram/disconnect", &[]),
+    ("setup/payments", &[]),
+    (
+        "setup/payments/save",
+        &[
+            ("provider", "none"),
+            ("key_id", ""),
+            ("secret", ""),
+            ("webhook_secret", ""),
+            ("refund", "cutoff"),
+            ("refund_hours", "24"),
+        ],
+    ),
+    ("setup/payments/check", &[]),
+    ("appointments/mark-paid", &[("id", "x")]),
+    ("appointments/payment-link", &[("id", "x")]),
 ];
 
 /// Values a careless or hostile client might send.
@@ -288,6 +303,12 @@ async fn random_arguments_never_get_a_server_error(backend: Backend) {
                 ),
             ),
             ("POST", "/meta/data-deletion".to_owned()),
+            ("POST", format!("/payments/stripe/{code}")),
+            ("POST", format!("/payments/razorpay/{code}")),
+            (
+                "GET",
+                format!("/payments/done?{}", query(&[("session_id", value())])),
+            ),
         ];
         for (method, path) in requests {
             let request = match method {

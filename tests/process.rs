@@ -82,7 +82,7 @@ fn reseal_tokens_runs_against_the_database_and_says_what_it_did() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("0 token(s) re-sealed with key k2"),
+        stdout.contains("0 token(s) and payment key set(s) re-sealed with key k2"),
         "{stdout}"
     );
 }

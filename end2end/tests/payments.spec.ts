@@ -103,6 +103,7 @@ async function seesPaid(page: Page, time: string, provider: string) {
 
 test("a patient pays with Stripe and the doctor's calendar shows the appointment confirmed and paid", async ({ page, context }) => {
   await signUp(page, "Kavya Menon", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
   await openPractice(page);
   await connectInstagram(page);
   const stamp = Date.now();
@@ -141,6 +142,7 @@ test("a patient pays with Stripe and the doctor's calendar shows the appointment
 
 test("a patient pays with Razorpay and the doctor's calendar shows the appointment confirmed and paid", async ({ page, context }) => {
   await signUp(page, "Arjun Nair", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
   await openPractice(page);
   await connectInstagram(page);
   const stamp = Date.now();
@@ -166,6 +168,7 @@ test("a patient pays with Razorpay and the doctor's calendar shows the appointme
 
 test("a hold that lapses unpaid frees the slot and the patient is told", async ({ page, context }) => {
   await signUp(page, "Nisha Pillai", uniqueEmail());
+  await expect(page).toHaveURL(/wizard=1/);
   await openPractice(page);
   await connectInstagram(page);
   const stamp = Date.now();

@@ -150,7 +150,7 @@ async fn apply(
                     BookingMode::Payment => Status::PendingPayment,
                 },
                 source: Source::Instagram,
-                hold: payee.map_or(Hold::AsSet, |p| Hold::AtLeast(p.min_hold_minutes())),
+                hold: payee.map_or(Hold::AsSet, |p| Hold::AtLeast(p.shortest_hold_minutes())),
             };
             match booking::book_in(tx, &request, now, None).await {
                 Ok(booked) => match payee {

@@ -241,14 +241,7 @@ pub async fn all_lapsed(db: &Db, now: i64) -> Result<Vec<(DoctorId, String)>, sq
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                DoctorId::from_row(row.try_get("doctor_id")?),
-                row.try_get("id")?,
-            ))
-        })
-        .collect()
+    super::doctors_and_ids(&rows)
 }
 
 const SELECT: &str = "SELECT a.id, a.patient_id, a.patient_name, p.name AS patient_on_file,

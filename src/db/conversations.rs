@@ -158,14 +158,7 @@ impl Work {
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    DoctorId::from_row(row.try_get("doctor_id")?),
-                    row.try_get("id")?,
-                ))
-            })
-            .collect()
+        super::doctors_and_ids(&rows)
     }
 
     /// Gives a claimed conversation back.

@@ -87,12 +87,6 @@ fn sealed(row: &sqlx::any::AnyRow) -> Result<Sealed, sqlx::Error> {
 }
 
 /// The doctors of rows that have a `doctor_id`.
-fn doctors(rows: &[sqlx::any::AnyRow]) -> Result<Vec<DoctorId>, sqlx::Error> {
-    rows.iter()
-        .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
-        .collect()
-}
-
 fn read(row: &sqlx::any::AnyRow) -> Result<StoredLink, sqlx::Error> {
     Ok(StoredLink {
         page_id: row.try_get("page_id")?,
@@ -225,7 +219,7 @@ pub async fn unchecked_since(db: &Db, checked_before: i64) -> Result<Vec<DoctorI
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    doctors(&rows)
+    super::doctor_ids(&rows)
 }
 
 /// Every doctor with a link whose token is sealed with another key than `key_id`.
@@ -238,7 +232,7 @@ pub async fn sealed_with_other_keys(db: &Db, key_id: &str) -> Result<Vec<DoctorI
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    doctors(&rows)
+    super::doctor_ids(&rows)
 }
 
 /// Puts `new` in place of the doctor's sealed token if it is still `old` (the doctor may
@@ -273,7 +267,7 @@ pub async fn doctors_of_meta_user(
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
-    doctors(&rows)
+    super::doctor_ids(&rows)
 }
 
 /// An account offered to the doctor to pick, when they manage several.

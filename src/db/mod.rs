@@ -200,6 +200,29 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// Each row's `doctor_id`: the doctors a job found work for.
+pub(crate) fn doctor_ids(rows: &[sqlx::any::AnyRow]) -> Result<Vec<DoctorId>, sqlx::Error> {
+    use sqlx::Row;
+    rows.iter()
+        .map(|row| row.try_get("doctor_id").map(DoctorId::from_row))
+        .collect()
+}
+
+/// Each row's `doctor_id` and `id`: the items of work a job found, with their doctors.
+pub(crate) fn doctors_and_ids(
+    rows: &[sqlx::any::AnyRow],
+) -> Result<Vec<(DoctorId, String)>, sqlx::Error> {
+    use sqlx::Row;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                DoctorId::from_row(row.try_get("doctor_id")?),
+                row.try_get("id")?,
+            ))
+        })
+        .collect()
+}
+
 /// A fresh id: UUIDv7 text, so ids sort by creation time.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

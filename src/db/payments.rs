@@ -120,9 +120,41 @@ pub async fn with_accounts(db: &Db) -> Result<Vec<DoctorId>, sqlx::Error> {
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|row| Ok(DoctorId::from_row(row.try_get("doctor_id")?)))
-        .collect()
+    super::doctor_ids(&rows)
+}
+
+/// Every doctor whose provider keys another key than `key_id` sealed (re-sealing after a key
+/// rotation).
+pub async fn sealed_with_other_keys(db: &Db, key_id: &str) -> Result<Vec<DoctorId>, sqlx::Error> {
+    let mut tx = db.lookup(Lookup::PaymentWork, "on").await?;
+    let rows = sqlx::query(
+        "SELECT doctor_id FROM payment_accounts WHERE keys_key_id <> $1 ORDER BY doctor_id",
+    )
+    .bind(key_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    super::doctor_ids(&rows)
+}
+
+/// Puts `new` in place of the doctor's sealed keys if they are still `old`.
+pub async fn replace_keys(
+    tx: &mut TenantTx,
+    old: &Sealed,
+    new: &Sealed,
+) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let done = sqlx::query(
+        "UPDATE payment_accounts SET keys_sealed = $3, keys_key_id = $4
+         WHERE doctor_id = $1 AND keys_sealed = $2",
+    )
+    .bind(doctor.as_str())
+    .bind(&old.value)
+    .bind(&new.value)
+    .bind(&new.key_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Changes only the refund policy of the doctor's account; whether there is one.
@@ -568,14 +600,7 @@ pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<(DoctorId, String)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                DoctorId::from_row(row.try_get("doctor_id")?),
-                row.try_get("id")?,
-            ))
-        })
-        .collect()
+    super::doctors_and_ids(&rows)
 }
 
 /// The doctor's payments to ask the provider about in the daily reconciliation: still open,

@@ -54,6 +54,10 @@ const STRIPE_MINIMUMS: [(&str, i64); 24] = [
     ("THB", 1000),
 ];
 
+/// How much longer than a provider's shortest link a hold lasts at least: the time to make
+/// the link, with retries.
+const LINK_MARGIN_MINUTES: u32 = 5;
+
 /// Razorpay's smallest charge in rupees, in paise (its error examples: "The amount must be
 /// at least INR 1.00").
 const RAZORPAY_MINIMUM_INR: i64 = 100;
@@ -86,6 +90,12 @@ impl Provider {
             Self::Stripe => 30,
             Self::Razorpay => 15,
         }
+    }
+
+    /// The shortest hold a practice using this provider gets: the provider's shortest link
+    /// and a few minutes to make it (a link asked for a second too late is refused).
+    pub fn shortest_hold_minutes(self) -> u32 {
+        self.min_hold_minutes() + LINK_MARGIN_MINUTES
     }
 
     /// The longest a link can stay payable, in minutes (Stripe: 24 hours; Razorpay: months).
@@ -435,18 +445,19 @@ pub enum Refund {
     Manual,
 }
 
-/// The hold a practice with `provider` gets: at least the provider's shortest; the reason
+/// The hold a practice with `provider` gets: at least its shortest hold; the reason
 /// when it is longer than the doctor's `wanted`.
 pub fn hold_minutes(provider: Provider, wanted: u32) -> (u32, Option<String>) {
-    let least = provider.min_hold_minutes();
+    let least = provider.shortest_hold_minutes();
     if wanted >= least {
         (wanted, None)
     } else {
         (
             least,
             Some(format!(
-                "Unpaid bookings are held for {least} minutes, not {wanted}: {} payment links stay open at least {least} minutes.",
-                provider.label()
+                "Unpaid bookings are held for {least} minutes, not {wanted}: {} payment links stay open at least {} minutes, and making one takes a moment.",
+                provider.label(),
+                provider.min_hold_minutes()
             )),
         )
     }
@@ -530,10 +541,13 @@ mod tests {
     #[test]
     fn holds_are_raised_to_the_providers_shortest_with_the_reason() {
         assert_eq!(hold_minutes(Provider::Stripe, 45), (45, None));
-        let (minutes, why) = hold_minutes(Provider::Stripe, 10);
-        assert_eq!(minutes, 30);
-        assert!(why.unwrap().contains("Stripe"));
-        assert_eq!(hold_minutes(Provider::Razorpay, 15), (15, None));
+        let (minutes, why) = hold_minutes(Provider::Stripe, 30);
+        assert_eq!(minutes, 35);
+        assert!(why
+            .unwrap()
+            .contains("Stripe payment links stay open at least 30 minutes"));
+        assert_eq!(hold_minutes(Provider::Razorpay, 20), (20, None));
+        assert_eq!(hold_minutes(Provider::Razorpay, 15).0, 20);
     }
 
     #[test]

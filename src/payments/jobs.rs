@@ -32,7 +32,9 @@ const POLL: Duration = Duration::from_secs(1);
 const LEASE_MS: i64 = 60_000;
 /// The longest wait between tries to reach a provider.
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
-/// How often the reconciliation runs, and how far back "changed lately" reaches.
+/// When the reconciliation first runs after start, how often after that, and how far back
+/// "changed lately" reaches.
+const RECONCILE_FIRST: Duration = Duration::from_secs(5 * 60);
 const RECONCILE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 const RECONCILE_SINCE_MS: i64 = 2 * 24 * 60 * 60_000;
 /// At most this many events and payments a round.
@@ -40,7 +42,8 @@ const BATCH: i64 = 50;
 
 /// Runs until the task is dropped; `wake` is notified when a webhook keeps an event.
 pub async fn run(db: Db, config: Arc<Config>, client: Arc<Payments>, wake: Arc<Notify>) {
-    let mut reconciled_at = tokio::time::Instant::now();
+    // The first a few minutes after start (a process restarted daily still reconciles).
+    let mut reconcile_at = tokio::time::Instant::now() + RECONCILE_FIRST;
     loop {
         tokio::select! {
             () = wake.notified() => {}
@@ -49,8 +52,8 @@ pub async fn run(db: Db, config: Arc<Config>, client: Arc<Payments>, wake: Arc<N
         if let Err(error) = round(&db, &config, &client).await {
             tracing::warn!(%error, "payments round failed");
         }
-        if reconciled_at.elapsed() >= RECONCILE_EVERY {
-            reconciled_at = tokio::time::Instant::now();
+        if tokio::time::Instant::now() >= reconcile_at {
+            reconcile_at = tokio::time::Instant::now() + RECONCILE_EVERY;
             match reconcile(&db, &config, &client).await {
                 Ok(asked) => tracing::info!(asked, "payments reconciled"),
                 Err(error) => tracing::warn!(%error, "payments reconciliation failed"),
