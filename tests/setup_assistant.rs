@@ -87,7 +87,7 @@ async fn a_doctor_who_saved_nothing_gets_the_defaults(backend: Backend) {
         "Confirmed at once",
         "Wait for my approval",
         "Need online payment",
-        "Available once payments are set up.",
+        "Connect Stripe or Razorpay on the Payments pane first.",
         "If this is an emergency, call your local emergency number now.",
         "automated assistant of Rao Family Clinic",
     ] {
@@ -185,7 +185,7 @@ async fn online_payment_is_refused_until_payments_are_set_up(backend: Backend) {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         body["Invalid"]["booking_mode"],
-        "Need online payment is not available yet. Available once payments are set up."
+        "Need online payment is not available yet. Connect Stripe or Razorpay on the Payments pane first."
     );
     assert_eq!(
         read_settings(&app, &app.client).await["booking_mode"],

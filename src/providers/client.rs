@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 
 use super::{razorpay, stripe};
 
@@ -125,18 +126,12 @@ impl Payments {
     /// payment links count=1) and the key's mode, from its prefix. A key whose prefix is
     /// neither provider's test or live prefix is refused without a call.
     pub async fn check(&self, keys: &Keys) -> Result<KeyCheck, ProviderError> {
-        match keys {
-            Keys::Stripe { secret_key } => {
-                let mode = stripe::mode(secret_key)?;
-                stripe::check(&self.http, &self.stripe_base, secret_key).await?;
-                Ok(KeyCheck { mode })
-            }
-            Keys::Razorpay { key_id, key_secret } => {
-                let mode = razorpay::mode(key_id)?;
-                razorpay::check(&self.http, &self.razorpay_base, key_id, key_secret).await?;
-                Ok(KeyCheck { mode })
-            }
-        }
+        let api = self.api(keys);
+        let mode = match keys {
+            Keys::Stripe { secret_key } => stripe::check(&api, secret_key).await?,
+            Keys::Razorpay { key_id, .. } => razorpay::check(&api, key_id).await?,
+        };
+        Ok(KeyCheck { mode })
     }
 
     /// A link for `charge`, payable until `charge.expires_at`. Retrying the same appointment
@@ -144,14 +139,10 @@ impl Payments {
     /// `Idempotency-Key` ("appointment:{id}:attempt:{n}"); Razorpay refuses a second link with
     /// the same `reference_id`, and the one it already has is returned.
     pub async fn create(&self, keys: &Keys, charge: &Charge<'_>) -> Result<Link, ProviderError> {
+        let api = self.api(keys);
         match keys {
-            Keys::Stripe { secret_key } => {
-                stripe::create(&self.http, &self.stripe_base, secret_key, charge).await
-            }
-            Keys::Razorpay { key_id, key_secret } => {
-                let auth = (key_id.as_str(), key_secret);
-                razorpay::create(&self.http, &self.razorpay_base, auth, charge).await
-            }
+            Keys::Stripe { .. } => stripe::create(&api, charge).await,
+            Keys::Razorpay { .. } => razorpay::create(&api, charge).await,
         }
     }
 
@@ -159,14 +150,10 @@ impl Payments {
     /// `paid`), Razorpay's Payment Link (paid once its `status` is `paid`, with its captured
     /// payment).
     pub async fn state(&self, keys: &Keys, reference: &str) -> Result<State, ProviderError> {
+        let api = self.api(keys);
         match keys {
-            Keys::Stripe { secret_key } => {
-                stripe::state(&self.http, &self.stripe_base, secret_key, reference).await
-            }
-            Keys::Razorpay { key_id, key_secret } => {
-                let auth = (key_id.as_str(), key_secret);
-                razorpay::state(&self.http, &self.razorpay_base, auth, reference).await
-            }
+            Keys::Stripe { .. } => stripe::state(&api, reference).await,
+            Keys::Razorpay { .. } => razorpay::state(&api, reference).await,
         }
     }
 
@@ -174,14 +161,19 @@ impl Payments {
     /// the provider refuses because it is no longer open, its state is returned (it may have
     /// been paid meanwhile); otherwise `Closed`.
     pub async fn close(&self, keys: &Keys, reference: &str) -> Result<State, ProviderError> {
-        match keys {
-            Keys::Stripe { secret_key } => {
-                stripe::close(&self.http, &self.stripe_base, secret_key, reference).await
-            }
-            Keys::Razorpay { key_id, key_secret } => {
-                let auth = (key_id.as_str(), key_secret);
-                razorpay::close(&self.http, &self.razorpay_base, auth, reference).await
-            }
+        let api = self.api(keys);
+        let closing = match keys {
+            Keys::Stripe { .. } => stripe::close(&api, reference).await,
+            Keys::Razorpay { .. } => razorpay::close(&api, reference).await,
+        };
+        match closing {
+            Ok(()) => Ok(State::Closed),
+            // Only open links can be closed: this one was paid or has lapsed meanwhile.
+            Err(refused @ ProviderError::Refused(_)) => match self.state(keys, reference).await? {
+                State::Open => Err(refused),
+                settled => Ok(settled),
+            },
+            Err(other) => Err(other),
         }
     }
 
@@ -200,16 +192,93 @@ impl Payments {
                 "the idempotency key must be at least 10 characters".into(),
             ));
         }
+        let api = self.api(keys);
+        let refund = (payment, amount, idempotency_key);
         match keys {
-            Keys::Stripe { secret_key } => {
-                let refund = (payment, amount, idempotency_key);
-                stripe::refund(&self.http, &self.stripe_base, secret_key, refund).await
-            }
+            Keys::Stripe { .. } => stripe::refund(&api, refund).await,
+            Keys::Razorpay { .. } => razorpay::refund(&api, refund).await,
+        }
+    }
+
+    /// The API of the provider `keys` are for.
+    fn api<'a>(&'a self, keys: &'a Keys) -> Api<'a> {
+        let (base, provider) = match keys {
+            Keys::Stripe { .. } => (&self.stripe_base, &stripe::PROVIDER),
+            Keys::Razorpay { .. } => (&self.razorpay_base, &razorpay::PROVIDER),
+        };
+        Api {
+            http: &self.http,
+            base,
+            keys,
+            provider,
+        }
+    }
+}
+
+/// What reading a provider's answers needs to know of it.
+pub(super) struct Provider {
+    /// Its name, in messages.
+    pub name: &'static str,
+    /// The field of its error object (`{"error": {…}}`) that holds its message.
+    pub message_field: &'static str,
+}
+
+impl Provider {
+    /// The provider's error for a non-success `status` and the answer's body.
+    pub(super) fn refusal(&self, status: reqwest::StatusCode, body: &[u8]) -> ProviderError {
+        classify(
+            self.name,
+            status,
+            error_message(body, self.message_field).as_deref(),
+        )
+    }
+}
+
+/// A doctor's keys at their provider's API, for one call of [`Payments`].
+pub(super) struct Api<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+    keys: &'a Keys,
+    provider: &'static Provider,
+}
+
+impl Api<'_> {
+    /// A GET of `path` (below the base URL), with the keys.
+    pub(super) fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.with_keys(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    /// A POST to `path` (below the base URL), with the keys.
+    pub(super) fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.with_keys(self.http.post(format!("{}{path}", self.base)))
+    }
+
+    /// Basic auth: Stripe's key as the user (no password), Razorpay's key id and secret.
+    fn with_keys(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.keys {
+            Keys::Stripe { secret_key } => request.basic_auth(secret_key.expose_secret(), Some("")),
             Keys::Razorpay { key_id, key_secret } => {
-                let auth = (key_id.as_str(), key_secret);
-                let refund = (payment, amount, idempotency_key);
-                razorpay::refund(&self.http, &self.razorpay_base, auth, refund).await
+                request.basic_auth(key_id, Some(key_secret.expose_secret()))
             }
+        }
+    }
+
+    /// Sends `request` and reads the answer: its body on success, the provider's error
+    /// otherwise.
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ProviderError> {
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if status.is_success() {
+            serde_json::from_slice(&body).map_err(|e| {
+                let provider = self.provider.name;
+                ProviderError::Unreachable(format!("unreadable answer from {provider}: {e}"))
+            })
+        } else {
+            Err(self.provider.refusal(status, &body))
         }
     }
 }
@@ -271,18 +340,52 @@ fn word_start(text: &str, at: usize) -> bool {
         .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
 }
 
-/// A non-success answer without a provider's error body: 5xx and 429 are worth a retry,
-/// other 4xx are refusals.
-pub(super) fn bare_status(status: reqwest::StatusCode) -> ProviderError {
-    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        ProviderError::Unreachable(format!("the provider answered {status}"))
-    } else {
-        ProviderError::Refused(format!("the provider answered {status}"))
+/// "appointment:{id}:attempt:{n}", one per appointment and attempt: Stripe's
+/// `Idempotency-Key`, and what Razorpay's reference is a digest of when the plain one is too
+/// long.
+pub(super) fn attempt_key(charge: &Charge<'_>) -> String {
+    format!(
+        "appointment:{}:attempt:{}",
+        charge.appointment_id, charge.attempt
+    )
+}
+
+/// The message of a provider's error body (`{"error": {…}}`; empty if its error object has
+/// none), or `None` for any other body.
+fn error_message(body: &[u8], field: &str) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match body.get("error")?.as_object()?.get(field) {
+        None => Some(String::new()),
+        Some(message) => message.as_str().map(str::to_owned),
+    }
+}
+
+/// What a non-success answer of `provider` means for the caller: 401 a rejected key; with
+/// the provider's `message` (blanked of keys), 403 a missing permission, 409 (a request with
+/// the same idempotency key still running), 429 and 5xx worth a retry, other 4xx refusals;
+/// without one (an answer that is not the provider's error body), 429 and 5xx worth a retry,
+/// anything else a refusal.
+pub(super) fn classify(
+    provider: &str,
+    status: reqwest::StatusCode,
+    message: Option<&str>,
+) -> ProviderError {
+    use reqwest::StatusCode;
+    let busy = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+    match (status, message.map(without_keys)) {
+        (StatusCode::UNAUTHORIZED, _) => ProviderError::KeyRejected,
+        (_, None) if busy => ProviderError::Unreachable(format!("the provider answered {status}")),
+        (_, None) => ProviderError::Refused(format!("the provider answered {status}")),
+        (StatusCode::FORBIDDEN, Some(message)) => ProviderError::Permission(message),
+        (_, Some(message)) if busy || status == StatusCode::CONFLICT => {
+            ProviderError::Unreachable(format!("{provider} answered {status}: {message}"))
+        }
+        (_, Some(message)) => ProviderError::Refused(message),
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -313,11 +416,58 @@ mod tests {
 
     #[test]
     fn server_errors_are_worth_a_retry_and_client_errors_are_refusals() {
-        let retry = bare_status(reqwest::StatusCode::BAD_GATEWAY);
-        assert!(matches!(retry, ProviderError::Unreachable(_)));
-        let retry = bare_status(reqwest::StatusCode::TOO_MANY_REQUESTS);
-        assert!(matches!(retry, ProviderError::Unreachable(_)));
-        let refused = bare_status(reqwest::StatusCode::NOT_FOUND);
-        assert!(matches!(refused, ProviderError::Refused(_)));
+        use reqwest::StatusCode;
+        for (status, message) in [
+            (StatusCode::BAD_GATEWAY, None),
+            (StatusCode::TOO_MANY_REQUESTS, None),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("down")),
+            (StatusCode::CONFLICT, Some("the same key is in use")),
+        ] {
+            let retry = classify("Stripe", status, message);
+            assert!(matches!(retry, ProviderError::Unreachable(_)), "{status}");
+        }
+        for status in [
+            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
+            StatusCode::CONFLICT,
+        ] {
+            let refused = classify("Stripe", status, None);
+            assert!(matches!(refused, ProviderError::Refused(_)), "{status}");
+        }
+        let denied = classify(
+            "Stripe",
+            StatusCode::FORBIDDEN,
+            Some("key sk_test_1 may not"),
+        );
+        assert_eq!(
+            denied,
+            ProviderError::Permission("key [key] may not".into())
+        );
+        let rejected = classify("Razorpay", StatusCode::UNAUTHORIZED, None);
+        assert_eq!(rejected, ProviderError::KeyRejected);
+    }
+
+    #[test]
+    fn a_providers_message_is_read_from_its_error_body() {
+        let body = br#"{"error": {"code": "BAD_REQUEST_ERROR", "description": "late"}}"#;
+        assert_eq!(error_message(body, "description"), Some("late".into()));
+        assert_eq!(error_message(body, "message"), Some(String::new()));
+        for other in [&b"<html>bad gateway</html>"[..], b"", br#"{"error": "x"}"#] {
+            assert_eq!(error_message(other, "message"), None);
+        }
+    }
+
+    /// A charge for the providers' unit tests.
+    pub(in crate::providers) fn charge(appointment_id: &str, attempt: u32) -> Charge<'_> {
+        Charge {
+            appointment_id,
+            doctor_id: "doc-1",
+            attempt,
+            amount: 50_000,
+            currency: "INR",
+            description: "Video consultation, Mon 7 Dec 09:30",
+            expires_at: 1_765_000_000,
+            return_url: "https://clariva.example/pay/return?a=1&b=2",
+        }
     }
 }

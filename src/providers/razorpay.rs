@@ -3,30 +3,21 @@
 //! keeps unique: a retried create that Razorpay refuses as a duplicate gets the link already
 //! made. Refunds carry `X-Refund-Idempotency`.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::providers::client::{
-    bare_status, checked_id, without_keys, Charge, Link, Mode, ProviderError, State,
+    attempt_key, checked_id, Api, Charge, Link, Mode, Provider, ProviderError, State,
 };
 
-/// The key id and its secret.
-pub(super) type Auth<'a> = (&'a str, &'a SecretString);
+/// Razorpay's error bodies: `{"error": {"code", "description", …}}`.
+pub(super) const PROVIDER: Provider = Provider {
+    name: "Razorpay",
+    message_field: "description",
+};
 
 /// Razorpay's longest `reference_id`.
 const REFERENCE_MAX: usize = 40;
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    description: String,
-}
 
 #[derive(Deserialize)]
 struct LinkBody {
@@ -42,6 +33,15 @@ struct LinkBody {
     /// Absent or null until someone pays.
     #[serde(default)]
     payments: Option<Vec<LinkPayment>>,
+}
+
+impl LinkBody {
+    fn link(self) -> Link {
+        Link {
+            reference: self.id,
+            url: self.short_url,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -62,7 +62,7 @@ struct RefundBody {
 }
 
 /// The key's mode from the key id's prefix.
-pub(super) fn mode(key_id: &str) -> Result<Mode, ProviderError> {
+fn mode(key_id: &str) -> Result<Mode, ProviderError> {
     if key_id.starts_with("rzp_test_") {
         Ok(Mode::Test)
     } else if key_id.starts_with("rzp_live_") {
@@ -74,70 +74,40 @@ pub(super) fn mode(key_id: &str) -> Result<Mode, ProviderError> {
     }
 }
 
-pub(super) async fn check(
-    http: &reqwest::Client,
-    base: &str,
-    key_id: &str,
-    key_secret: &SecretString,
-) -> Result<(), ProviderError> {
-    let response = http
-        .get(format!("{base}/v1/payment_links"))
-        .basic_auth(key_id, Some(key_secret.expose_secret()))
-        .query(&[("count", "1")])
-        .send()
-        .await?;
-    let _: LinksBody = read(response).await?;
-    Ok(())
+/// The key's mode, once a list of one Payment Link shows Razorpay takes the key.
+pub(super) async fn check(api: &Api<'_>, key_id: &str) -> Result<Mode, ProviderError> {
+    let mode = mode(key_id)?;
+    let list = api.get("/v1/payment_links").query(&[("count", "1")]);
+    let _: LinksBody = api.call(list).await?;
+    Ok(mode)
 }
 
-pub(super) async fn create(
-    http: &reqwest::Client,
-    base: &str,
-    auth: Auth<'_>,
-    charge: &Charge<'_>,
-) -> Result<Link, ProviderError> {
+pub(super) async fn create(api: &Api<'_>, charge: &Charge<'_>) -> Result<Link, ProviderError> {
     let reference_id = reference_id(charge);
-    let response = http
-        .post(format!("{base}/v1/payment_links"))
-        .basic_auth(auth.0, Some(auth.1.expose_secret()))
-        .json(&link_body(charge, &reference_id))
-        .send()
-        .await?;
-    match read::<LinkBody>(response).await {
-        Ok(link) => Ok(Link {
-            reference: link.id,
-            url: link.short_url,
-        }),
+    let request = api
+        .post("/v1/payment_links")
+        .json(&link_body(charge, &reference_id));
+    match api.call::<LinkBody>(request).await {
+        Ok(link) => Ok(link.link()),
         // A retry after an answer that never arrived: the link was made the first time.
         Err(ProviderError::Refused(message)) if is_duplicate_reference(&message) => {
-            existing(http, base, auth, &reference_id).await
+            existing(api, &reference_id).await
         }
         Err(other) => Err(other),
     }
 }
 
 /// The link Razorpay already has under `reference_id`.
-async fn existing(
-    http: &reqwest::Client,
-    base: &str,
-    auth: Auth<'_>,
-    reference_id: &str,
-) -> Result<Link, ProviderError> {
-    let response = http
-        .get(format!("{base}/v1/payment_links"))
-        .basic_auth(auth.0, Some(auth.1.expose_secret()))
-        .query(&[("reference_id", reference_id)])
-        .send()
-        .await?;
-    let links: LinksBody = read(response).await?;
+async fn existing(api: &Api<'_>, reference_id: &str) -> Result<Link, ProviderError> {
+    let request = api
+        .get("/v1/payment_links")
+        .query(&[("reference_id", reference_id)]);
+    let links: LinksBody = api.call(request).await?;
     links
         .payment_links
         .into_iter()
         .find(|link| link.reference_id.as_deref() == Some(reference_id))
-        .map(|link| Link {
-            reference: link.id,
-            url: link.short_url,
-        })
+        .map(LinkBody::link)
         .ok_or_else(|| {
             ProviderError::Unreachable(
                 "Razorpay named the reference a duplicate but lists no link for it".into(),
@@ -145,60 +115,32 @@ async fn existing(
         })
 }
 
-pub(super) async fn state(
-    http: &reqwest::Client,
-    base: &str,
-    auth: Auth<'_>,
-    reference: &str,
-) -> Result<State, ProviderError> {
+pub(super) async fn state(api: &Api<'_>, reference: &str) -> Result<State, ProviderError> {
     let id = checked_id(reference, "Payment Link id")?;
-    let response = http
-        .get(format!("{base}/v1/payment_links/{id}"))
-        .basic_auth(auth.0, Some(auth.1.expose_secret()))
-        .send()
-        .await?;
-    link_state(read(response).await?)
+    let request = api.get(&format!("/v1/payment_links/{id}"));
+    link_state(api.call(request).await?)
 }
 
-pub(super) async fn close(
-    http: &reqwest::Client,
-    base: &str,
-    auth: Auth<'_>,
-    reference: &str,
-) -> Result<State, ProviderError> {
+/// Cancels the link; Razorpay refuses (400) one that is no longer in `created`.
+pub(super) async fn close(api: &Api<'_>, reference: &str) -> Result<(), ProviderError> {
     let id = checked_id(reference, "Payment Link id")?;
-    let response = http
-        .post(format!("{base}/v1/payment_links/{id}/cancel"))
-        .basic_auth(auth.0, Some(auth.1.expose_secret()))
-        .json(&json!({}))
-        .send()
-        .await?;
-    match read::<LinkBody>(response).await {
-        Ok(_) => Ok(State::Closed),
-        // Only links in `created` can be cancelled: this one was paid or has lapsed.
-        Err(refused @ ProviderError::Refused(_)) => match state(http, base, auth, id).await? {
-            State::Open => Err(refused),
-            settled => Ok(settled),
-        },
-        Err(other) => Err(other),
-    }
+    let request = api
+        .post(&format!("/v1/payment_links/{id}/cancel"))
+        .json(&json!({}));
+    let _: LinkBody = api.call(request).await?;
+    Ok(())
 }
 
 pub(super) async fn refund(
-    http: &reqwest::Client,
-    base: &str,
-    auth: Auth<'_>,
+    api: &Api<'_>,
     (payment, amount, idempotency_key): (&str, i64, &str),
 ) -> Result<String, ProviderError> {
     let payment = checked_id(payment, "payment id")?;
-    let response = http
-        .post(format!("{base}/v1/payments/{payment}/refund"))
-        .basic_auth(auth.0, Some(auth.1.expose_secret()))
+    let request = api
+        .post(&format!("/v1/payments/{payment}/refund"))
         .header("X-Refund-Idempotency", idempotency_key)
-        .json(&json!({"amount": amount, "speed": "normal"}))
-        .send()
-        .await?;
-    let refund: RefundBody = read(response).await?;
+        .json(&json!({"amount": amount, "speed": "normal"}));
+    let refund: RefundBody = api.call(request).await?;
     Ok(refund.id)
 }
 
@@ -216,13 +158,7 @@ fn reference_id(charge: &Charge<'_>) -> String {
         return plain;
     }
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(
-        format!(
-            "appointment:{}:attempt:{}",
-            charge.appointment_id, charge.attempt
-        )
-        .as_bytes(),
-    );
+    let digest = sha2::Sha256::digest(attempt_key(charge).as_bytes());
     crate::crypto::hex(&digest)[..REFERENCE_MAX].to_owned()
 }
 
@@ -274,60 +210,11 @@ fn link_state(link: LinkBody) -> Result<State, ProviderError> {
     }
 }
 
-/// A Razorpay answer: the body on success, Razorpay's error otherwise.
-async fn read<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
-) -> Result<T, ProviderError> {
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status.is_success() {
-        serde_json::from_slice(&body).map_err(|e| {
-            ProviderError::Unreachable(format!("unreadable answer from Razorpay: {e}"))
-        })
-    } else {
-        Err(refusal(status, &body))
-    }
-}
-
-/// Razorpay's error for `status` and its body (`{"error": {"code", "description", …}}`).
-fn refusal(status: reqwest::StatusCode, body: &[u8]) -> ProviderError {
-    use reqwest::StatusCode;
-    if status == StatusCode::UNAUTHORIZED {
-        return ProviderError::KeyRejected;
-    }
-    let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) else {
-        return bare_status(status);
-    };
-    let message = without_keys(&error.description);
-    match status {
-        StatusCode::FORBIDDEN => ProviderError::Permission(message),
-        // 409: a refund with the same idempotency key is still being made.
-        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => {
-            ProviderError::Unreachable(format!("Razorpay answered {status}: {message}"))
-        }
-        status if status.is_server_error() => {
-            ProviderError::Unreachable(format!("Razorpay answered {status}: {message}"))
-        }
-        _ => ProviderError::Refused(message),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn charge(appointment_id: &'static str, attempt: u32) -> Charge<'static> {
-        Charge {
-            appointment_id,
-            doctor_id: "doc-1",
-            attempt,
-            amount: 50_000,
-            currency: "INR",
-            description: "Voice call, Mon 7 Dec 09:30",
-            expires_at: 1_765_000_000,
-            return_url: "https://clariva.example/pay/return",
-        }
-    }
+    use crate::providers::client::tests::charge;
 
     #[test]
     fn the_reference_is_unique_per_attempt_and_fits_razorpays_limit() {
@@ -378,23 +265,23 @@ mod tests {
         };
         let auth = body("Authentication failed");
         assert_eq!(
-            refusal(StatusCode::UNAUTHORIZED, auth.as_bytes()),
+            PROVIDER.refusal(StatusCode::UNAUTHORIZED, auth.as_bytes()),
             ProviderError::KeyRejected
         );
         let late = body("expire_by should be at least 15 minutes after current time.");
         assert_eq!(
-            refusal(StatusCode::BAD_REQUEST, late.as_bytes()),
+            PROVIDER.refusal(StatusCode::BAD_REQUEST, late.as_bytes()),
             ProviderError::Refused(
                 "expire_by should be at least 15 minutes after current time.".into()
             )
         );
         let busy = body("A refund with this idempotency key is in progress");
         assert!(matches!(
-            refusal(StatusCode::CONFLICT, busy.as_bytes()),
+            PROVIDER.refusal(StatusCode::CONFLICT, busy.as_bytes()),
             ProviderError::Unreachable(_)
         ));
         assert!(matches!(
-            refusal(StatusCode::SERVICE_UNAVAILABLE, b""),
+            PROVIDER.refusal(StatusCode::SERVICE_UNAVAILABLE, b""),
             ProviderError::Unreachable(_)
         ));
         assert!(is_duplicate_reference("reference_id already exists"));

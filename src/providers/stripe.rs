@@ -7,19 +7,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::providers::client::{
-    bare_status, checked_id, without_keys, Charge, Link, Mode, ProviderError, State,
+    attempt_key, checked_id, Api, Charge, Link, Mode, Provider, ProviderError, State,
 };
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    message: String,
-}
+/// Stripe's error bodies: `{"error": {"type", "code", "message"}}`.
+pub(super) const PROVIDER: Provider = Provider {
+    name: "Stripe",
+    message_field: "message",
+};
 
 #[derive(Deserialize)]
 struct SessionBody {
@@ -49,7 +44,7 @@ struct RefundBody {
 }
 
 /// The key's mode from its prefix; publishable keys and anything else are refused.
-pub(super) fn mode(secret_key: &SecretString) -> Result<Mode, ProviderError> {
+fn mode(secret_key: &SecretString) -> Result<Mode, ProviderError> {
     let key = secret_key.expose_secret();
     if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
         Ok(Mode::Test)
@@ -62,33 +57,19 @@ pub(super) fn mode(secret_key: &SecretString) -> Result<Mode, ProviderError> {
     }
 }
 
-pub(super) async fn check(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SecretString,
-) -> Result<(), ProviderError> {
-    let response = http
-        .get(format!("{base}/v1/checkout/sessions"))
-        .basic_auth(key.expose_secret(), Some(""))
-        .query(&[("limit", "1")])
-        .send()
-        .await?;
-    let _: ListBody = read(response).await?;
-    Ok(())
+/// The key's mode, once a list of one Checkout Session shows Stripe takes the key.
+pub(super) async fn check(api: &Api<'_>, secret_key: &SecretString) -> Result<Mode, ProviderError> {
+    let mode = mode(secret_key)?;
+    let list = api.get("/v1/checkout/sessions").query(&[("limit", "1")]);
+    let _: ListBody = api.call(list).await?;
+    Ok(mode)
 }
 
-pub(super) async fn create(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SecretString,
-    charge: &Charge<'_>,
-) -> Result<Link, ProviderError> {
-    let response = post(http, base, "/v1/checkout/sessions", key)
-        .header("Idempotency-Key", idempotency_key(charge))
-        .body(encode(&session_form(charge)))
-        .send()
-        .await?;
-    let session: SessionBody = read(response).await?;
+pub(super) async fn create(api: &Api<'_>, charge: &Charge<'_>) -> Result<Link, ProviderError> {
+    let request = post(api, "/v1/checkout/sessions")
+        .header("Idempotency-Key", attempt_key(charge))
+        .body(encode(&session_form(charge)));
+    let session: SessionBody = api.call(request).await?;
     let url = session.url.ok_or_else(|| {
         ProviderError::Unreachable("Stripe answered with a session without a URL".into())
     })?;
@@ -98,51 +79,22 @@ pub(super) async fn create(
     })
 }
 
-pub(super) async fn state(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SecretString,
-    reference: &str,
-) -> Result<State, ProviderError> {
+pub(super) async fn state(api: &Api<'_>, reference: &str) -> Result<State, ProviderError> {
     let id = checked_id(reference, "Checkout Session id")?;
-    let response = http
-        .get(format!("{base}/v1/checkout/sessions/{id}"))
-        .basic_auth(key.expose_secret(), Some(""))
-        .send()
-        .await?;
-    session_state(read(response).await?)
+    let request = api.get(&format!("/v1/checkout/sessions/{id}"));
+    session_state(api.call(request).await?)
 }
 
-pub(super) async fn close(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SecretString,
-    reference: &str,
-) -> Result<State, ProviderError> {
+/// Expires the session; Stripe refuses (400) one that is no longer open.
+pub(super) async fn close(api: &Api<'_>, reference: &str) -> Result<(), ProviderError> {
     let id = checked_id(reference, "Checkout Session id")?;
-    let response = post(
-        http,
-        base,
-        &format!("/v1/checkout/sessions/{id}/expire"),
-        key,
-    )
-    .send()
-    .await?;
-    match read::<SessionBody>(response).await {
-        Ok(_) => Ok(State::Closed),
-        // Only open sessions can be expired: this one was paid or has lapsed meanwhile.
-        Err(refused @ ProviderError::Refused(_)) => match state(http, base, key, id).await? {
-            State::Open => Err(refused),
-            settled => Ok(settled),
-        },
-        Err(other) => Err(other),
-    }
+    let request = post(api, &format!("/v1/checkout/sessions/{id}/expire"));
+    let _: SessionBody = api.call(request).await?;
+    Ok(())
 }
 
 pub(super) async fn refund(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SecretString,
+    api: &Api<'_>,
     (payment, amount, idempotency_key): (&str, i64, &str),
 ) -> Result<String, ProviderError> {
     let payment = checked_id(payment, "PaymentIntent id")?;
@@ -150,34 +102,18 @@ pub(super) async fn refund(
         ("payment_intent".to_owned(), payment.to_owned()),
         ("amount".to_owned(), amount.to_string()),
     ];
-    let response = post(http, base, "/v1/refunds", key)
+    let request = post(api, "/v1/refunds")
         .header("Idempotency-Key", idempotency_key)
-        .body(encode(&form))
-        .send()
-        .await?;
-    let refund: RefundBody = read(response).await?;
+        .body(encode(&form));
+    let refund: RefundBody = api.call(request).await?;
     Ok(refund.id)
 }
 
-fn post(
-    http: &reqwest::Client,
-    base: &str,
-    path: &str,
-    key: &SecretString,
-) -> reqwest::RequestBuilder {
-    http.post(format!("{base}{path}"))
-        .basic_auth(key.expose_secret(), Some(""))
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-}
-
-/// One key per appointment and attempt: a retry of the same attempt replays Stripe's answer.
-fn idempotency_key(charge: &Charge<'_>) -> String {
-    format!(
-        "appointment:{}:attempt:{}",
-        charge.appointment_id, charge.attempt
+/// A form-encoded POST.
+fn post(api: &Api<'_>, path: &str) -> reqwest::RequestBuilder {
+    api.post(path).header(
+        reqwest::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded",
     )
 }
 
@@ -248,63 +184,17 @@ fn session_state(session: SessionBody) -> Result<State, ProviderError> {
     })
 }
 
-/// A Stripe answer: the body on success, Stripe's error otherwise.
-async fn read<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
-) -> Result<T, ProviderError> {
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status.is_success() {
-        serde_json::from_slice(&body)
-            .map_err(|e| ProviderError::Unreachable(format!("unreadable answer from Stripe: {e}")))
-    } else {
-        Err(refusal(status, &body))
-    }
-}
-
-/// Stripe's error for `status` and its body (`{"error": {"type", "code", "message"}}`).
-fn refusal(status: reqwest::StatusCode, body: &[u8]) -> ProviderError {
-    use reqwest::StatusCode;
-    if status == StatusCode::UNAUTHORIZED {
-        return ProviderError::KeyRejected;
-    }
-    let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) else {
-        return bare_status(status);
-    };
-    let message = without_keys(&error.message);
-    match status {
-        StatusCode::FORBIDDEN => ProviderError::Permission(message),
-        // 409: the same idempotency key is in use by a request still running.
-        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => {
-            ProviderError::Unreachable(format!("Stripe answered {status}: {message}"))
-        }
-        status if status.is_server_error() => {
-            ProviderError::Unreachable(format!("Stripe answered {status}: {message}"))
-        }
-        _ => ProviderError::Refused(message),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn charge() -> Charge<'static> {
-        Charge {
-            appointment_id: "0193a0c4-7e1f-7000-8000-000000000001",
-            doctor_id: "doc-1",
-            attempt: 2,
-            amount: 50_000,
-            currency: "INR",
-            description: "Video consultation, Mon 7 Dec 09:30",
-            expires_at: 1_765_000_000,
-            return_url: "https://clariva.example/pay/return?a=1&b=2",
-        }
-    }
+    use crate::providers::client::tests::charge;
+
+    const APPOINTMENT: &str = "0193a0c4-7e1f-7000-8000-000000000001";
 
     #[test]
     fn the_session_form_spells_out_stripes_nested_keys() {
-        let form = session_form(&charge());
+        let form = session_form(&charge(APPOINTMENT, 2));
         let field = |name: &str| {
             form.iter()
                 .find(|(key, _)| key == name)
@@ -340,7 +230,7 @@ mod tests {
 
     #[test]
     fn the_form_is_percent_encoded_and_reads_back_the_same() {
-        let form = session_form(&charge());
+        let form = session_form(&charge(APPOINTMENT, 2));
         let encoded = encode(&form);
         assert!(encoded.contains("line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=inr"));
         assert!(encoded
@@ -353,7 +243,7 @@ mod tests {
 
     #[test]
     fn each_attempt_of_an_appointment_has_its_own_idempotency_key() {
-        let key = idempotency_key(&charge());
+        let key = attempt_key(&charge(APPOINTMENT, 2));
         assert_eq!(
             key,
             "appointment:0193a0c4-7e1f-7000-8000-000000000001:attempt:2"
@@ -384,7 +274,7 @@ mod tests {
         };
         let invalid = body("Invalid API Key provided: sk_test_****abcd");
         assert_eq!(
-            refusal(StatusCode::UNAUTHORIZED, invalid.as_bytes()),
+            PROVIDER.refusal(StatusCode::UNAUTHORIZED, invalid.as_bytes()),
             ProviderError::KeyRejected
         );
         let denied = body(
@@ -392,7 +282,8 @@ mod tests {
              this endpoint on account 'acct_1'. Having the 'rak_checkout_session_write' \
              permission would allow this request to continue.",
         );
-        let ProviderError::Permission(message) = refusal(StatusCode::FORBIDDEN, denied.as_bytes())
+        let ProviderError::Permission(message) =
+            PROVIDER.refusal(StatusCode::FORBIDDEN, denied.as_bytes())
         else {
             panic!("a 403 is a missing permission");
         };
@@ -400,16 +291,16 @@ mod tests {
         assert!(!message.contains("Ab12"));
         let missing = body("Missing required param: success_url.");
         assert_eq!(
-            refusal(StatusCode::BAD_REQUEST, missing.as_bytes()),
+            PROVIDER.refusal(StatusCode::BAD_REQUEST, missing.as_bytes()),
             ProviderError::Refused("Missing required param: success_url.".into())
         );
         let down = body("An unknown error occurred");
         assert!(matches!(
-            refusal(StatusCode::INTERNAL_SERVER_ERROR, down.as_bytes()),
+            PROVIDER.refusal(StatusCode::INTERNAL_SERVER_ERROR, down.as_bytes()),
             ProviderError::Unreachable(_)
         ));
         assert!(matches!(
-            refusal(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>"),
+            PROVIDER.refusal(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>"),
             ProviderError::Unreachable(_)
         ));
     }
