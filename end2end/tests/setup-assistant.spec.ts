@@ -20,7 +20,7 @@ test("a doctor sets up the assistant, reloads and sees it saved", async ({ page 
   await expect(enabled).toBeChecked();
   await expect(page.getByLabel("Confirmed at once")).toBeChecked();
   await expect(page.getByLabel("Need online payment")).toBeDisabled();
-  await expect(page.getByText("Available once payments are set up.")).toBeVisible();
+  await expect(page.getByText("Connect Stripe or Razorpay on the Payments pane first.")).toBeVisible();
   await expect(page.getByLabel("Greeting")).toHaveValue("");
   await expect(page.getByLabel("Greeting")).toHaveAttribute(
     "placeholder",
