@@ -9,11 +9,13 @@ mod common;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::http::HeaderMap;
 use clariva::providers::client::{
     Charge, KeyCheck, Keys, Link, Mode, Payments, ProviderError, State,
 };
 use common::fake_payments::{razorpay_signature, stripe_signature, FakePayments};
 use secrecy::SecretString;
+use serde_json::{json, Value};
 
 const STRIPE_KEY: &str = "sk_test_51FakeStripeSecretKey0000000000abcd";
 const STRIPE_LIVE_KEY: &str = "sk_live_51FakeStripeSecretKey0000000000wxyz";
@@ -88,6 +90,53 @@ async fn fake() -> (FakePayments, Payments) {
     fake_with(None).await
 }
 
+/// The test keys of each provider.
+fn both_keys() -> [Keys; 2] {
+    [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)]
+}
+
+/// Paid in full, INR 500.00, by `payment`.
+fn paid(payment: String) -> Result<State, ProviderError> {
+    Ok(State::Paid {
+        payment,
+        amount: 50_000,
+    })
+}
+
+/// A link for the first attempt at the appointment, and the keys it was made with.
+struct Made<'a> {
+    payments: &'a Payments,
+    keys: Keys,
+    link: Link,
+}
+
+impl<'a> Made<'a> {
+    async fn new(payments: &'a Payments, keys: Keys) -> Self {
+        let link = payments.create(&keys, &charge(APPOINTMENT, 1)).await;
+        Self {
+            payments,
+            link: link.unwrap(),
+            keys,
+        }
+    }
+
+    fn reference(&self) -> &str {
+        &self.link.reference
+    }
+
+    async fn state(&self) -> Result<State, ProviderError> {
+        self.payments.state(&self.keys, self.reference()).await
+    }
+
+    async fn close(&self) -> Result<State, ProviderError> {
+        self.payments.close(&self.keys, self.reference()).await
+    }
+
+    async fn refund(&self, payment: &str, amount: i64, key: &str) -> Result<String, ProviderError> {
+        self.payments.refund(&self.keys, payment, amount, key).await
+    }
+}
+
 /// The error names neither a key, a secret nor an address.
 fn assert_clean(error: &ProviderError) {
     for shown in [error.to_string(), format!("{error:?}")] {
@@ -104,6 +153,27 @@ fn assert_clean(error: &ProviderError) {
             assert!(!shown.contains(secret), "{shown:?} contains {secret:?}");
         }
     }
+}
+
+/// A refusal, naming no secret.
+fn assert_refused(error: &ProviderError) {
+    assert!(matches!(error, ProviderError::Refused(_)), "{error:?}");
+    assert_clean(error);
+}
+
+/// Worth a retry, naming no secret.
+fn assert_unreachable(error: &ProviderError) {
+    assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
+    assert_clean(error);
+}
+
+/// A missing `permission`, naming no secret.
+fn assert_missing_permission(error: &ProviderError, permission: &str) {
+    let ProviderError::Permission(message) = error else {
+        panic!("expected a missing permission, got {error:?}");
+    };
+    assert!(message.contains(permission), "{message}");
+    assert_clean(error);
 }
 
 #[tokio::test]
@@ -141,20 +211,9 @@ async fn a_restricted_key_without_checkout_permission_is_told_apart() {
     let (_fake, payments) = fake().await;
     let keys = stripe(RESTRICTED_KEY);
     let error = payments.check(&keys).await.unwrap_err();
-    let ProviderError::Permission(message) = &error else {
-        panic!("expected a missing permission, got {error:?}");
-    };
-    assert!(message.contains("rak_checkout_session_read"), "{message}");
-    assert_clean(&error);
-    let error = payments
-        .create(&keys, &charge(APPOINTMENT, 1))
-        .await
-        .unwrap_err();
-    let ProviderError::Permission(message) = &error else {
-        panic!("expected a missing permission, got {error:?}");
-    };
-    assert!(message.contains("rak_checkout_session_write"), "{message}");
-    assert_clean(&error);
+    assert_missing_permission(&error, "rak_checkout_session_read");
+    let error = payments.create(&keys, &charge(APPOINTMENT, 1)).await;
+    assert_missing_permission(&error.unwrap_err(), "rak_checkout_session_write");
 }
 
 #[tokio::test]
@@ -164,42 +223,41 @@ async fn a_key_of_neither_kind_is_refused() {
         stripe("pk_live_51Publishable0000abcd"),
         razorpay("key_abcd", RAZORPAY_SECRET),
     ] {
-        let error = payments.check(&keys).await.unwrap_err();
-        assert!(matches!(error, ProviderError::Refused(_)), "{error:?}");
-        assert_clean(&error);
+        assert_refused(&payments.check(&keys).await.unwrap_err());
     }
 }
 
 #[tokio::test]
 async fn a_stripe_session_is_made_with_stripes_nested_fields() {
     let (fake, payments) = fake().await;
-    let link = payments
-        .create(&stripe(STRIPE_KEY), &charge(APPOINTMENT, 1))
-        .await
-        .unwrap();
+    let link = Made::new(&payments, stripe(STRIPE_KEY)).await.link;
     assert!(link.reference.starts_with("cs_test_"), "{link:?}");
     assert_eq!(link.url, format!("{}/pay/{}", fake.url(), link.reference));
     let sessions = fake.sessions();
     let [session] = sessions.as_slice() else {
         panic!("one session: {sessions:?}");
     };
-    let field = |name: &str| session.form.get(name).map(String::as_str);
-    assert_eq!(field("mode"), Some("payment"));
-    assert_eq!(field("line_items[0][price_data][currency]"), Some("inr"));
-    assert_eq!(
-        field("line_items[0][price_data][unit_amount]"),
-        Some("50000")
-    );
-    assert_eq!(
-        field("line_items[0][price_data][product_data][name]"),
-        Some("Voice call, Mon 7 Dec 09:30")
-    );
-    assert_eq!(field("line_items[0][quantity]"), Some("1"));
-    assert_eq!(field("success_url"), Some(RETURN_URL));
-    assert_eq!(field("cancel_url"), Some(RETURN_URL));
+    for (name, sent) in [
+        ("mode", "payment"),
+        ("line_items[0][price_data][currency]", "inr"),
+        ("line_items[0][price_data][unit_amount]", "50000"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Voice call, Mon 7 Dec 09:30",
+        ),
+        ("line_items[0][quantity]", "1"),
+        ("success_url", RETURN_URL),
+        ("cancel_url", RETURN_URL),
+    ] {
+        assert_eq!(
+            session.form.get(name).map(String::as_str),
+            Some(sent),
+            "{name}"
+        );
+    }
     assert_eq!(session.amount, 50_000);
     assert_eq!(session.client_reference_id.as_deref(), Some(APPOINTMENT));
-    let expected = serde_json::json!({"appointment_id": APPOINTMENT, "doctor_id": "doctor-7"});
+    let expected = json!({"appointment_id": APPOINTMENT, "doctor_id": "doctor-7"});
     assert_eq!(session.metadata, expected);
     assert_eq!(session.payment_intent_metadata, expected);
     assert_eq!(
@@ -212,58 +270,46 @@ async fn a_stripe_session_is_made_with_stripes_nested_fields() {
 #[tokio::test]
 async fn a_razorpay_link_is_made_with_razorpays_fields() {
     let (fake, payments) = fake().await;
-    let link = payments
-        .create(
-            &razorpay(RAZORPAY_ID, RAZORPAY_SECRET),
-            &charge(APPOINTMENT, 1),
-        )
+    let link = Made::new(&payments, razorpay(RAZORPAY_ID, RAZORPAY_SECRET))
         .await
-        .unwrap();
+        .link;
     assert!(link.reference.starts_with("plink_"), "{link:?}");
     assert_eq!(link.url, format!("{}/pay/{}", fake.url(), link.reference));
     let links = fake.links();
     let [made] = links.as_slice() else {
         panic!("one link: {links:?}");
     };
-    let body = &made.body;
-    assert_eq!(body["amount"], 50_000);
-    assert_eq!(body["currency"], "INR");
-    assert_eq!(body["description"], "Voice call, Mon 7 Dec 09:30");
-    assert_eq!(body["reference_id"], "0193a0c47e1f70008000000000000001-1");
-    assert_eq!(
-        body["notes"],
-        serde_json::json!({"appointment_id": APPOINTMENT, "doctor_id": "doctor-7"})
-    );
-    assert_eq!(body["callback_url"], RETURN_URL);
-    assert_eq!(body["callback_method"], "get");
-    assert_eq!(
-        body["notify"],
-        serde_json::json!({"sms": false, "email": false})
-    );
-    assert_eq!(body["reminder_enable"], false);
-    assert_eq!(body["accept_partial"], false);
+    for (field, sent) in [
+        ("amount", json!(50_000)),
+        ("currency", json!("INR")),
+        ("description", json!("Voice call, Mon 7 Dec 09:30")),
+        ("reference_id", json!("0193a0c47e1f70008000000000000001-1")),
+        (
+            "notes",
+            json!({"appointment_id": APPOINTMENT, "doctor_id": "doctor-7"}),
+        ),
+        ("callback_url", json!(RETURN_URL)),
+        ("callback_method", json!("get")),
+        ("notify", json!({"sms": false, "email": false})),
+        ("reminder_enable", json!(false)),
+        ("accept_partial", json!(false)),
+    ] {
+        assert_eq!(made.body[field], sent, "{field}");
+    }
     assert_eq!(made.expire_by, hold_end());
 }
 
 #[tokio::test]
 async fn a_retried_create_returns_the_same_link_and_makes_no_second_one() {
     let (fake, payments) = fake().await;
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
-        let first = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        let retry = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        assert_eq!(retry, first);
-        let again = payments
-            .create(&keys, &charge(APPOINTMENT, 2))
-            .await
-            .unwrap();
+    for keys in both_keys() {
+        let first = Made::new(&payments, keys).await;
+        let retry = Made::new(&payments, first.keys).await;
+        assert_eq!(retry.link, first.link);
+        let again = payments.create(&retry.keys, &charge(APPOINTMENT, 2)).await;
         assert_ne!(
-            again.reference, first.reference,
+            again.unwrap().reference,
+            first.link.reference,
             "a new attempt gets a new link"
         );
     }
@@ -274,75 +320,35 @@ async fn a_retried_create_returns_the_same_link_and_makes_no_second_one() {
 #[tokio::test]
 async fn a_paid_link_is_paid_with_the_payment_a_refund_needs() {
     let (fake, payments) = fake().await;
-    for (keys, prefix) in [
-        (stripe(STRIPE_KEY), "pi_"),
-        (razorpay(RAZORPAY_ID, RAZORPAY_SECRET), "pay_"),
-    ] {
-        let link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        assert_eq!(
-            payments.state(&keys, &link.reference).await,
-            Ok(State::Open)
-        );
-        let payment = fake.pay(&link.reference).await.unwrap();
+    for (keys, prefix) in both_keys().into_iter().zip(["pi_", "pay_"]) {
+        let made = Made::new(&payments, keys).await;
+        assert_eq!(made.state().await, Ok(State::Open));
+        let payment = fake.pay(made.reference()).await.unwrap();
         assert!(payment.starts_with(prefix), "{payment}");
-        assert_eq!(
-            payments.state(&keys, &link.reference).await,
-            Ok(State::Paid {
-                payment,
-                amount: 50_000
-            })
-        );
+        assert_eq!(made.state().await, paid(payment));
     }
 }
 
 #[tokio::test]
 async fn a_stripe_payment_by_a_delayed_method_is_open_until_it_settles() {
     let (fake, payments) = fake().await;
-    let keys = stripe(STRIPE_KEY);
-    let link = payments
-        .create(&keys, &charge(APPOINTMENT, 1))
-        .await
-        .unwrap();
-    let payment = fake.pay_delayed(&link.reference).await.unwrap();
-    assert_eq!(
-        payments.state(&keys, &link.reference).await,
-        Ok(State::Open)
-    );
-    fake.settle(&link.reference).await.unwrap();
-    assert_eq!(
-        payments.state(&keys, &link.reference).await,
-        Ok(State::Paid {
-            payment,
-            amount: 50_000
-        })
-    );
+    let made = Made::new(&payments, stripe(STRIPE_KEY)).await;
+    let payment = fake.pay_delayed(made.reference()).await.unwrap();
+    assert_eq!(made.state().await, Ok(State::Open));
+    fake.settle(made.reference()).await.unwrap();
+    assert_eq!(made.state().await, paid(payment));
 }
 
 #[tokio::test]
 async fn closing_an_open_link_makes_it_unpayable() {
     let (fake, payments) = fake().await;
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
-        let link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        assert_eq!(
-            payments.close(&keys, &link.reference).await,
-            Ok(State::Closed)
-        );
-        assert_eq!(
-            payments.state(&keys, &link.reference).await,
-            Ok(State::Closed)
-        );
-        assert!(fake.pay(&link.reference).await.is_err());
+    for keys in both_keys() {
+        let made = Made::new(&payments, keys).await;
+        assert_eq!(made.close().await, Ok(State::Closed));
+        assert_eq!(made.state().await, Ok(State::Closed));
+        assert!(fake.pay(made.reference()).await.is_err());
         // Closing again is harmless.
-        assert_eq!(
-            payments.close(&keys, &link.reference).await,
-            Ok(State::Closed)
-        );
+        assert_eq!(made.close().await, Ok(State::Closed));
     }
     assert_eq!(fake.sessions()[0].status, "expired");
     assert_eq!(fake.links()[0].status, "cancelled");
@@ -351,64 +357,34 @@ async fn closing_an_open_link_makes_it_unpayable() {
 #[tokio::test]
 async fn closing_a_link_paid_meanwhile_answers_paid() {
     let (fake, payments) = fake().await;
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
-        let link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        let payment = fake.pay(&link.reference).await.unwrap();
-        assert_eq!(
-            payments.close(&keys, &link.reference).await,
-            Ok(State::Paid {
-                payment,
-                amount: 50_000
-            })
-        );
+    for keys in both_keys() {
+        let made = Made::new(&payments, keys).await;
+        let payment = fake.pay(made.reference()).await.unwrap();
+        assert_eq!(made.close().await, paid(payment));
     }
 }
 
 #[tokio::test]
 async fn a_link_that_lapsed_is_closed() {
     let (fake, payments) = fake().await;
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
-        let link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        assert!(fake.expire_now(&link.reference).await);
-        assert_eq!(
-            payments.state(&keys, &link.reference).await,
-            Ok(State::Closed)
-        );
-        assert_eq!(
-            payments.close(&keys, &link.reference).await,
-            Ok(State::Closed)
-        );
+    for keys in both_keys() {
+        let made = Made::new(&payments, keys).await;
+        assert!(fake.expire_now(made.reference()).await);
+        assert_eq!(made.state().await, Ok(State::Closed));
+        assert_eq!(made.close().await, Ok(State::Closed));
     }
 }
 
 #[tokio::test]
 async fn a_refund_is_made_once_per_idempotency_key() {
     let (fake, payments) = fake().await;
-    for (keys, prefix) in [
-        (stripe(STRIPE_KEY), "re_"),
-        (razorpay(RAZORPAY_ID, RAZORPAY_SECRET), "rfnd_"),
-    ] {
-        let link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        let payment = fake.pay(&link.reference).await.unwrap();
+    for (keys, prefix) in both_keys().into_iter().zip(["re_", "rfnd_"]) {
+        let made = Made::new(&payments, keys).await;
+        let payment = fake.pay(made.reference()).await.unwrap();
         let key = format!("refund:{APPOINTMENT}:1");
-        let first = payments
-            .refund(&keys, &payment, 20_000, &key)
-            .await
-            .unwrap();
+        let first = made.refund(&payment, 20_000, &key).await.unwrap();
         assert!(first.starts_with(prefix), "{first}");
-        let retry = payments
-            .refund(&keys, &payment, 20_000, &key)
-            .await
-            .unwrap();
+        let retry = made.refund(&payment, 20_000, &key).await.unwrap();
         assert_eq!(retry, first);
         let refunds: Vec<_> = fake
             .refunds()
@@ -419,12 +395,8 @@ async fn a_refund_is_made_once_per_idempotency_key() {
         assert_eq!(refunds[0].amount, 20_000);
         assert_eq!(refunds[0].idempotency_key.as_deref(), Some(key.as_str()));
         // More than is left is refused, with the provider's message.
-        let error = payments
-            .refund(&keys, &payment, 40_000, "refund:another-one")
-            .await
-            .unwrap_err();
-        assert!(matches!(error, ProviderError::Refused(_)), "{error:?}");
-        assert_clean(&error);
+        let error = made.refund(&payment, 40_000, "refund:another-one").await;
+        assert_refused(&error.unwrap_err());
     }
 }
 
@@ -433,9 +405,8 @@ async fn a_refund_key_too_short_for_razorpay_is_refused_before_any_call() {
     let (fake, payments) = fake().await;
     let error = payments
         .refund(&stripe(STRIPE_KEY), "pi_123", 100, "short")
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ProviderError::Refused(_)));
+        .await;
+    assert_refused(&error.unwrap_err());
     assert!(fake.refunds().is_empty());
 }
 
@@ -454,44 +425,25 @@ async fn what_the_provider_refuses_comes_back_with_its_message() {
         panic!("{error:?}");
     };
     assert!(message.contains("at least 30 minutes"), "{message}");
-    let error = payments
-        .create(&razorpay(RAZORPAY_ID, RAZORPAY_SECRET), &soon)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        error,
-        ProviderError::Refused(
-            "expire_by should be at least 15 minutes after current time.".into()
-        )
-    );
-    let error = payments
-        .state(&stripe(STRIPE_KEY), "cs_test_doesnotexist")
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ProviderError::Refused(_)), "{error:?}");
-    let error = payments
-        .state(&stripe(STRIPE_KEY), "../v1/refunds")
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ProviderError::Refused(_)), "{error:?}");
+    let keys = razorpay(RAZORPAY_ID, RAZORPAY_SECRET);
+    let error = payments.create(&keys, &soon).await.unwrap_err();
+    let late = "expire_by should be at least 15 minutes after current time.";
+    assert_eq!(error, ProviderError::Refused(late.into()));
+    for reference in ["cs_test_doesnotexist", "../v1/refunds"] {
+        let error = payments.state(&stripe(STRIPE_KEY), reference).await;
+        assert_refused(&error.unwrap_err());
+    }
 }
 
 #[tokio::test]
 async fn a_providers_server_error_is_worth_a_retry() {
     let (fake, payments) = fake().await;
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
+    for keys in both_keys() {
         fake.fail_next(1, 500);
-        let error = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap_err();
-        assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
-        assert_clean(&error);
-        let link: Link = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap();
-        assert!(!link.reference.is_empty());
+        let error = payments.create(&keys, &charge(APPOINTMENT, 1)).await;
+        assert_unreachable(&error.unwrap_err());
+        let made = Made::new(&payments, keys).await;
+        assert!(!made.link.reference.is_empty());
     }
 }
 
@@ -502,10 +454,8 @@ async fn an_absent_provider_is_unreachable() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let payments = Payments::new(&url, &url);
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
-        let error = payments.check(&keys).await.unwrap_err();
-        assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
-        assert_clean(&error);
+    for keys in both_keys() {
+        assert_unreachable(&payments.check(&keys).await.unwrap_err());
     }
 }
 
@@ -521,25 +471,24 @@ async fn a_hung_provider_is_unreachable_within_the_timeout() {
         }
     });
     let payments = Payments::new(&url, &url).with_timeout(Duration::from_millis(500));
-    for keys in [stripe(STRIPE_KEY), razorpay(RAZORPAY_ID, RAZORPAY_SECRET)] {
+    for keys in both_keys() {
         let started = Instant::now();
-        let error = payments
-            .create(&keys, &charge(APPOINTMENT, 1))
-            .await
-            .unwrap_err();
+        let error = payments.create(&keys, &charge(APPOINTMENT, 1)).await;
         assert!(started.elapsed() < Duration::from_secs(3));
-        assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
-        assert_clean(&error);
+        assert_unreachable(&error.unwrap_err());
     }
 }
 
-/// A webhook endpoint that keeps what it is sent: headers and body.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
-    let received = Arc::new(Mutex::new(Vec::new()));
+/// What a webhook endpoint was sent: headers and body, of each delivery.
+type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+/// A webhook endpoint that keeps what it is sent.
+async fn webhook_receiver() -> (String, Received) {
+    let received = Received::default();
     let kept = received.clone();
     let router = axum::Router::new().route(
         "/webhook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+        axum::routing::post(move |headers: HeaderMap, body: String| {
             let kept = kept.clone();
             async move {
                 kept.lock().unwrap().push((headers, body));
@@ -553,7 +502,14 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, St
     (url, received)
 }
 
-fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+/// The `index`th delivery: its headers, its body and the event in it.
+fn delivery(received: &Received, index: usize) -> (HeaderMap, String, Value) {
+    let (headers, body) = received.lock().unwrap()[index].clone();
+    let event = serde_json::from_str(&body).unwrap();
+    (headers, body, event)
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
     headers[name].to_str().unwrap().to_owned()
 }
 
@@ -562,12 +518,9 @@ async fn paying_sends_the_providers_signed_webhooks() {
     let (url, received) = webhook_receiver().await;
     let (fake, payments) = fake_with(Some(url)).await;
 
-    let link = payments
-        .create(&stripe(STRIPE_KEY), &charge(APPOINTMENT, 1))
-        .await
-        .unwrap();
-    let payment = fake.pay(&link.reference).await.unwrap();
-    let (headers, body) = received.lock().unwrap()[0].clone();
+    let made = Made::new(&payments, stripe(STRIPE_KEY)).await;
+    let payment = fake.pay(made.reference()).await.unwrap();
+    let (headers, body, event) = delivery(&received, 0);
     let signature = header(&headers, "stripe-signature");
     let t: i64 = signature
         .strip_prefix("t=")
@@ -576,42 +529,32 @@ async fn paying_sends_the_providers_signed_webhooks() {
         .parse()
         .unwrap();
     assert_eq!(signature, stripe_signature(&body, STRIPE_WEBHOOK_SECRET, t));
-    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(event["type"], "checkout.session.completed");
     assert_eq!(event["object"], "event");
     let session = &event["data"]["object"];
-    assert_eq!(session["id"], link.reference.as_str());
+    assert_eq!(session["id"], made.reference());
     assert_eq!(session["client_reference_id"], APPOINTMENT);
     assert_eq!(session["metadata"]["doctor_id"], "doctor-7");
     assert_eq!(session["payment_intent"], payment.as_str());
     assert_eq!(session["payment_status"], "paid");
     assert_eq!(session["amount_total"], 50_000);
 
-    let link = payments
-        .create(
-            &razorpay(RAZORPAY_ID, RAZORPAY_SECRET),
-            &charge(APPOINTMENT, 1),
-        )
-        .await
-        .unwrap();
-    let payment = fake.pay(&link.reference).await.unwrap();
-    let (headers, body) = received.lock().unwrap()[1].clone();
+    let made = Made::new(&payments, razorpay(RAZORPAY_ID, RAZORPAY_SECRET)).await;
+    let payment = fake.pay(made.reference()).await.unwrap();
+    let (headers, body, event) = delivery(&received, 1);
     assert_eq!(
         header(&headers, "x-razorpay-signature"),
         razorpay_signature(&body, RAZORPAY_WEBHOOK_SECRET)
     );
     assert!(!header(&headers, "x-razorpay-event-id").is_empty());
-    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(event["event"], "payment_link.paid");
     let paid = &event["payload"]["payment_link"]["entity"];
-    assert_eq!(paid["id"], link.reference.as_str());
+    assert_eq!(paid["id"], made.reference());
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["notes"]["appointment_id"], APPOINTMENT);
-    assert_eq!(
-        event["payload"]["payment"]["entity"]["id"],
-        payment.as_str()
-    );
-    assert_eq!(event["payload"]["payment"]["entity"]["status"], "captured");
+    let captured = &event["payload"]["payment"]["entity"];
+    assert_eq!(captured["id"], payment.as_str());
+    assert_eq!(captured["status"], "captured");
 
     // Lost webhooks are kept, and can be sent again later (a duplicate, or late).
     fake.set_webhooks(false);
@@ -622,10 +565,14 @@ async fn paying_sends_the_providers_signed_webhooks() {
     fake.expire_now(&link.reference).await;
     assert_eq!(received.lock().unwrap().len(), 2);
     fake.resend_last_event().await;
-    let (_, body) = received.lock().unwrap()[2].clone();
-    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (_, _, event) = delivery(&received, 2);
     assert_eq!(event["type"], "checkout.session.expired");
     assert_eq!(fake.events().len(), 3);
+}
+
+/// Sends `request`; it must get an answer.
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -635,23 +582,14 @@ async fn the_hosted_page_pays_and_sends_the_patient_back() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let keys = razorpay(RAZORPAY_ID, RAZORPAY_SECRET);
-    let link = payments
-        .create(&keys, &charge(APPOINTMENT, 1))
+    let link = Made::new(&payments, razorpay(RAZORPAY_ID, RAZORPAY_SECRET))
         .await
-        .unwrap();
-    let page = browser
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .link;
+    let page = send(browser.get(&link.url)).await.text().await.unwrap();
     assert!(page.contains("INR 500.00"), "{page}");
     assert!(page.contains("Voice call, Mon 7 Dec 09:30"), "{page}");
     assert!(page.contains(">Pay</button>"), "{page}");
-    let paid = browser.post(&link.url).send().await.unwrap();
+    let paid = send(browser.post(&link.url)).await;
     assert_eq!(paid.status(), reqwest::StatusCode::SEE_OTHER);
     let back = paid.headers()["location"].to_str().unwrap().to_owned();
     assert!(
@@ -660,14 +598,7 @@ async fn the_hosted_page_pays_and_sends_the_patient_back() {
     );
     assert!(back.contains("razorpay_payment_link_status=paid"), "{back}");
     assert!(back.contains("razorpay_signature="), "{back}");
-    let page = browser
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = send(browser.get(&link.url)).await.text().await.unwrap();
     assert!(page.contains("has been paid"), "{page}");
 }
 
@@ -676,61 +607,28 @@ async fn the_browser_tests_steer_the_fake_over_http() {
     let fake = FakePayments::start().await;
     let http = reqwest::Client::new();
     let control = |path: &str| format!("{}/fake/{path}", fake.url());
-    let added = http
-        .post(control("stripe/accounts"))
-        .json(&serde_json::json!({"secret_key": STRIPE_KEY, "webhook_secret": "whsec_e2e"}))
-        .send()
-        .await
-        .unwrap();
+    let account = json!({"secret_key": STRIPE_KEY, "webhook_secret": "whsec_e2e"});
+    let added = send(http.post(control("stripe/accounts")).json(&account)).await;
     assert!(added.status().is_success());
-    let added = http
-        .post(control("razorpay/accounts"))
-        .json(
-            &serde_json::json!({"key_id": RAZORPAY_ID, "key_secret": RAZORPAY_SECRET,
-                                   "webhook_secret": "e2e", "webhook_url": ""}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let account = json!({"key_id": RAZORPAY_ID, "key_secret": RAZORPAY_SECRET,
+                         "webhook_secret": "e2e", "webhook_url": ""});
+    let added = send(http.post(control("razorpay/accounts")).json(&account)).await;
     assert!(added.status().is_success());
     let payments = Payments::new(&fake.url(), &fake.url());
-    let keys = stripe(STRIPE_KEY);
-    let link = payments
-        .create(&keys, &charge(APPOINTMENT, 1))
+    let made = Made::new(&payments, stripe(STRIPE_KEY)).await;
+    let pay = http.post(control(&format!("pay/{}", made.reference())));
+    let paid_now: Value = send(pay).await.json().await.unwrap();
+    let payment = paid_now["payment"].as_str().unwrap().to_owned();
+    assert_eq!(made.state().await, paid(payment));
+    let sessions: Value = send(http.get(control("sessions")))
         .await
-        .unwrap();
-    let paid: serde_json::Value = http
-        .post(control(&format!("pay/{}", link.reference)))
-        .send()
-        .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    let payment = paid["payment"].as_str().unwrap().to_owned();
-    assert_eq!(
-        payments.state(&keys, &link.reference).await,
-        Ok(State::Paid {
-            payment,
-            amount: 50_000
-        })
-    );
-    let sessions: serde_json::Value = http
-        .get(control("sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(sessions[0]["id"], link.reference.as_str());
+    assert_eq!(sessions[0]["id"], made.reference());
     let keys = razorpay(RAZORPAY_ID, RAZORPAY_SECRET);
     assert!(payments.check(&keys).await.is_ok());
-    http.post(control("fail-next"))
-        .json(&serde_json::json!({"count": 1, "status": 503}))
-        .send()
-        .await
-        .unwrap();
-    let error = payments.check(&keys).await.unwrap_err();
-    assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
+    let failures = json!({"count": 1, "status": 503});
+    send(http.post(control("fail-next")).json(&failures)).await;
+    assert_unreachable(&payments.check(&keys).await.unwrap_err());
 }

@@ -127,10 +127,11 @@ impl Payments {
     /// neither provider's test or live prefix is refused without a call.
     pub async fn check(&self, keys: &Keys) -> Result<KeyCheck, ProviderError> {
         let api = self.api(keys);
-        let mode = match keys {
-            Keys::Stripe { secret_key } => stripe::check(&api, secret_key).await?,
-            Keys::Razorpay { key_id, .. } => razorpay::check(&api, key_id).await?,
-        };
+        let mode = api.mode()?;
+        match keys {
+            Keys::Stripe { .. } => stripe::check(&api).await?,
+            Keys::Razorpay { .. } => razorpay::check(&api).await?,
+        }
         Ok(KeyCheck { mode })
     }
 
@@ -215,15 +216,33 @@ impl Payments {
     }
 }
 
-/// What reading a provider's answers needs to know of it.
+/// What the shared code needs to know of a provider.
 pub(super) struct Provider {
     /// Its name, in messages.
     pub name: &'static str,
+    /// The prefixes of its test keys (Stripe's secret key, Razorpay's key id) and of its live
+    /// keys.
+    pub test_prefixes: &'static [&'static str],
+    pub live_prefixes: &'static [&'static str],
+    /// Its refusal of a key with neither.
+    pub not_a_key: &'static str,
     /// The field of its error object (`{"error": {…}}`) that holds its message.
     pub message_field: &'static str,
 }
 
 impl Provider {
+    /// The mode of `key`, from its prefix; any other key is refused.
+    pub(super) fn mode(&self, key: &str) -> Result<Mode, ProviderError> {
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|prefix| key.starts_with(prefix));
+        if starts(self.test_prefixes) {
+            Ok(Mode::Test)
+        } else if starts(self.live_prefixes) {
+            Ok(Mode::Live)
+        } else {
+            Err(ProviderError::Refused(self.not_a_key.into()))
+        }
+    }
+
     /// The provider's error for a non-success `status` and the answer's body.
     pub(super) fn refusal(&self, status: reqwest::StatusCode, body: &[u8]) -> ProviderError {
         classify(
@@ -232,6 +251,12 @@ impl Provider {
             error_message(body, self.message_field).as_deref(),
         )
     }
+}
+
+/// A refund as either provider answers it (only its id is read).
+#[derive(serde::Deserialize)]
+pub(super) struct RefundBody {
+    pub id: String,
 }
 
 /// A doctor's keys at their provider's API, for one call of [`Payments`].
@@ -243,6 +268,15 @@ pub(super) struct Api<'a> {
 }
 
 impl Api<'_> {
+    /// The keys' mode, from the prefix of Stripe's key or Razorpay's key id.
+    fn mode(&self) -> Result<Mode, ProviderError> {
+        let key = match self.keys {
+            Keys::Stripe { secret_key } => secret_key.expose_secret(),
+            Keys::Razorpay { key_id, .. } => key_id.as_str(),
+        };
+        self.provider.mode(key)
+    }
+
     /// A GET of `path` (below the base URL), with the keys.
     pub(super) fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.with_keys(self.http.get(format!("{}{path}", self.base)))

@@ -7,12 +7,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::providers::client::{
-    attempt_key, checked_id, Api, Charge, Link, Mode, Provider, ProviderError, State,
+    attempt_key, checked_id, Api, Charge, Link, Provider, ProviderError, RefundBody, State,
 };
 
-/// Razorpay's error bodies: `{"error": {"code", "description", …}}`.
+/// Razorpay's key ids, and its error bodies: `{"error": {"code", "description", …}}`.
 pub(super) const PROVIDER: Provider = Provider {
     name: "Razorpay",
+    test_prefixes: &["rzp_test_"],
+    live_prefixes: &["rzp_live_"],
+    not_a_key: "not a Razorpay key id (rzp_test_… or rzp_live_…)",
     message_field: "description",
 };
 
@@ -56,30 +59,11 @@ struct LinksBody {
     payment_links: Vec<LinkBody>,
 }
 
-#[derive(Deserialize)]
-struct RefundBody {
-    id: String,
-}
-
-/// The key's mode from the key id's prefix.
-fn mode(key_id: &str) -> Result<Mode, ProviderError> {
-    if key_id.starts_with("rzp_test_") {
-        Ok(Mode::Test)
-    } else if key_id.starts_with("rzp_live_") {
-        Ok(Mode::Live)
-    } else {
-        Err(ProviderError::Refused(
-            "not a Razorpay key id (rzp_test_… or rzp_live_…)".into(),
-        ))
-    }
-}
-
-/// The key's mode, once a list of one Payment Link shows Razorpay takes the key.
-pub(super) async fn check(api: &Api<'_>, key_id: &str) -> Result<Mode, ProviderError> {
-    let mode = mode(key_id)?;
+/// A list of one Payment Link: whether Razorpay takes the key.
+pub(super) async fn check(api: &Api<'_>) -> Result<(), ProviderError> {
     let list = api.get("/v1/payment_links").query(&[("count", "1")]);
     let _: LinksBody = api.call(list).await?;
-    Ok(mode)
+    Ok(())
 }
 
 pub(super) async fn create(api: &Api<'_>, charge: &Charge<'_>) -> Result<Link, ProviderError> {
@@ -214,7 +198,7 @@ fn link_state(link: LinkBody) -> Result<State, ProviderError> {
 mod tests {
     use super::*;
 
-    use crate::providers::client::tests::charge;
+    use crate::providers::client::{tests::charge, Mode};
 
     #[test]
     fn the_reference_is_unique_per_attempt_and_fits_razorpays_limit() {
@@ -247,10 +231,10 @@ mod tests {
 
     #[test]
     fn the_mode_comes_from_the_key_ids_prefix() {
-        assert_eq!(mode("rzp_test_abc"), Ok(Mode::Test));
-        assert_eq!(mode("rzp_live_abc"), Ok(Mode::Live));
+        assert_eq!(PROVIDER.mode("rzp_test_abc"), Ok(Mode::Test));
+        assert_eq!(PROVIDER.mode("rzp_live_abc"), Ok(Mode::Live));
         assert!(matches!(
-            mode("sk_live_abc"),
+            PROVIDER.mode("sk_live_abc"),
             Err(ProviderError::Refused(_))
         ));
     }

@@ -3,16 +3,19 @@
 //! (`line_items[0][price_data][currency]`), written out by hand; creating calls carry an
 //! `Idempotency-Key`, so a retry gets Stripe's first answer instead of a second session.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::providers::client::{
-    attempt_key, checked_id, Api, Charge, Link, Mode, Provider, ProviderError, State,
+    attempt_key, checked_id, Api, Charge, Link, Provider, ProviderError, RefundBody, State,
 };
 
-/// Stripe's error bodies: `{"error": {"type", "code", "message"}}`.
+/// Stripe's keys, and its error bodies: `{"error": {"type", "code", "message"}}`.
 pub(super) const PROVIDER: Provider = Provider {
     name: "Stripe",
+    // Secret and restricted keys; publishable keys and anything else are refused.
+    test_prefixes: &["sk_test_", "rk_test_"],
+    live_prefixes: &["sk_live_", "rk_live_"],
+    not_a_key: "not a Stripe secret or restricted key (sk_… or rk_…)",
     message_field: "message",
 };
 
@@ -38,31 +41,11 @@ struct ListBody {
     data: Vec<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct RefundBody {
-    id: String,
-}
-
-/// The key's mode from its prefix; publishable keys and anything else are refused.
-fn mode(secret_key: &SecretString) -> Result<Mode, ProviderError> {
-    let key = secret_key.expose_secret();
-    if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
-        Ok(Mode::Test)
-    } else if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
-        Ok(Mode::Live)
-    } else {
-        Err(ProviderError::Refused(
-            "not a Stripe secret or restricted key (sk_… or rk_…)".into(),
-        ))
-    }
-}
-
-/// The key's mode, once a list of one Checkout Session shows Stripe takes the key.
-pub(super) async fn check(api: &Api<'_>, secret_key: &SecretString) -> Result<Mode, ProviderError> {
-    let mode = mode(secret_key)?;
+/// A list of one Checkout Session: whether Stripe takes the key.
+pub(super) async fn check(api: &Api<'_>) -> Result<(), ProviderError> {
     let list = api.get("/v1/checkout/sessions").query(&[("limit", "1")]);
     let _: ListBody = api.call(list).await?;
-    Ok(mode)
+    Ok(())
 }
 
 pub(super) async fn create(api: &Api<'_>, charge: &Charge<'_>) -> Result<Link, ProviderError> {
@@ -188,7 +171,7 @@ fn session_state(session: SessionBody) -> Result<State, ProviderError> {
 mod tests {
     use super::*;
 
-    use crate::providers::client::tests::charge;
+    use crate::providers::client::{tests::charge, Mode};
 
     const APPOINTMENT: &str = "0193a0c4-7e1f-7000-8000-000000000001";
 
@@ -252,7 +235,7 @@ mod tests {
 
     #[test]
     fn the_mode_comes_from_the_keys_prefix() {
-        let mode_of = |key: &str| mode(&SecretString::from(key));
+        let mode_of = |key: &str| PROVIDER.mode(key);
         assert_eq!(mode_of("sk_test_abc"), Ok(Mode::Test));
         assert_eq!(mode_of("rk_test_abc"), Ok(Mode::Test));
         assert_eq!(mode_of("sk_live_abc"), Ok(Mode::Live));

@@ -18,16 +18,18 @@
 //! `expire_now` lapses one at once and sends the providers' event.
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -124,6 +126,24 @@ pub struct Refund {
     pub idempotency_key: Option<String>,
 }
 
+impl Refund {
+    fn new(
+        provider: Provider,
+        id: String,
+        payment: &str,
+        amount: i64,
+        idempotency_key: Option<&str>,
+    ) -> Self {
+        Self {
+            provider: provider.name().into(),
+            id,
+            payment: payment.to_owned(),
+            amount,
+            idempotency_key: idempotency_key.map(str::to_owned),
+        }
+    }
+}
+
 /// A webhook event the fake made, and its deliveries.
 #[derive(Clone, Debug, Serialize)]
 pub struct Event {
@@ -163,6 +183,25 @@ struct World {
     /// How many of the next API requests fail, and with which status.
     failures: (usize, u16),
     events: Vec<Event>,
+}
+
+impl World {
+    fn session_mut(&mut self, id: &str) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.id == id)
+    }
+
+    fn link_mut(&mut self, id: &str) -> Option<&mut PaymentLink> {
+        self.links.iter_mut().find(|l| l.id == id)
+    }
+
+    /// How much of the payment (`pi_…` or `pay_…`) has been refunded.
+    fn refunded(&self, payment: &str) -> i64 {
+        self.refunds
+            .iter()
+            .filter(|r| r.payment == payment)
+            .map(|r| r.amount)
+            .sum()
+    }
 }
 
 #[derive(Clone)]
@@ -228,6 +267,7 @@ impl FakePayments {
                 .build()
                 .unwrap(),
         };
+        let payment_links = post(razorpay_create).get(razorpay_list);
         let router = Router::new()
             .route(
                 "/v1/checkout/sessions",
@@ -236,14 +276,8 @@ impl FakePayments {
             .route("/v1/checkout/sessions/{id}", get(stripe_retrieve))
             .route("/v1/checkout/sessions/{id}/expire", post(stripe_expire))
             .route("/v1/refunds", post(stripe_refund))
-            .route(
-                "/v1/payment_links",
-                post(razorpay_create).get(razorpay_list),
-            )
-            .route(
-                "/v1/payment_links/",
-                post(razorpay_create).get(razorpay_list),
-            )
+            .route("/v1/payment_links", payment_links.clone())
+            .route("/v1/payment_links/", payment_links)
             .route("/v1/payment_links/{id}", get(razorpay_fetch))
             .route("/v1/payment_links/{id}/cancel", post(razorpay_cancel))
             .route("/v1/payments/{id}/refund", post(razorpay_refund))
@@ -355,15 +389,9 @@ impl FakePayments {
     /// `complete` but `unpaid`; `checkout.session.completed` is sent); [`Self::settle`] later
     /// makes it paid.
     pub async fn pay_delayed(&self, reference: &str) -> Result<String, String> {
-        let (payment, events) = {
-            let mut world = self.world.lock().unwrap();
-            lapse(&mut world);
-            let base = world.base.clone();
-            let session = world
-                .sessions
-                .iter_mut()
-                .find(|s| s.id == reference)
-                .ok_or("no such session")?;
+        self.change(|world| {
+            lapse(world);
+            let session = world.session_mut(reference).ok_or("no such session")?;
             if session.status != "open" {
                 return Err(format!("the session is {}", session.status));
             }
@@ -371,67 +399,32 @@ impl FakePayments {
             session.status = "complete".into();
             session.payment_intent = Some(payment.clone());
             let session = session.clone();
-            let event = stripe_event(&world, &session, &base, "checkout.session.completed");
-            (payment, vec![event])
-        };
-        self.send_new(events).await;
-        Ok(payment)
+            let event = stripe_event(world, &session, "checkout.session.completed");
+            Ok((payment, event))
+        })
+        .await
     }
 
     /// Stripe only: the delayed payment arrives (`checkout.session.async_payment_succeeded`).
     pub async fn settle(&self, reference: &str) -> Result<(), String> {
-        let events = {
-            let mut world = self.world.lock().unwrap();
-            let base = world.base.clone();
-            let session = world
-                .sessions
-                .iter_mut()
-                .find(|s| s.id == reference)
-                .ok_or("no such session")?;
+        self.change(|world| {
+            let session = world.session_mut(reference).ok_or("no such session")?;
             if session.status != "complete" || session.payment_status == "paid" {
                 return Err("the session awaits no delayed payment".into());
             }
             session.payment_status = "paid".into();
             let session = session.clone();
             let kind = "checkout.session.async_payment_succeeded";
-            vec![stripe_event(&world, &session, &base, kind)]
-        };
-        self.send_new(events).await;
-        Ok(())
+            Ok(((), stripe_event(world, &session, kind)))
+        })
+        .await
     }
 
     /// The link lapses now, as time passing would; the provider's event is sent
     /// (`checkout.session.expired`, `payment_link.expired`). False if it was not open.
     pub async fn expire_now(&self, reference: &str) -> bool {
-        let events = {
-            let mut world = self.world.lock().unwrap();
-            let base = world.base.clone();
-            if let Some(session) = world.sessions.iter_mut().find(|s| s.id == reference) {
-                if session.status != "open" {
-                    return false;
-                }
-                session.status = "expired".into();
-                let session = session.clone();
-                vec![stripe_event(
-                    &world,
-                    &session,
-                    &base,
-                    "checkout.session.expired",
-                )]
-            } else if let Some(link) = world.links.iter_mut().find(|l| l.id == reference) {
-                if link.status != "created" {
-                    return false;
-                }
-                link.status = "expired".into();
-                link.expired_at = now();
-                let link = link.clone();
-                vec![razorpay_event(&world, &link, &base, "payment_link.expired")]
-            } else {
-                return false;
-            }
-        };
-        self.send_new(events).await;
-        true
+        let expired = self.change(|world| expire_in(world, reference).map(|e| ((), e)).ok_or(()));
+        expired.await.is_ok()
     }
 
     /// Sends the last event again (as a provider's retry does: a Stripe event is signed
@@ -449,22 +442,30 @@ impl FakePayments {
     }
 
     async fn pay_for(&self, reference: &str) -> Result<Paid, String> {
-        let (paid, events) = {
-            let mut world = self.world.lock().unwrap();
-            lapse(&mut world);
-            pay_in(&mut world, reference)?
-        };
-        self.send_new(events).await;
-        Ok(paid)
+        self.change(|world| {
+            lapse(world);
+            pay_in(world, reference)
+        })
+        .await
     }
 
-    /// Keeps the events and sends them unless webhooks are off.
-    async fn send_new(&self, events: Vec<Event>) {
+    /// Runs `change` on the world, then keeps the event it made and sends it unless webhooks
+    /// are off.
+    async fn change<T, E>(
+        &self,
+        change: impl FnOnce(&mut World) -> Result<(T, Event), E>,
+    ) -> Result<T, E> {
+        let (out, event) = change(&mut self.world.lock().unwrap())?;
+        self.send_new(event).await;
+        Ok(out)
+    }
+
+    /// Keeps the event and sends it unless webhooks are off.
+    async fn send_new(&self, event: Event) {
         let (first, off) = {
             let mut world = self.world.lock().unwrap();
-            let first = world.events.len();
-            world.events.extend(events);
-            (first, world.webhooks_off)
+            world.events.push(event);
+            (world.events.len() - 1, world.webhooks_off)
         };
         if off {
             return;
@@ -474,7 +475,6 @@ impl FakePayments {
             self.deliver(index).await;
         }
     }
-
     async fn deliver(&self, index: usize) {
         let Some(event) = self.world.lock().unwrap().events.get(index).cloned() else {
             return;
@@ -514,10 +514,9 @@ struct Paid {
     redirect: String,
 }
 
-/// Marks `reference` paid; the payment and the events to send.
-fn pay_in(world: &mut World, reference: &str) -> Result<(Paid, Vec<Event>), String> {
-    let base = world.base.clone();
-    if let Some(session) = world.sessions.iter_mut().find(|s| s.id == reference) {
+/// Marks `reference` paid; the payment and the event to send.
+fn pay_in(world: &mut World, reference: &str) -> Result<(Paid, Event), String> {
+    if let Some(session) = world.session_mut(reference) {
         if session.status != "open" {
             return Err(format!("This Checkout Session is {}.", session.status));
         }
@@ -529,25 +528,10 @@ fn pay_in(world: &mut World, reference: &str) -> Result<(Paid, Vec<Event>), Stri
         let redirect = session
             .success_url
             .replace("{CHECKOUT_SESSION_ID}", &session.id);
-        let event = stripe_event(world, &session, &base, "checkout.session.completed");
-        return Ok((Paid { payment, redirect }, vec![event]));
+        let event = stripe_event(world, &session, "checkout.session.completed");
+        return Ok((Paid { payment, redirect }, event));
     }
-    let account_secret = |account: &str, world: &World| {
-        world
-            .razorpay
-            .iter()
-            .find(|a| a.id == account)
-            .map(|a| a.key_secret.clone())
-            .unwrap_or_default()
-    };
-    let index = world
-        .links
-        .iter()
-        .position(|l| l.id == reference)
-        .ok_or_else(|| "No such link.".to_owned())?;
-    let account = world.links[index].account.clone();
-    let secret = account_secret(&account, &*world);
-    let link = &mut world.links[index];
+    let link = world.link_mut(reference).ok_or("No such link.")?;
     if link.status != "created" {
         return Err(format!("This payment link is {}.", link.status));
     }
@@ -556,9 +540,14 @@ fn pay_in(world: &mut World, reference: &str) -> Result<(Paid, Vec<Event>), Stri
     link.amount_paid = link.amount;
     link.payment = Some(payment.clone());
     let link = link.clone();
+    let secret = world
+        .razorpay
+        .iter()
+        .find(|a| a.id == link.account)
+        .map_or("", |a| a.key_secret.as_str());
     let reference_id = link.reference_id.clone().unwrap_or_default();
     let signature = hmac_hex(
-        &secret,
+        secret,
         &format!("{}|{reference_id}|paid|{payment}", link.id),
     );
     let redirect = match &link.callback_url {
@@ -573,10 +562,29 @@ fn pay_in(world: &mut World, reference: &str) -> Result<(Paid, Vec<Event>), Stri
             let joiner = if callback.contains('?') { '&' } else { '?' };
             format!("{callback}{joiner}{query}")
         }
-        None => format!("{base}/pay/{}", link.id),
+        None => format!("{}/pay/{}", world.base, link.id),
     };
-    let event = razorpay_event(world, &link, &base, "payment_link.paid");
-    Ok((Paid { payment, redirect }, vec![event]))
+    let event = razorpay_event(world, &link, "payment_link.paid");
+    Ok((Paid { payment, redirect }, event))
+}
+
+/// Lapses the open link `reference` now: the provider's event, or `None` if it was not open.
+fn expire_in(world: &mut World, reference: &str) -> Option<Event> {
+    if let Some(session) = world.session_mut(reference) {
+        if session.status != "open" {
+            return None;
+        }
+        session.status = "expired".into();
+        let session = session.clone();
+        return Some(stripe_event(world, &session, "checkout.session.expired"));
+    }
+    let link = world
+        .link_mut(reference)
+        .filter(|l| l.status == "created")?;
+    link.status = "expired".into();
+    link.expired_at = now();
+    let link = link.clone();
+    Some(razorpay_event(world, &link, "payment_link.expired"))
 }
 
 /// Open links whose time has passed lapse (without an event).
@@ -592,6 +600,205 @@ fn lapse(world: &mut World) {
             link.status = "expired".into();
             link.expired_at = link.expire_by;
         }
+    }
+}
+
+/// An event of `provider` for the webhook of the account it is about (`None`: the account is
+/// gone).
+fn event(
+    provider: Provider,
+    id: String,
+    kind: &str,
+    body: Value,
+    webhook: Option<(&Option<String>, &str)>,
+) -> Event {
+    Event {
+        provider: provider.name().into(),
+        id,
+        kind: kind.into(),
+        body: body.to_string(),
+        deliveries: Vec::new(),
+        url: webhook.and_then(|(url, _)| url.clone()),
+        secret: webhook.map_or(String::new(), |(_, secret)| secret.to_owned()),
+    }
+}
+
+/// Which provider an answer or event is of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Stripe,
+    Razorpay,
+}
+
+impl Provider {
+    /// `stripe` or `razorpay`, as events and refunds name it.
+    fn name(self) -> &'static str {
+        match self {
+            Provider::Stripe => "stripe",
+            Provider::Razorpay => "razorpay",
+        }
+    }
+
+    /// The provider's refusal of an idempotency key used again with another request.
+    fn key_reused(self, key: &str) -> (StatusCode, Value) {
+        match self {
+            Provider::Stripe => stripe_error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                &format!(
+                    "Keys for idempotent requests can only be used with the same parameters \
+                     they were first used with. Try using a key other than '{key}' if you \
+                     meant to execute a different request."
+                ),
+                None,
+                None,
+            ),
+            Provider::Razorpay => bad_request(
+                "The same X-Refund-Idempotency key was used with a different request.",
+                None,
+            ),
+        }
+    }
+}
+
+/// Runs `make` once per idempotency key of the account: the same key with the same request
+/// replays the first answer (Stripe's with `Idempotent-Replayed: true`), with another request
+/// it is refused.
+fn idempotent(
+    world: &mut World,
+    provider: Provider,
+    account: &str,
+    key: Option<&str>,
+    request: String,
+    make: impl FnOnce(&mut World) -> (StatusCode, Value),
+) -> Response {
+    let Some(key) = key else {
+        return answer(make(world));
+    };
+    let slot = (account.to_owned(), key.to_owned());
+    if let Some(first) = world.idempotent.get(&slot) {
+        if first.request != request {
+            return answer(provider.key_reused(key));
+        }
+        let mut response = answer((first.status, first.body.clone()));
+        if provider == Provider::Stripe {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", "true".parse().unwrap());
+        }
+        return response;
+    }
+    let (status, body) = make(world);
+    let remembered = Remembered {
+        request,
+        status,
+        body: body.clone(),
+    };
+    world.idempotent.insert(slot, remembered);
+    answer((status, body))
+}
+
+/// `POST {path} {body}`: what a repeated idempotency key must repeat.
+fn described(path: &str, body: &[u8]) -> String {
+    format!("POST {path} {}", String::from_utf8_lossy(body))
+}
+
+/// The page size `query[name]` asks for (10 unless it says), if from 1 to 100; its text
+/// otherwise.
+fn page_size<'q>(query: &'q HashMap<String, String>, name: &str) -> Result<usize, &'q str> {
+    let size = query.get(name).map_or("10", String::as_str);
+    size.parse::<usize>()
+        .ok()
+        .filter(|size| (1..=100).contains(size))
+        .ok_or(size)
+}
+
+fn answer((status, body): (StatusCode, Value)) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// A provider's error answer, for a handler to return early with `?` (boxed: a response is
+/// large).
+struct Refusal(Box<Response>);
+
+impl From<(StatusCode, Value)> for Refusal {
+    fn from(error: (StatusCode, Value)) -> Self {
+        Self(Box::new(answer(error)))
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// A request to one of the providers' APIs: the fake and the request's headers.
+struct ApiRequest {
+    fake: FakePayments,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<FakePayments> for ApiRequest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        fake: &FakePayments,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            fake: fake.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// The world, locked for the whole request, and the account whose keys the request carries.
+struct Call<'a, A> {
+    world: MutexGuard<'a, World>,
+    account: A,
+}
+
+/// Finds the account whose keys a request carries, or answers with the provider's 401.
+type Authenticate<A> = fn(&World, &HeaderMap) -> Result<A, Refusal>;
+
+impl ApiRequest {
+    /// A call to Stripe's Checkout Sessions, by a key with the Checkout `permission` (Stripe's
+    /// 403 for a restricted key without it).
+    fn checkout(&self, permission: &str) -> Result<Call<'_, StripeAccount>, Refusal> {
+        let call = self.call(true, stripe_account)?;
+        permitted(&call.account, permission)?;
+        Ok(call)
+    }
+
+    /// A call to Razorpay's Payment Links.
+    fn payment_links(&self) -> Result<Call<'_, RazorpayAccount>, Refusal> {
+        self.call(true, razorpay_account)
+    }
+
+    /// A call to either provider's refunds: links do not lapse, and a restricted Stripe key
+    /// needs no Checkout permission.
+    fn refunds<A>(&self, authenticate: Authenticate<A>) -> Result<Call<'_, A>, Refusal> {
+        self.call(false, authenticate)
+    }
+
+    /// Locks the world (first lapsing the links past their time, if `lapsing`) and finds the
+    /// caller's account.
+    fn call<A>(
+        &self,
+        lapsing: bool,
+        authenticate: Authenticate<A>,
+    ) -> Result<Call<'_, A>, Refusal> {
+        let mut world = self.fake.world.lock().unwrap();
+        if lapsing {
+            lapse(&mut world);
+        }
+        let account = authenticate(&world, &self.headers)?;
+        Ok(Call { world, account })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -616,28 +823,25 @@ fn stripe_error(
     (status, json!({ "error": error }))
 }
 
-fn answer((status, body): (StatusCode, Value)) -> Response {
-    (status, Json(body)).into_response()
+/// Stripe's 400 for an invalid request.
+fn invalid(message: &str, code: Option<&str>, param: Option<&str>) -> (StatusCode, Value) {
+    stripe_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        message,
+        code,
+        param,
+    )
 }
 
 fn missing(param: &str) -> (StatusCode, Value) {
-    stripe_error(
-        StatusCode::BAD_REQUEST,
-        "invalid_request_error",
-        &format!("Missing required param: {param}."),
-        Some("parameter_missing"),
-        Some(param),
-    )
+    let message = format!("Missing required param: {param}.");
+    invalid(&message, Some("parameter_missing"), Some(param))
 }
 
 fn invalid_integer(param: &str, value: &str) -> (StatusCode, Value) {
-    stripe_error(
-        StatusCode::BAD_REQUEST,
-        "invalid_request_error",
-        &format!("Invalid integer: {value}"),
-        Some("parameter_invalid_integer"),
-        Some(param),
-    )
+    let message = format!("Invalid integer: {value}");
+    invalid(&message, Some("parameter_invalid_integer"), Some(param))
 }
 
 /// The key as Stripe names it in errors: its prefix, stars and its last four characters.
@@ -663,102 +867,71 @@ fn presented_key(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// The account whose key the request carries, or Stripe's 401 (boxed: a response is large).
-fn stripe_account(world: &World, headers: &HeaderMap) -> Result<StripeAccount, Box<Response>> {
-    let Some((key, _)) = presented_key(headers).filter(|(key, _)| !key.is_empty()) else {
-        return Err(Box::new(answer(stripe_error(
+/// The account whose key the request carries, or Stripe's 401.
+fn stripe_account(world: &World, headers: &HeaderMap) -> Result<StripeAccount, Refusal> {
+    let unauthorized = |message: &str| {
+        let error = stripe_error(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
+            message,
+            None,
+            None,
+        );
+        Refusal::from(error)
+    };
+    let Some((key, _)) = presented_key(headers).filter(|(key, _)| !key.is_empty()) else {
+        return Err(unauthorized(
             "You did not provide an API key. You need to provide your API key in the \
              Authorization header, using Bearer auth (e.g. 'Authorization: Bearer \
              YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, \
              or we can help at https://support.stripe.com/.",
-            None,
-            None,
-        ))));
+        ));
     };
     world
         .stripe
         .iter()
         .find(|account| account.secret_key == key)
         .cloned()
-        .ok_or_else(|| {
-            Box::new(answer(stripe_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_request_error",
-                &format!("Invalid API Key provided: {}", masked(&key)),
-                None,
-                None,
-            )))
-        })
+        .ok_or_else(|| unauthorized(&format!("Invalid API Key provided: {}", masked(&key))))
 }
 
 /// Stripe's 403 for a restricted key without the Checkout permission `permission`.
-fn without_permission(account: &StripeAccount, permission: &str) -> Option<Response> {
-    (!account.checkout).then(|| {
-        answer(stripe_error(
-            StatusCode::FORBIDDEN,
-            "invalid_request_error",
-            &format!(
-                "The provided key '{}' does not have the required permissions for this \
-                 endpoint on account '{}'. Having the '{permission}' permission would allow \
-                 this request to continue.",
-                masked(&account.secret_key),
-                account.id
-            ),
-            None,
-            None,
-        ))
-    })
-}
-
-/// Runs `make` once per idempotency key: the same key with the same request replays the
-/// first answer (with `Idempotent-Replayed: true`), with another request it is refused.
-fn idempotent(
-    world: &mut World,
-    account: &str,
-    key: Option<&str>,
-    request: String,
-    make: impl FnOnce(&mut World) -> (StatusCode, Value),
-) -> Response {
-    let Some(key) = key else {
-        return answer(make(world));
-    };
-    let slot = (account.to_owned(), key.to_owned());
-    if let Some(first) = world.idempotent.get(&slot) {
-        if first.request != request {
-            return answer(stripe_error(
-                StatusCode::BAD_REQUEST,
-                "idempotency_error",
-                &format!(
-                    "Keys for idempotent requests can only be used with the same parameters \
-                     they were first used with. Try using a key other than '{key}' if you \
-                     meant to execute a different request."
-                ),
-                None,
-                None,
-            ));
-        }
-        let mut response = (first.status, Json(first.body.clone())).into_response();
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", "true".parse().unwrap());
-        return response;
+fn permitted(account: &StripeAccount, permission: &str) -> Result<(), Refusal> {
+    if account.checkout {
+        return Ok(());
     }
-    let (status, body) = make(world);
-    world.idempotent.insert(
-        slot,
-        Remembered {
-            request,
-            status,
-            body: body.clone(),
-        },
-    );
-    (status, Json(body)).into_response()
+    Err(stripe_error(
+        StatusCode::FORBIDDEN,
+        "invalid_request_error",
+        &format!(
+            "The provided key '{}' does not have the required permissions for this \
+             endpoint on account '{}'. Having the '{permission}' permission would allow \
+             this request to continue.",
+            masked(&account.secret_key),
+            account.id
+        ),
+        None,
+        None,
+    )
+    .into())
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// The account's Checkout Session `id`, or Stripe's 404.
+fn own_session<'w>(
+    world: &'w mut World,
+    account: &StripeAccount,
+    id: &str,
+) -> Result<&'w mut Session, (StatusCode, Value)> {
+    let found = world.session_mut(id).filter(|s| s.account == account.id);
+    found.ok_or_else(|| {
+        stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such checkout.session: '{id}'"),
+            Some("resource_missing"),
+            Some("session"),
+        )
+    })
 }
 
 /// A form's pairs as Stripe reads them: `a[b][0][c]=v` becomes `{"a": {"b": [{"c": "v"}]}}`.
@@ -840,7 +1013,7 @@ fn session_object(session: &Session, base: &str) -> Value {
     })
 }
 
-fn stripe_event(world: &World, session: &Session, base: &str, kind: &str) -> Event {
+fn stripe_event(world: &World, session: &Session, kind: &str) -> Event {
     let account = world.stripe.iter().find(|a| a.id == session.account);
     let id = format!("evt_{}", random(24));
     let body = json!({
@@ -848,46 +1021,29 @@ fn stripe_event(world: &World, session: &Session, base: &str, kind: &str) -> Eve
         "object": "event",
         "api_version": STRIPE_API_VERSION,
         "created": now(),
-        "data": {"object": session_object(session, base)},
+        "data": {"object": session_object(session, &world.base)},
         "livemode": session.livemode,
         "pending_webhooks": 1,
         "request": {"id": null, "idempotency_key": null},
         "type": kind,
     });
-    Event {
-        provider: "stripe".into(),
-        id,
-        kind: kind.into(),
-        body: body.to_string(),
-        deliveries: Vec::new(),
-        url: account.and_then(|a| a.webhook_url.clone()),
-        secret: account
-            .map(|a| a.webhook_secret.clone())
-            .unwrap_or_default(),
-    }
+    let webhook = account.map(|a| (&a.webhook_url, a.webhook_secret.as_str()));
+    event(Provider::Stripe, id, kind, body, webhook)
 }
 
 const STRIPE_CURRENCIES: [&str; 12] = [
     "usd", "eur", "gbp", "inr", "aud", "cad", "sgd", "aed", "chf", "jpy", "nzd", "myr",
 ];
 
-fn new_session(
-    world: &mut World,
-    account: &StripeAccount,
-    pairs: &[(String, String)],
-    idempotency_key: Option<&str>,
-) -> (StatusCode, Value) {
-    let form = nested(pairs);
+fn new_session(world: &mut World, post: &StripePost) -> (StatusCode, Value) {
+    let StripePost {
+        account,
+        pairs,
+        form,
+        key,
+    } = post;
     let text = |value: &Value| value.as_str().map(str::to_owned);
-    let bad = |message: &str, param: &str| {
-        stripe_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            message,
-            Some("parameter_invalid"),
-            Some(param),
-        )
-    };
+    let bad = |message: &str, param: &str| invalid(message, Some("parameter_invalid"), Some(param));
     match text(&form["mode"]).as_deref() {
         None => return missing("mode"),
         Some("payment") => {}
@@ -918,9 +1074,7 @@ fn new_session(
         return invalid_integer(UNIT_AMOUNT, &unit_amount);
     };
     if unit_amount < 1 {
-        return stripe_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+        return invalid(
             "This value must be greater than or equal to 1.",
             Some("parameter_invalid_integer"),
             Some(UNIT_AMOUNT),
@@ -931,9 +1085,7 @@ fn new_session(
         return missing(NAME);
     };
     if name.is_empty() {
-        return stripe_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+        return invalid(
             &format!(
                 "You passed an empty string for '{NAME}'. We assume empty values are an \
                  attempt to unset a parameter; however '{NAME}' cannot be unset. You should \
@@ -982,7 +1134,7 @@ fn new_session(
         account: account.id.clone(),
         livemode,
         form: pairs.iter().cloned().collect(),
-        idempotency_key: idempotency_key.map(str::to_owned),
+        idempotency_key: key.map(str::to_owned),
         amount: unit_amount * quantity,
         currency,
         name,
@@ -1014,132 +1166,98 @@ fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-async fn stripe_create(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match stripe_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    if let Some(refusal) = without_permission(&account, "rak_checkout_session_write") {
-        return refusal;
-    }
-    let pairs = form_pairs(&body);
-    let key = header(&headers, "idempotency-key");
-    let request = format!(
-        "POST /v1/checkout/sessions {}",
-        String::from_utf8_lossy(&body)
-    );
-    idempotent(&mut world, &account.id.clone(), key, request, |world| {
-        new_session(world, &account, &pairs, key)
-    })
+async fn stripe_create(request: ApiRequest, body: Bytes) -> Result<Response, Refusal> {
+    let call = request.checkout("rak_checkout_session_write")?;
+    Ok(stripe_post(
+        &request,
+        call,
+        "/v1/checkout/sessions",
+        &body,
+        new_session,
+    ))
 }
 
-async fn stripe_retrieve(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match stripe_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    if let Some(refusal) = without_permission(&account, "rak_checkout_session_read") {
-        return refusal;
-    }
-    match world
-        .sessions
-        .iter()
-        .find(|s| s.id == id && s.account == account.id)
-    {
-        Some(session) => answer((StatusCode::OK, session_object(session, &world.base))),
-        None => answer(no_such_session(&id)),
-    }
+/// A form POST to Stripe: the caller's account, the form's pairs as sent and as Stripe reads
+/// them, and its `Idempotency-Key`.
+struct StripePost<'a> {
+    account: StripeAccount,
+    pairs: Vec<(String, String)>,
+    form: Value,
+    key: Option<&'a str>,
 }
 
-fn no_such_session(id: &str) -> (StatusCode, Value) {
-    stripe_error(
-        StatusCode::NOT_FOUND,
-        "invalid_request_error",
-        &format!("No such checkout.session: '{id}'"),
-        Some("resource_missing"),
-        Some("session"),
+/// Answers a Stripe form POST to `path` once per `Idempotency-Key`, with what `make` makes of
+/// it.
+fn stripe_post(
+    request: &ApiRequest,
+    Call { mut world, account }: Call<'_, StripeAccount>,
+    path: &str,
+    body: &[u8],
+    make: fn(&mut World, &StripePost) -> (StatusCode, Value),
+) -> Response {
+    let key = request.header("idempotency-key");
+    let id = account.id.clone();
+    idempotent(
+        &mut world,
+        Provider::Stripe,
+        &id,
+        key,
+        described(path, body),
+        |world| {
+            let pairs = form_pairs(body);
+            let form = nested(&pairs);
+            make(
+                world,
+                &StripePost {
+                    account,
+                    pairs,
+                    form,
+                    key,
+                },
+            )
+        },
     )
 }
 
-async fn stripe_expire(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+async fn stripe_retrieve(
+    request: ApiRequest,
     Path(id): Path<String>,
-) -> Response {
-    let (object, events) = {
-        let mut world = fake.world.lock().unwrap();
-        lapse(&mut world);
-        let account = match stripe_account(&world, &headers) {
-            Ok(account) => account,
-            Err(refusal) => return *refusal,
-        };
-        if let Some(refusal) = without_permission(&account, "rak_checkout_session_write") {
-            return refusal;
-        }
-        let base = world.base.clone();
-        let Some(session) = world
-            .sessions
-            .iter_mut()
-            .find(|s| s.id == id && s.account == account.id)
-        else {
-            return answer(no_such_session(&id));
-        };
+) -> Result<Json<Value>, Refusal> {
+    let Call { mut world, account } = request.checkout("rak_checkout_session_read")?;
+    let session = own_session(&mut world, &account, &id)?.clone();
+    Ok(Json(session_object(&session, &world.base)))
+}
+
+async fn stripe_expire(
+    request: ApiRequest,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Refusal> {
+    let (object, event) = {
+        let Call { mut world, account } = request.checkout("rak_checkout_session_write")?;
+        let session = own_session(&mut world, &account, &id)?;
         if session.status != "open" {
-            return answer(stripe_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                &format!(
-                    "Only Checkout Sessions with a status in [\"open\"] can be expired. This \
-                     Checkout Session has a status of `{}`.",
-                    session.status
-                ),
-                None,
-                None,
-            ));
+            let message = format!(
+                "Only Checkout Sessions with a status in [\"open\"] can be expired. This \
+                 Checkout Session has a status of `{}`.",
+                session.status
+            );
+            return Err(invalid(&message, None, None).into());
         }
         session.status = "expired".into();
         let session = session.clone();
-        let event = stripe_event(&world, &session, &base, "checkout.session.expired");
-        (session_object(&session, &base), vec![event])
+        let event = stripe_event(&world, &session, "checkout.session.expired");
+        (session_object(&session, &world.base), event)
     };
-    fake.send_new(events).await;
-    answer((StatusCode::OK, object))
+    request.fake.send_new(event).await;
+    Ok(Json(object))
 }
 
 async fn stripe_list(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+    request: ApiRequest,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match stripe_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    if let Some(refusal) = without_permission(&account, "rak_checkout_session_read") {
-        return refusal;
-    }
-    let limit = query.get("limit").map_or("10", String::as_str);
-    let Some(limit) = limit
-        .parse::<usize>()
-        .ok()
-        .filter(|l| (1..=100).contains(l))
-    else {
-        return answer(invalid_integer("limit", limit));
-    };
+) -> Result<Json<Value>, Refusal> {
+    let Call { world, account } = request.checkout("rak_checkout_session_read")?;
+    let limit = page_size(&query, "limit").map_err(|limit| invalid_integer("limit", limit))?;
     let mine: Vec<&Session> = world
         .sessions
         .iter()
@@ -1151,38 +1269,27 @@ async fn stripe_list(
         .take(limit)
         .map(|s| session_object(s, &world.base))
         .collect();
-    answer((
-        StatusCode::OK,
+    Ok(Json(
         json!({"object": "list", "data": data, "has_more": mine.len() > limit,
                "url": "/v1/checkout/sessions"}),
     ))
 }
 
-async fn stripe_refund(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    let account = match stripe_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    let pairs = form_pairs(&body);
-    let key = header(&headers, "idempotency-key");
-    let request = format!("POST /v1/refunds {}", String::from_utf8_lossy(&body));
-    idempotent(&mut world, &account.id.clone(), key, request, |world| {
-        new_stripe_refund(world, &account, &pairs, key)
-    })
+async fn stripe_refund(request: ApiRequest, body: Bytes) -> Result<Response, Refusal> {
+    let call = request.refunds(stripe_account)?;
+    Ok(stripe_post(
+        &request,
+        call,
+        "/v1/refunds",
+        &body,
+        new_stripe_refund,
+    ))
 }
 
-fn new_stripe_refund(
-    world: &mut World,
-    account: &StripeAccount,
-    pairs: &[(String, String)],
-    idempotency_key: Option<&str>,
-) -> (StatusCode, Value) {
-    let form = nested(pairs);
+fn new_stripe_refund(world: &mut World, post: &StripePost) -> (StatusCode, Value) {
+    let StripePost {
+        account, form, key, ..
+    } = post;
     let Some(intent) = form["payment_intent"].as_str().map(str::to_owned) else {
         return missing("payment_intent");
     };
@@ -1201,13 +1308,7 @@ fn new_stripe_refund(
             Some("payment_intent"),
         );
     };
-    let refunded: i64 = world
-        .refunds
-        .iter()
-        .filter(|r| r.payment == intent)
-        .map(|r| r.amount)
-        .sum();
-    let left = session.amount - refunded;
+    let left = session.amount - world.refunded(&intent);
     let amount = match form["amount"].as_str() {
         None => left,
         Some(text) => match text.parse::<i64>() {
@@ -1216,18 +1317,14 @@ fn new_stripe_refund(
         },
     };
     if left <= 0 {
-        return stripe_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+        return invalid(
             &format!("Charge for {intent} has already been refunded."),
             Some("charge_already_refunded"),
             None,
         );
     }
     if amount > left {
-        return stripe_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
+        return invalid(
             &format!(
                 "Refund amount ({amount} {cur}) is greater than unrefunded amount on charge \
                  ({left} {cur})",
@@ -1237,13 +1334,8 @@ fn new_stripe_refund(
             Some("amount"),
         );
     }
-    let refund = Refund {
-        provider: "stripe".into(),
-        id: format!("re_{}", random(24)),
-        payment: intent.clone(),
-        amount,
-        idempotency_key: idempotency_key.map(str::to_owned),
-    };
+    let id = format!("re_{}", random(24));
+    let refund = Refund::new(Provider::Stripe, id, &intent, amount, *key);
     let object = json!({
         "id": refund.id, "object": "refund", "amount": amount,
         "charge": format!("ch_{}", random(24)), "created": now(),
@@ -1282,7 +1374,7 @@ fn bad_request(description: &str, field: Option<&str>) -> (StatusCode, Value) {
 }
 
 /// The account whose key id and secret the request carries, or Razorpay's 401.
-fn razorpay_account(world: &World, headers: &HeaderMap) -> Result<RazorpayAccount, Box<Response>> {
+fn razorpay_account(world: &World, headers: &HeaderMap) -> Result<RazorpayAccount, Refusal> {
     let presented = presented_key(headers);
     presented
         .and_then(|(id, secret)| {
@@ -1293,9 +1385,18 @@ fn razorpay_account(world: &World, headers: &HeaderMap) -> Result<RazorpayAccoun
                 .cloned()
         })
         .ok_or_else(|| {
-            let refusal = razorpay_error(StatusCode::UNAUTHORIZED, "Authentication failed", None);
-            Box::new(answer(refusal))
+            razorpay_error(StatusCode::UNAUTHORIZED, "Authentication failed", None).into()
         })
+}
+
+/// The account's Payment Link `id`, or Razorpay's 400.
+fn own_link<'w>(
+    world: &'w mut World,
+    account: &RazorpayAccount,
+    id: &str,
+) -> Result<&'w mut PaymentLink, (StatusCode, Value)> {
+    let found = world.link_mut(id).filter(|l| l.account == account.id);
+    found.ok_or_else(|| bad_request("The id provided does not exist", None))
 }
 
 fn link_object(link: &PaymentLink, base: &str) -> Value {
@@ -1334,9 +1435,9 @@ fn link_object(link: &PaymentLink, base: &str) -> Value {
     })
 }
 
-fn razorpay_event(world: &World, link: &PaymentLink, base: &str, kind: &str) -> Event {
+fn razorpay_event(world: &World, link: &PaymentLink, kind: &str) -> Event {
     let account = world.razorpay.iter().find(|a| a.id == link.account);
-    let entity = link_object(link, base);
+    let entity = link_object(link, &world.base);
     let (contains, payload) = match &link.payment {
         Some(payment) if kind == "payment_link.paid" => {
             let order = json!({"id": link.order_id, "entity": "order", "amount": link.amount,
@@ -1366,17 +1467,8 @@ fn razorpay_event(world: &World, link: &PaymentLink, base: &str, kind: &str) -> 
         "payload": payload,
         "created_at": now(),
     });
-    Event {
-        provider: "razorpay".into(),
-        id: random(14),
-        kind: kind.into(),
-        body: body.to_string(),
-        deliveries: Vec::new(),
-        url: account.and_then(|a| a.webhook_url.clone()),
-        secret: account
-            .map(|a| a.webhook_secret.clone())
-            .unwrap_or_default(),
-    }
+    let webhook = account.map(|a| (&a.webhook_url, a.webhook_secret.as_str()));
+    event(Provider::Razorpay, random(14), kind, body, webhook)
 }
 
 fn new_link(world: &mut World, account: &RazorpayAccount, body: &[u8]) -> (StatusCode, Value) {
@@ -1473,63 +1565,27 @@ fn new_link(world: &mut World, account: &RazorpayAccount, body: &[u8]) -> (Statu
     (StatusCode::OK, object)
 }
 
-async fn razorpay_create(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match razorpay_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    answer(new_link(&mut world, &account, &body))
+async fn razorpay_create(request: ApiRequest, body: Bytes) -> Result<Response, Refusal> {
+    let Call { mut world, account } = request.payment_links()?;
+    Ok(answer(new_link(&mut world, &account, &body)))
 }
 
 async fn razorpay_fetch(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+    request: ApiRequest,
     Path(id): Path<String>,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match razorpay_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    match world
-        .links
-        .iter()
-        .find(|l| l.id == id && l.account == account.id)
-    {
-        Some(link) => answer((StatusCode::OK, link_object(link, &world.base))),
-        None => answer(bad_request("The id provided does not exist", None)),
-    }
+) -> Result<Json<Value>, Refusal> {
+    let Call { mut world, account } = request.payment_links()?;
+    let link = own_link(&mut world, &account, &id)?.clone();
+    Ok(Json(link_object(&link, &world.base)))
 }
 
 async fn razorpay_list(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+    request: ApiRequest,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match razorpay_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    let count = query.get("count").map_or("10", String::as_str);
-    let Some(count) = count
-        .parse::<usize>()
-        .ok()
-        .filter(|c| (1..=100).contains(c))
-    else {
-        return answer(bad_request(
-            "The count must be between 1 and 100.",
-            Some("count"),
-        ));
-    };
+) -> Result<Json<Value>, Refusal> {
+    let Call { world, account } = request.payment_links()?;
+    let count = page_size(&query, "count")
+        .map_err(|_| bad_request("The count must be between 1 and 100.", Some("count")))?;
     let reference = query.get("reference_id");
     let links: Vec<Value> = world
         .links
@@ -1540,84 +1596,48 @@ async fn razorpay_list(
         .take(count)
         .map(|l| link_object(l, &world.base))
         .collect();
-    answer((StatusCode::OK, json!({ "payment_links": links })))
+    Ok(Json(json!({ "payment_links": links })))
 }
 
 async fn razorpay_cancel(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+    request: ApiRequest,
     Path(id): Path<String>,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    lapse(&mut world);
-    let account = match razorpay_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
+) -> Result<Json<Value>, Refusal> {
+    let Call { mut world, account } = request.payment_links()?;
     let base = world.base.clone();
-    let Some(link) = world
-        .links
-        .iter_mut()
-        .find(|l| l.id == id && l.account == account.id)
-    else {
-        return answer(bad_request("The id provided does not exist", None));
-    };
+    let link = own_link(&mut world, &account, &id)?;
     if link.status != "created" {
-        return answer(bad_request(
-            &format!(
-                "Payment Link cannot be cancelled as it is already {}",
-                link.status
-            ),
-            None,
-        ));
+        let message = format!(
+            "Payment Link cannot be cancelled as it is already {}",
+            link.status
+        );
+        return Err(bad_request(&message, None).into());
     }
     link.status = "cancelled".into();
     link.cancelled_at = now();
-    answer((StatusCode::OK, link_object(link, &base)))
+    Ok(Json(link_object(link, &base)))
 }
 
 async fn razorpay_refund(
-    State(fake): State<FakePayments>,
-    headers: HeaderMap,
+    request: ApiRequest,
     Path(payment): Path<String>,
     body: Bytes,
-) -> Response {
-    let mut world = fake.world.lock().unwrap();
-    let account = match razorpay_account(&world, &headers) {
-        Ok(account) => account,
-        Err(refusal) => return *refusal,
-    };
-    let key = header(&headers, "x-refund-idempotency");
+) -> Result<Response, Refusal> {
+    let Call { mut world, account } = request.refunds(razorpay_account)?;
+    let key = request.header("x-refund-idempotency");
     if key.is_some_and(|k| k.chars().count() < 10) {
-        return answer(bad_request(
-            "X-Refund-Idempotency must be at least 10 characters.",
-            None,
-        ));
+        let message = "X-Refund-Idempotency must be at least 10 characters.";
+        return Err(bad_request(message, None).into());
     }
-    let request = format!(
-        "POST /v1/payments/{payment}/refund {}",
-        String::from_utf8_lossy(&body)
-    );
-    let slot = key.map(|k| (account.id.clone(), k.to_owned()));
-    if let Some(first) = slot.as_ref().and_then(|s| world.idempotent.get(s)) {
-        if first.request != request {
-            return answer(bad_request(
-                "The same X-Refund-Idempotency key was used with a different request.",
-                None,
-            ));
-        }
-        return (first.status, Json(first.body.clone())).into_response();
-    }
-    let (status, object) = new_razorpay_refund(&mut world, &account, &payment, &body, key);
-    if let Some(slot) = slot {
-        let remembered = Remembered {
-            request,
-            status,
-            body: object.clone(),
-        };
-        world.idempotent.insert(slot, remembered);
-    }
-    answer((status, object))
+    let post = described(&format!("/v1/payments/{payment}/refund"), &body);
+    Ok(idempotent(
+        &mut world,
+        Provider::Razorpay,
+        &account.id,
+        key,
+        post,
+        |world| new_razorpay_refund(world, &account, &payment, &body, key),
+    ))
 }
 
 fn new_razorpay_refund(
@@ -1636,13 +1656,7 @@ fn new_razorpay_refund(
     else {
         return bad_request("The id provided does not exist", None);
     };
-    let refunded: i64 = world
-        .refunds
-        .iter()
-        .filter(|r| r.payment == payment)
-        .map(|r| r.amount)
-        .sum();
-    let left = link.amount_paid - refunded;
+    let left = link.amount_paid - world.refunded(payment);
     let amount = match &sent["amount"] {
         Value::Null => left,
         value => match value.as_i64() {
@@ -1663,13 +1677,8 @@ fn new_razorpay_refund(
         );
     }
     let speed = sent["speed"].as_str().unwrap_or("normal").to_owned();
-    let refund = Refund {
-        provider: "razorpay".into(),
-        id: format!("rfnd_{}", random(14)),
-        payment: payment.to_owned(),
-        amount,
-        idempotency_key: idempotency_key.map(str::to_owned),
-    };
+    let id = format!("rfnd_{}", random(14));
+    let refund = Refund::new(Provider::Razorpay, id, payment, amount, idempotency_key);
     let object = json!({
         "id": refund.id, "entity": "refund", "amount": amount, "currency": link.currency,
         "payment_id": payment, "notes": [], "receipt": null, "acquirer_data": {"arn": null},
@@ -1745,13 +1754,7 @@ async fn pay_page(State(fake): State<FakePayments>, Path(reference): Path<String
             ("complete", _) => Some("This payment is being processed."),
             _ => Some("This payment link has expired."),
         };
-        Some((
-            "Stripe Checkout",
-            s.amount,
-            s.currency.clone(),
-            s.name.clone(),
-            state,
-        ))
+        ("Stripe Checkout", s.amount, &s.currency, &s.name, state)
     } else if let Some(l) = world.links.iter().find(|l| l.id == reference) {
         let state = match l.status.as_str() {
             "created" => None,
@@ -1759,23 +1762,12 @@ async fn pay_page(State(fake): State<FakePayments>, Path(reference): Path<String
             "cancelled" => Some("This payment link was cancelled."),
             _ => Some("This payment link has expired."),
         };
-        Some((
-            "Razorpay",
-            l.amount,
-            l.currency.clone(),
-            l.description.clone(),
-            state,
-        ))
+        ("Razorpay", l.amount, &l.currency, &l.description, state)
     } else {
-        None
+        let page = Html("<p>No such payment link.</p>".to_owned());
+        return (StatusCode::NOT_FOUND, page).into_response();
     };
-    let Some((provider, amount, currency, description, state)) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<p>No such payment link.</p>".to_owned()),
-        )
-            .into_response();
-    };
+    let (provider, amount, currency, description, state) = found;
     let action = match state {
         None => format!(
             "<form method=\"post\" action=\"/pay/{reference}\"><button type=\"submit\">Pay</button></form>",
@@ -1786,8 +1778,8 @@ async fn pay_page(State(fake): State<FakePayments>, Path(reference): Path<String
     Html(format!(
         "<!doctype html><title>Pay — fake {provider}</title><h1>Fake {provider}</h1>\
          <p class=\"amount\">{amount}</p><p class=\"description\">{description}</p>{action}",
-        amount = shown(amount, &currency),
-        description = escape(&description),
+        amount = shown(amount, currency),
+        description = escape(description),
     ))
     .into_response()
 }
@@ -1857,12 +1849,8 @@ fn controls() -> Router<FakePayments> {
             post(
                 |State(fake): State<FakePayments>, Json(new): Json<NewRazorpayAccount>| async move {
                     let url = new.webhook_url.filter(|u| !u.is_empty());
-                    fake.add_razorpay_account(
-                        &new.key_id,
-                        &new.key_secret,
-                        &new.webhook_secret,
-                        url,
-                    );
+                    let (id, secret) = (&new.key_id, &new.key_secret);
+                    fake.add_razorpay_account(id, secret, &new.webhook_secret, url);
                     StatusCode::NO_CONTENT
                 },
             ),
@@ -1913,20 +1901,16 @@ fn controls() -> Router<FakePayments> {
                 },
             ),
         )
-        .route(
-            "/fake/sessions",
-            get(|State(fake): State<FakePayments>| async move { Json(fake.sessions()) }),
-        )
-        .route(
-            "/fake/links",
-            get(|State(fake): State<FakePayments>| async move { Json(fake.links()) }),
-        )
-        .route(
-            "/fake/refunds",
-            get(|State(fake): State<FakePayments>| async move { Json(fake.refunds()) }),
-        )
-        .route(
-            "/fake/events",
-            get(|State(fake): State<FakePayments>| async move { Json(fake.events()) }),
-        )
+        .route("/fake/sessions", listing(FakePayments::sessions))
+        .route("/fake/links", listing(FakePayments::links))
+        .route("/fake/refunds", listing(FakePayments::refunds))
+        .route("/fake/events", listing(FakePayments::events))
+}
+
+/// `GET` of one of the fake's records, as JSON.
+fn listing<T>(records: fn(&FakePayments) -> Vec<T>) -> MethodRouter<FakePayments>
+where
+    T: Serialize + Send + 'static,
+{
+    get(move |State(fake): State<FakePayments>| async move { Json(records(&fake)) })
 }
