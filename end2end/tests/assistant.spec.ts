@@ -1,12 +1,14 @@
-import { expect, Locator, Page, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import {
   connectInstagram,
   disconnectInstagram,
+  lastSays,
   openHydrated,
   openPractice,
   sandbox,
   signUp,
   uniqueEmail,
+  write,
 } from "./helpers";
 
 // The booking assistant end to end: the doctor's dry run at "Try your assistant" books
@@ -77,19 +79,6 @@ test("trying the assistant by tapping through to Confirm books nothing", async (
   await expect(page.getByText("No appointments here.")).toBeVisible();
   await expect(page.locator("table.appointments tbody tr")).toHaveCount(0);
 });
-
-/** The sandbox's last message, once it contains `text` (the app's answer has arrived). */
-async function lastSays(chat: Locator, text: string): Promise<Locator> {
-  const last = chat.getByRole("listitem").last();
-  await expect(last).toContainText(text);
-  return last;
-}
-
-/** Types `text` into the sandbox's message box and sends it. */
-async function write(patient: Page, text: string) {
-  await patient.getByLabel("Message").fill(text);
-  await patient.getByRole("button", { name: "Send", exact: true }).click();
-}
 
 test("a patient books in the sandbox by tapping, and the doctor sees the appointment and the conversation", async ({ page, context }) => {
   await signUp(page, "Meera Iyer", uniqueEmail());

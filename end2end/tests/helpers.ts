@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Locator, Page } from "@playwright/test";
 
 /** Opens a page and waits until the WASM bundle has hydrated it. */
 export async function openHydrated(page: Page, path: string) {
@@ -106,4 +106,17 @@ export async function disconnectInstagram(page: Page) {
     await page.getByRole("button", { name: "Yes, disconnect" }).click();
     await expect(page.getByText("Not connected")).toBeVisible();
   }
+}
+
+/** The sandbox's last message, once it contains `text` (the app's answer has arrived). */
+export async function lastSays(chat: Locator, text: string): Promise<Locator> {
+  const last = chat.getByRole("listitem").last();
+  await expect(last).toContainText(text);
+  return last;
+}
+
+/** Types `text` into the sandbox's message box and sends it. */
+export async function write(patient: Page, text: string) {
+  await patient.getByLabel("Message").fill(text);
+  await patient.getByRole("button", { name: "Send", exact: true }).click();
 }

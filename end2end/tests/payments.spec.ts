@@ -2,11 +2,13 @@ import { expect, Locator, Page, test } from "@playwright/test";
 import {
   connectInstagram,
   disconnectInstagram,
+  lastSays,
   openHydrated,
   openPractice,
   sandbox,
   signUp,
   uniqueEmail,
+  write,
 } from "./helpers";
 
 // Online payment end to end: the doctor connects their provider (the fake Stripe and
@@ -24,18 +26,6 @@ test.afterEach(async ({ page }) => {
 async function fakeAccount(page: Page, provider: "stripe" | "razorpay", account: object) {
   const response = await page.request.post(`${fakePayments}/fake/${provider}/accounts`, { data: account });
   expect(response.ok()).toBeTruthy();
-}
-
-/** The sandbox's last message, once it contains `text`. */
-async function lastSays(chat: Locator, text: string): Promise<Locator> {
-  const last = chat.getByRole("listitem").last();
-  await expect(last).toContainText(text);
-  return last;
-}
-
-async function write(patient: Page, text: string) {
-  await patient.getByLabel("Message").fill(text);
-  await patient.getByRole("button", { name: "Send", exact: true }).click();
 }
 
 /** Saves the payments pane with `fill` done, and gives the webhook URL it then shows. */
@@ -140,24 +130,30 @@ test("a patient pays with Stripe and the doctor's calendar shows the appointment
   await expect(page.getByText("Last event received:")).toBeVisible();
 });
 
-test("a patient pays with Razorpay and the doctor's calendar shows the appointment confirmed and paid", async ({ page, context }) => {
-  await signUp(page, "Arjun Nair", uniqueEmail());
+/**
+ * A new doctor with an open practice and the fake's Instagram account, paid through Razorpay
+ * (a fresh test key), whose assistant asks for online payment.
+ */
+async function razorpayPractice(page: Page, name: string) {
+  await signUp(page, name, uniqueEmail());
   await expect(page).toHaveURL(/wizard=1/);
   await openPractice(page);
   await connectInstagram(page);
   const stamp = Date.now();
-  const keyId = `rzp_test_${stamp}`;
-  const keySecret = `secret${stamp}`;
-  const webhookSecret = `webhook-secret-${stamp}`;
-  await fakeAccount(page, "razorpay", { key_id: keyId, key_secret: keySecret, webhook_secret: webhookSecret });
+  const account = { key_id: `rzp_test_${stamp}`, key_secret: `secret${stamp}`, webhook_secret: `webhook-secret-${stamp}` };
+  await fakeAccount(page, "razorpay", account);
   const webhook = await connectProvider(page, "Online with Razorpay (India)", async () => {
-    await page.getByLabel("Key Id").fill(keyId);
-    await page.getByLabel("Key Secret").fill(keySecret);
-    await page.getByLabel("Webhook secret").fill(webhookSecret);
+    await page.getByLabel("Key Id").fill(account.key_id);
+    await page.getByLabel("Key Secret").fill(account.key_secret);
+    await page.getByLabel("Webhook secret").fill(account.webhook_secret);
   });
   await expect(page.getByRole("heading", { name: "Razorpay connected (test mode)" })).toBeVisible();
-  await fakeAccount(page, "razorpay", { key_id: keyId, key_secret: keySecret, webhook_secret: webhookSecret, webhook_url: webhook });
+  await fakeAccount(page, "razorpay", { ...account, webhook_url: webhook });
   await requireOnlinePayment(page);
+}
+
+test("a patient pays with Razorpay and the doctor's calendar shows the appointment confirmed and paid", async ({ page, context }) => {
+  await razorpayPractice(page, "Arjun Nair");
 
   const patient = await context.newPage();
   const { chat, time } = await patientBooks(page, patient);
@@ -167,22 +163,7 @@ test("a patient pays with Razorpay and the doctor's calendar shows the appointme
 });
 
 test("a hold that lapses unpaid frees the slot and the patient is told", async ({ page, context }) => {
-  await signUp(page, "Nisha Pillai", uniqueEmail());
-  await expect(page).toHaveURL(/wizard=1/);
-  await openPractice(page);
-  await connectInstagram(page);
-  const stamp = Date.now();
-  const keyId = `rzp_test_${stamp}`;
-  const keySecret = `secret${stamp}`;
-  const webhookSecret = `webhook-secret-${stamp}`;
-  await fakeAccount(page, "razorpay", { key_id: keyId, key_secret: keySecret, webhook_secret: webhookSecret });
-  const webhook = await connectProvider(page, "Online with Razorpay (India)", async () => {
-    await page.getByLabel("Key Id").fill(keyId);
-    await page.getByLabel("Key Secret").fill(keySecret);
-    await page.getByLabel("Webhook secret").fill(webhookSecret);
-  });
-  await fakeAccount(page, "razorpay", { key_id: keyId, key_secret: keySecret, webhook_secret: webhookSecret, webhook_url: webhook });
-  await requireOnlinePayment(page);
+  await razorpayPractice(page, "Nisha Pillai");
 
   const patient = await context.newPage();
   const { chat, time } = await patientBooks(page, patient);
