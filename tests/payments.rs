@@ -313,6 +313,17 @@ async fn a_paid_link_confirms_the_booking_and_a_cancellation_refunds_it(backend:
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let events = raw(app, "SELECT event_id FROM payment_events").await;
     assert_eq!(events.len(), 1, "{events:?}");
+    // An `expired` event after the payment (out of order) moves nothing backwards.
+    let expired = event("evt_late_expiry", "checkout.session.expired", &session.id);
+    let now = common::webhook::now_ms() / 1000;
+    let signature = stripe_signature(&expired, &secret(ASHA), now);
+    assert_eq!(
+        post(app, &clinic.webhook, &expired, &signature).await,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let shown = shown_when(app, &id, paid).await;
+    assert_eq!(shown["status"], "Confirmed");
 
     // Cancelled two days ahead: refunded in full, once, with its idempotency key.
     let form = [
@@ -343,8 +354,13 @@ async fn a_paid_link_confirms_the_booking_and_a_cancellation_refunds_it(backend:
 
 /// A Stripe event for `session` (paid), as Stripe's body text.
 fn paid_event(event_id: &str, session: &str) -> String {
+    event(event_id, "checkout.session.completed", session)
+}
+
+/// A Stripe event of `kind` about `session`, as Stripe's body text.
+fn event(event_id: &str, kind: &str, session: &str) -> String {
     json!({
-        "id": event_id, "object": "event", "type": "checkout.session.completed",
+        "id": event_id, "object": "event", "type": kind,
         "created": common::webhook::now_ms() / 1000,
         "data": {"object": {"id": session, "object": "checkout.session",
             "payment_status": "paid", "payment_intent": "pi_crafted", "amount_total": 50000}}
