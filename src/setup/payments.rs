@@ -214,6 +214,12 @@ mod ssr {
             return Err(AppError::Invalid(errors));
         }
         let refund = refund.map_err(AppError::Invalid)?;
+        let pasted = pasted.transpose().map_err(AppError::Invalid)?;
+        // New keys: the provider is asked before anything is kept.
+        if let Some(pasted) = &pasted {
+            let checked = state.payments.check(&keys::api_keys(pasted)).await;
+            verdict(pasted, checked)?;
+        }
         let mut tx = db.tenant_writer(doctor).await?;
         let changed = match pasted {
             None => {
@@ -221,12 +227,6 @@ mod ssr {
                 vec!["refund_policy".to_owned()]
             }
             Some(pasted) => {
-                let pasted = pasted.map_err(AppError::Invalid)?;
-                // The provider is asked before anything is kept.
-                tx.commit().await?;
-                let checked = state.payments.check(&keys::api_keys(&pasted)).await;
-                verdict(&pasted, checked)?;
-                tx = db.tenant_writer(doctor).await?;
                 let sealed = keys::seal(&state.config.token_keys, doctor, &pasted);
                 let account = crate::db::payments::NewAccount {
                     provider,
