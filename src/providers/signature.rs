@@ -63,7 +63,8 @@ pub fn stripe(
     if signatures.is_empty() {
         return Err(Rejected::Malformed);
     }
-    if (now - timestamp).abs() > STRIPE_TOLERANCE_SECS {
+    // `abs_diff`: a `t=` near either end of i64 must not overflow the subtraction.
+    if now.abs_diff(timestamp) > STRIPE_TOLERANCE_SECS.unsigned_abs() {
         return Err(Rejected::Stale);
     }
     let mut mac = mac(secret);
@@ -133,6 +134,13 @@ mod tests {
             check(&format!("t={early},v1={stale}"), BODY),
             Err(Rejected::Stale)
         );
+        // Times at either end of i64 are stale, not an overflow.
+        for far in [i64::MIN, i64::MAX] {
+            assert_eq!(
+                check(&format!("t={far},v1={good}"), BODY),
+                Err(Rejected::Stale)
+            );
+        }
         let edge = NOW - STRIPE_TOLERANCE_SECS;
         let fresh = signed(edge, BODY, "whsec_right");
         assert_eq!(check(&format!("t={edge},v1={fresh}"), BODY), Ok(()));

@@ -15,6 +15,18 @@ pub async fn app_with_meta(backend: Backend, meta: &FakeMeta) -> TestApp {
     TestApp::spawn_with(backend, &vars.each_ref().map(|(k, v)| (*k, v.as_str()))).await
 }
 
+/// The app, configured with the fake Meta's app and base URLs and with `more` variables.
+pub async fn app_with_meta_and(
+    backend: Backend,
+    meta: &FakeMeta,
+    more: &[(&str, &str)],
+) -> TestApp {
+    let vars = meta_vars(meta);
+    let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(more);
+    TestApp::spawn_with(backend, &all).await
+}
+
 /// A second instance of `app` on its database, configured like it.
 pub async fn another_instance(app: &TestApp, meta: &FakeMeta) -> TestApp {
     let vars = meta_vars(meta);
