@@ -198,8 +198,7 @@ async fn step(
                     })
                     .await
                 }
-                Err(ProviderError::Unreachable(why)) => {
-                    let error = ProviderError::Unreachable(why);
+                Err(error @ ProviderError::Unreachable(_)) => {
                     retry_or_fail(db, config, doctor, payment, &error, now).await
                 }
                 Err(error) => {
