@@ -35,6 +35,11 @@ on_both_databases!(
     a_lost_webhook_is_healed_when_the_hold_ends,
     an_unpaid_hold_lapses_frees_the_slot_and_the_patient_is_told,
     a_late_payment_is_refunded_in_full,
+    a_payment_after_the_booking_was_cancelled_is_refunded_and_the_patient_told_why,
+    a_second_payment_for_an_appointment_paid_at_the_clinic_is_refunded,
+    a_payment_of_another_amount_than_the_fee_confirms_nothing_and_is_refunded,
+    reconciling_finds_a_payment_no_webhook_reported,
+    stripe_is_connected_key_first_and_its_webhook_secret_after,
     refund_policy_edges,
     the_payment_server_functions_act_on_the_callers_own_data_only,
     fees_below_the_providers_minimum_are_refused_and_amounts_reach_it_in_its_units,
@@ -576,13 +581,25 @@ async fn cancel(app: &TestApp, id: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// A Stripe event of `kind` about `session` (paid with `pi_crafted`), as Stripe's body text.
+/// A Stripe event of `kind` about `session` (paid 500.00 INR with `pi_crafted`), as Stripe's
+/// body text.
 fn event(event_id: &str, kind: &str, session: &str) -> String {
+    event_paid_with(event_id, kind, session, "pi_crafted", 50_000)
+}
+
+/// A Stripe event of `kind` about `session`, paid with `payment` for `amount` (paise).
+fn event_paid_with(
+    event_id: &str,
+    kind: &str,
+    session: &str,
+    payment: &str,
+    amount: i64,
+) -> String {
     json!({
         "id": event_id, "object": "event", "type": kind,
         "created": now_ms() / 1000,
         "data": {"object": {"id": session, "object": "checkout.session",
-            "payment_status": "paid", "payment_intent": "pi_crafted", "amount_total": 50000}}
+            "payment_status": "paid", "payment_intent": payment, "amount_total": amount}}
     })
     .to_string()
 }
@@ -1024,6 +1041,251 @@ async fn a_late_payment_is_refunded_in_full(backend: Backend) {
     assert_eq!(count(app, kept).await, 1);
 }
 
+/// The refund the payments job made of appointment `id`'s provider payment: its state, reason
+/// and the amount asked back (minor units), once it is no longer due.
+async fn refund_of(app: &TestApp, id: &str) -> String {
+    let sql = format!(
+        "SELECT refund_state || ' ' || refund_reason || ' ' || refund_minor FROM payments
+         WHERE appointment_id = '{id}' AND provider <> 'clinic' AND refund_state <> 'due'"
+    );
+    let sql = sql.as_str();
+    eventually("the refund", move || async move {
+        raw(app, sql)
+            .await
+            .pop()
+            .ok_or_else(|| "no refund settled".to_owned())
+    })
+    .await
+}
+
+async fn a_payment_after_the_booking_was_cancelled_is_refunded_and_the_patient_told_why(
+    backend: Backend,
+) {
+    let clinic = clinic(backend, Provider::Stripe).await;
+    let app = &clinic.app;
+    let (id, link) = clinic.held_for_payment().await;
+    // The patient pays, but Stripe's webhook is lost; the doctor cancels meanwhile.
+    clinic.fake.set_webhooks(false);
+    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    cancel(app, &id).await;
+
+    // Closing the link, the job learns it was paid: refunded in full, as a late payment.
+    until_stored(app, &id, "cancelled paid refunded").await;
+    assert_eq!(refund_of(app, &id).await, "refunded late 50000");
+    let refunds = clinic.fake.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        (refunds[0].payment.as_str(), refunds[0].amount),
+        (paid_with.as_str(), 50_000)
+    );
+    let told = said(&[clinic.told("came after the booking on").await]);
+    assert!(
+        told.contains("was cancelled, so it is being refunded in full"),
+        "{told}"
+    );
+    assert_eq!(clinic.times_told("given to someone else"), 0);
+    let refund = shown(app, &id).await["payment"]["refund"].clone();
+    assert!(
+        refund
+            .as_str()
+            .unwrap()
+            .contains("paid after the time was no longer kept for it"),
+        "{refund}"
+    );
+}
+
+async fn a_second_payment_for_an_appointment_paid_at_the_clinic_is_refunded(backend: Backend) {
+    let clinic = clinic(backend, Provider::Razorpay).await;
+    let app = &clinic.app;
+    let (id, link) = clinic.held_for_payment().await;
+    // The patient pays the link (its webhook lost) and, not knowing, pays at the desk too.
+    clinic.fake.set_webhooks(false);
+    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    let marked = app.call("appointments/mark-paid", &[("id", &id)]).await;
+    assert_eq!(marked.status(), StatusCode::OK);
+
+    // The job closes the link the appointment no longer needs, finds it paid, and refunds it.
+    assert_eq!(refund_of(app, &id).await, "refunded duplicate 50000");
+    let refunds = clinic.fake.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].payment, paid_with);
+    let status = format!("SELECT status FROM appointments WHERE id = '{id}'");
+    assert_eq!(raw(app, &status).await, ["confirmed"]);
+    let told = said(&[clinic
+        .told("was already paid, so this second payment")
+        .await]);
+    assert!(told.contains("The appointment stays confirmed."), "{told}");
+    // Confirmed once, by the desk: no second "payment received".
+    assert_eq!(clinic.times_told("Payment received, thank you."), 0);
+    let audit = common::audit_actions(&app.database.url, &id).await;
+    let paid = audit.iter().filter(|a| *a == "appointment.paid").count();
+    assert_eq!(paid, 1, "{audit:?}");
+}
+
+async fn a_payment_of_another_amount_than_the_fee_confirms_nothing_and_is_refunded(
+    backend: Backend,
+) {
+    let clinic = clinic(backend, Provider::Stripe).await;
+    let app = &clinic.app;
+    let (id, link) = clinic.held_for_payment().await;
+    clinic.fake.set_webhooks(false);
+    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    // Stripe reports 400.00 INR paid for the 500.00 INR fee.
+    let body = event_paid_with(
+        "evt_short",
+        "checkout.session.completed",
+        &link.reference,
+        &paid_with,
+        40_000,
+    );
+    let status = post_stripe(app, &clinic.webhook, &body, &signed_by(ASHA, &body)).await;
+    assert_eq!(status, StatusCode::OK);
+    applied(app, "evt_short").await;
+
+    // Not confirmed: the time is freed, and what was paid goes back in full.
+    assert_eq!(refund_of(app, &id).await, "refunded mismatch 40000");
+    assert_eq!(stored(app, &id).await, "expired paid refunded");
+    let refunds = clinic.fake.refunds();
+    assert_eq!(
+        (refunds[0].payment.as_str(), refunds[0].amount),
+        (paid_with.as_str(), 40_000)
+    );
+    let told = clinic
+        .told("The payment of 400.00 INR was not the fee of 500.00 INR")
+        .await;
+    assert_eq!(told["message"]["quick_replies"][0]["title"], "Book");
+    assert_eq!(clinic.times_told("Payment received, thank you."), 0);
+    let state = shown(app, &id).await["payment"]["state"].clone();
+    assert_eq!(
+        state,
+        "Paid 400.00 INR with Stripe, not the fee of 500.00 INR"
+    );
+}
+
+async fn reconciling_finds_a_payment_no_webhook_reported(backend: Backend) {
+    let clinic = clinic(backend, Provider::Stripe).await;
+    let app = &clinic.app;
+    let (id, link) = clinic.held_for_payment().await;
+    // The doctor's webhook is misconfigured: nothing reaches the app.
+    clinic.fake.set_webhooks(false);
+    clinic.fake.pay(&link.reference).await.unwrap();
+    assert_eq!(stored(app, &id).await, "pending_payment open -");
+
+    // The operator's command (the daily run's work, now): Stripe is asked, and says paid.
+    let printed = reconcile(&clinic);
+    assert!(printed.contains("1 payment(s) asked about"), "{printed}");
+    assert_eq!(stored(app, &id).await, "confirmed paid -");
+    clinic.told("Payment received, thank you.").await;
+
+    // Asked again, it changes nothing more.
+    reconcile(&clinic);
+    clinic.dm("thanks").await;
+    assert_eq!(clinic.times_told("Payment received, thank you."), 1);
+}
+
+/// `clariva reconcile-payments` run as an operator runs it, configured like the clinic's
+/// app; what it printed, once it succeeded.
+fn reconcile(clinic: &Clinic) -> String {
+    let app = &clinic.app;
+    let output = common::binary::server(&app.database.data_dir, &[])
+        .envs(common::meta_flow::meta_vars(&clinic.meta))
+        .env("DATABASE_URL", &app.database.app_url)
+        .env("DATABASE_MIGRATION_URL", &app.database.url)
+        .env("STRIPE_API_BASE_URL", clinic.fake.url())
+        .env("RAZORPAY_API_BASE_URL", clinic.fake.url())
+        .arg("reconcile-payments")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let logged = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{printed} {logged}");
+    printed
+}
+
+async fn stripe_is_connected_key_first_and_its_webhook_secret_after(backend: Backend) {
+    let (app, _meta, fake) = apps(backend).await;
+    app.new_doctor(&app.client, "Asha Rao").await;
+    open_practice(&app, &app.client).await;
+    let [_, key, hook] = Provider::Stripe.keys(ASHA);
+    Provider::Stripe.add_account(&fake, ASHA, None);
+
+    // Only the key: connected, with the URL to add the webhook with in Stripe.
+    let only_key = [("provider", "stripe"), ("secret", key.as_str())];
+    assert_eq!(
+        save(&app, &app.client, &only_key).await.status(),
+        StatusCode::OK
+    );
+    let settings = app.read_from(&app.client, "setup/payments").await;
+    assert_eq!(settings["connected"]["webhook_secret_saved"], false);
+    let shown = settings["connected"]["webhook_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, path) = shown.split_once("/payments/").unwrap();
+    let webhook = app.url(&format!("/payments/{path}"));
+    // Until its secret is saved, Stripe's events are refused: nothing checks them.
+    let body = paid_event("evt_too_soon", "cs_test_nobody");
+    let signed = signed_by(ASHA, &body);
+    assert_eq!(
+        post_stripe(&app, &webhook, &body, &signed).await,
+        StatusCode::BAD_REQUEST
+    );
+
+    // A secret of the wrong shape is refused alone; the key stays.
+    let bad = save(
+        &app,
+        &app.client,
+        &[("provider", "stripe"), ("webhook_secret", "nope")],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = bad.json().await.unwrap();
+    assert!(
+        refused["Invalid"]["webhook_secret"].is_string(),
+        "{refused}"
+    );
+    assert!(refused["Invalid"]["secret"].is_null(), "{refused}");
+
+    // The signing secret alone: kept with the saved key, which Stripe is not asked about again
+    // (it cannot be reached now); the URL stays.
+    fake.fail_next(1, 500);
+    let only_secret = [("provider", "stripe"), ("webhook_secret", hook.as_str())];
+    assert_eq!(
+        save(&app, &app.client, &only_secret).await.status(),
+        StatusCode::OK
+    );
+    let settings = app.read_from(&app.client, "setup/payments").await;
+    assert_eq!(settings["connected"]["webhook_secret_saved"], true);
+    assert_eq!(settings["connected"]["webhook_url"], shown.as_str());
+    assert_eq!(settings["connected"]["key_last4"], "ghij");
+    let checked: String = app
+        .call("setup/payments/check", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(checked.contains("could not be reached"), "{checked}");
+    assert_eq!(
+        app.call("setup/payments/check", &[])
+            .await
+            .json::<String>()
+            .await
+            .unwrap(),
+        "The keys work: Stripe answered, in test mode."
+    );
+    // Now its events are taken.
+    let signed = signed_by(ASHA, &body);
+    assert_eq!(
+        post_stripe(&app, &webhook, &body, &signed).await,
+        StatusCode::OK
+    );
+    for table in ["payment_accounts", "audit_log"] {
+        let stored = all_text(&app, table).await;
+        assert!(!stored.contains(&key) && !stored.contains(&hook), "{table}");
+    }
+    assert_no_secret_logged(ASHA);
+}
+
 async fn refund_policy_edges(backend: Backend) {
     // Razorpay here; Stripe's refunds are in `a_late_payment_is_refunded_in_full`.
     let clinic = clinic(backend, Provider::Razorpay).await;
@@ -1220,12 +1482,17 @@ async fn fees_below_the_providers_minimum_are_refused_and_amounts_reach_it_in_it
         why.contains("Stripe cannot charge less than 0.50 USD."),
         "{body}"
     );
-    // A three-decimal fee reaches Razorpay in fils. (The fake Stripe takes no KWD.)
-    connect(&app, &app.client, &fake, Provider::Razorpay, ASHA).await;
+    // A three-decimal fee reaches Stripe and Razorpay in fils, and one finer than their steps
+    // of ten is refused.
     assert_eq!(
         set_fees(&app, "KWD", "12.340").await.status(),
         StatusCode::OK
     );
+    let link = linked_amount(&app, &fake, Provider::Stripe, &practice).await;
+    assert_eq!(link, (12_340, "KWD".to_owned()));
+    let refused = set_fees(&app, "KWD", "12.345").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    connect(&app, &app.client, &fake, Provider::Razorpay, ASHA).await;
     let link = linked_amount(&app, &fake, Provider::Razorpay, &practice).await;
     assert_eq!(link, (12_340, "KWD".to_owned()));
 }

@@ -109,14 +109,19 @@ test("a patient pays with Stripe and the doctor's calendar shows the appointment
   await page.getByRole("button", { name: "Save payment settings" }).click();
   await expect(page.locator("#secret-error")).toContainText("Stripe does not recognise this key");
 
+  // The key first: its webhook URL shows, to add the endpoint in Stripe with.
   const webhook = await connectProvider(page, "Online with Stripe", async () => {
     await page.getByLabel("Restricted key").fill(key);
-    await page.getByLabel("Webhook signing secret").fill(secret);
   });
   await expect(page.getByRole("heading", { name: "Stripe connected (test mode)" })).toBeVisible();
   await expect(page.getByText(key)).toHaveCount(0);
-  await expect(page.getByText("No event has arrived from Stripe yet.")).toBeVisible();
+  await expect(page.getByText("One step left: add the webhook in Stripe's dashboard")).toBeVisible();
+  // The doctor adds the endpoint in Stripe, and pastes the signing secret Stripe gives.
   await fakeAccount(page, "stripe", { secret_key: key, webhook_secret: secret, webhook_url: webhook });
+  await page.getByLabel("Webhook signing secret").fill(secret);
+  await page.getByRole("button", { name: "Save payment settings" }).click();
+  await expect(page.getByText("No event has arrived from Stripe yet.")).toBeVisible();
+  await expect(page.getByText("One step left")).toHaveCount(0);
   await requireOnlinePayment(page);
 
   const patient = await context.newPage();

@@ -75,10 +75,13 @@ pub mod ssr {
     const LINK_WAIT: Duration = Duration::from_secs(8);
 
     pub fn view(payment: &StoredPayment, zone: &TimeZone) -> PaymentView {
-        let fee = Currency::parse(&payment.currency).map_or_else(
-            |_| format!("{} {}", payment.amount_minor, payment.currency),
-            |c| format!("{} {}", c.format_amount(payment.amount_minor), c.code),
-        );
+        let money = |minor: i64| {
+            Currency::parse(&payment.currency).map_or_else(
+                |_| format!("{minor} {}", payment.currency),
+                |c| format!("{} {}", c.format_amount(minor), c.code),
+            )
+        };
+        let fee = money(payment.amount_minor);
         let via = match payment.payee {
             Payee::Provider(provider) => provider.label(),
             Payee::Clinic => "at the clinic",
@@ -89,13 +92,19 @@ pub mod ssr {
             PaymentStatus::Paid if payment.payee == Payee::Clinic => {
                 format!("Paid {fee} at the clinic")
             }
+            PaymentStatus::Paid if payment.refund_reason == Some(RefundReason::Mismatch) => {
+                let paid = money(payment.refund_minor.unwrap_or(payment.amount_minor));
+                format!("Paid {paid} with {via}, not the fee of {fee}")
+            }
             PaymentStatus::Paid => format!("Paid {fee} with {via}"),
             PaymentStatus::Closed => format!("{fee} not paid; the link has closed"),
             PaymentStatus::Failed => format!("No {via} link could be made"),
         };
         let refund = payment.refund_state.map(|refund| {
             let why = match payment.refund_reason {
-                Some(RefundReason::Late) => "it was paid after the time was given to someone else",
+                Some(RefundReason::Late) => "it was paid after the time was no longer kept for it",
+                Some(RefundReason::Duplicate) => "the appointment was already paid",
+                Some(RefundReason::Mismatch) => "the amount paid was not the fee",
                 Some(RefundReason::Cancelled) | None => "the appointment was cancelled",
             };
             match refund {

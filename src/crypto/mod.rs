@@ -75,6 +75,52 @@ pub fn digest_from_hex(hex: &[u8]) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Why a webhook delivery's signature (Meta's, Stripe's, Razorpay's) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("no signature header")]
+    Missing,
+    #[error("the signature header is not in the sender's format")]
+    Malformed,
+    #[error("the signature's time is too far from ours")]
+    Stale,
+    #[error("the signature does not match the body")]
+    Mismatch,
+}
+
+impl Rejected {
+    /// A short name for counters and logs.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Malformed => "malformed",
+            Self::Stale => "stale",
+            Self::Mismatch => "mismatch",
+        }
+    }
+}
+
+/// HMAC-SHA256 keyed with `secret`, to feed the signed bytes into.
+pub fn hmac_sha256(secret: &secrecy::SecretString) -> hmac::Hmac<Sha256> {
+    use hmac::Mac;
+    hmac::Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+}
+
+/// Whether `hex` (64 hex digits) is the HMAC-SHA256 of `body` with `secret`, compared in
+/// constant time.
+pub fn verify_hex_hmac(
+    hex: &[u8],
+    body: &[u8],
+    secret: &secrecy::SecretString,
+) -> Result<(), Rejected> {
+    use hmac::Mac;
+    let expected = digest_from_hex(hex).ok_or(Rejected::Malformed)?;
+    let mut mac = hmac_sha256(secret);
+    mac.update(body);
+    mac.verify_slice(&expected).map_err(|_| Rejected::Mismatch)
+}
+
 /// Whether two secrets are equal, taking the same time wherever they differ (the length
 /// still shows).
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {

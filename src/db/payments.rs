@@ -283,8 +283,13 @@ impl RefundState {
 pub enum RefundReason {
     /// The appointment was cancelled within the policy.
     Cancelled,
-    /// The payment came after the slot was given to someone else.
+    /// The payment came after its time was no longer kept for it (given to someone else,
+    /// passed, or the booking cancelled).
     Late,
+    /// The appointment was already paid (at the clinic, or by another payment).
+    Duplicate,
+    /// The amount paid was not the fee asked.
+    Mismatch,
 }
 
 impl RefundReason {
@@ -292,11 +297,13 @@ impl RefundReason {
         match self {
             Self::Cancelled => "cancelled",
             Self::Late => "late",
+            Self::Duplicate => "duplicate",
+            Self::Mismatch => "mismatch",
         }
     }
 
     fn from_key(key: &str) -> Option<Self> {
-        [Self::Cancelled, Self::Late]
+        [Self::Cancelled, Self::Late, Self::Duplicate, Self::Mismatch]
             .into_iter()
             .find(|s| s.key() == key)
     }
@@ -471,6 +478,26 @@ pub async fn latest_for(
     .as_ref()
     .map(read_payment)
     .transpose()
+}
+
+/// Whether appointment `appointment_id` has a paid payment other than `except` (paid at the
+/// clinic, or through another link) that is not being refunded.
+pub async fn paid_otherwise(
+    tx: &mut TenantTx,
+    appointment_id: &str,
+    except: &str,
+) -> Result<bool, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM payments WHERE doctor_id = $1 AND appointment_id = $2 AND id <> $3
+         AND status = 'paid' AND COALESCE(refund_state, '') NOT IN ('due', 'refunded') LIMIT 1",
+    )
+    .bind(doctor.as_str())
+    .bind(appointment_id)
+    .bind(except)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
 }
 
 /// The latest payment of each of the doctor's appointments starting in `[from, to)`, by

@@ -157,7 +157,9 @@ impl Provider {
         })
     }
 
-    fn units(self, currency: Currency, minor: i64) -> Result<i64, String> {
+    /// `minor` in the provider's units, with no minimum (a refund of any size is taken), or
+    /// why it cannot be expressed in them.
+    pub fn units(self, currency: Currency, minor: i64) -> Result<i64, String> {
         let steps = |step: i64, unit: &str| {
             if minor % step == 0 {
                 Ok(())
@@ -189,6 +191,21 @@ impl Provider {
             Self::Razorpay => Ok(minor),
         }
     }
+
+    /// An amount in the provider's units (what a payment reports) back in `currency`'s minor
+    /// units: the inverse of [`Self::units`] (a fraction finer than the currency's is dropped).
+    pub fn minor(self, currency: Currency, units: i64) -> i64 {
+        let scale = 10_i64.pow(u32::from(currency.exponent));
+        match self {
+            Self::Stripe if STRIPE_ZERO_DECIMAL.contains(&currency.code) => units * scale,
+            Self::Stripe if STRIPE_WHOLE_TWO_DECIMAL.contains(&currency.code) => {
+                units / 100 * scale
+            }
+            _ if currency.exponent == 3 => units,
+            Self::Stripe => units * scale / 100,
+            Self::Razorpay => units,
+        }
+    }
 }
 
 /// Whether a key is for trying things out or for real money.
@@ -213,17 +230,19 @@ impl Mode {
     }
 }
 
-/// The keys a doctor pasted, checked for shape (the provider checks them for real).
+/// The keys a doctor pasted, checked for shape (the provider checks them for real). The
+/// webhook secret may come later: the provider gives (Stripe) or takes (Razorpay) it when the
+/// webhook is added, which needs the URL the pane shows once the API key is saved.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PastedKeys {
     Stripe {
         secret_key: String,
-        webhook_secret: String,
+        webhook_secret: Option<String>,
     },
     Razorpay {
         key_id: String,
         key_secret: String,
-        webhook_secret: String,
+        webhook_secret: Option<String>,
     },
 }
 
@@ -235,7 +254,8 @@ impl std::fmt::Debug for PastedKeys {
 
 impl PastedKeys {
     /// Field names: `secret` (the Stripe key or the Razorpay Key Secret), `key_id`
-    /// (Razorpay), `webhook_secret`. Surrounding spaces, which copying adds, are dropped.
+    /// (Razorpay), `webhook_secret` (blank: not yet). Surrounding spaces, which copying adds,
+    /// are dropped.
     pub fn parse(
         provider: Provider,
         key_id: &str,
@@ -250,7 +270,9 @@ impl PastedKeys {
                 if let Err(why) = stripe_key(secret) {
                     errors.add("secret", why);
                 }
-                if !webhook_secret.starts_with("whsec_") || webhook_secret.len() < 16 {
+                if !webhook_secret.is_empty()
+                    && (!webhook_secret.starts_with("whsec_") || webhook_secret.len() < 16)
+                {
                     errors.add(
                         "webhook_secret",
                         "Paste the endpoint's signing secret; it starts with whsec_.",
@@ -258,7 +280,7 @@ impl PastedKeys {
                 }
                 Self::Stripe {
                     secret_key: secret.to_owned(),
-                    webhook_secret: webhook_secret.to_owned(),
+                    webhook_secret: given(webhook_secret),
                 }
             }
             Provider::Razorpay => {
@@ -271,7 +293,7 @@ impl PastedKeys {
                 if !(8..=100).contains(&secret.len()) || secret.contains(char::is_whitespace) {
                     errors.add("secret", "Paste the Key Secret shown beside the Key Id.");
                 }
-                if !(8..=200).contains(&webhook_secret.len()) {
+                if !webhook_secret.is_empty() && !(8..=200).contains(&webhook_secret.len()) {
                     errors.add(
                         "webhook_secret",
                         "Enter the secret you typed when adding the webhook (at least 8 characters).",
@@ -280,7 +302,7 @@ impl PastedKeys {
                 Self::Razorpay {
                     key_id: key_id.to_owned(),
                     key_secret: secret.to_owned(),
-                    webhook_secret: webhook_secret.to_owned(),
+                    webhook_secret: given(webhook_secret),
                 }
             }
         };
@@ -315,6 +337,11 @@ impl PastedKeys {
         let chars: Vec<char> = key.chars().collect();
         chars[chars.len().saturating_sub(4)..].iter().collect()
     }
+}
+
+/// A field's text, if it was filled in.
+fn given(text: &str) -> Option<String> {
+    Some(text.to_owned()).filter(|t| !t.is_empty())
 }
 
 /// A Stripe secret or restricted key's mode; why it is not one otherwise.
@@ -481,21 +508,6 @@ mod tests {
         Currency::parse(code).unwrap()
     }
 
-    /// A provider's amount back in `currency`'s minor units: the inverse the property test
-    /// checks [`Provider::amount`] against.
-    fn back_to_minor(provider: Provider, currency: Currency, units: i64) -> i64 {
-        let scale = 10_i64.pow(u32::from(currency.exponent));
-        match provider {
-            Provider::Stripe if STRIPE_ZERO_DECIMAL.contains(&currency.code) => units * scale,
-            Provider::Stripe if STRIPE_WHOLE_TWO_DECIMAL.contains(&currency.code) => {
-                units / 100 * scale
-            }
-            _ if currency.exponent == 3 => units,
-            Provider::Stripe => units * scale / 100,
-            Provider::Razorpay => units,
-        }
-    }
-
     #[test]
     fn zero_two_and_three_decimal_amounts_as_each_provider_takes_them() {
         // ¥1,500: JPY is zero-decimal for ISO and both providers.
@@ -566,9 +578,30 @@ mod tests {
         let errors = PastedKeys::parse(Provider::Stripe, "", "pk_live_abc", "nope").unwrap_err();
         assert!(errors.get("secret").unwrap().contains("publishable"));
         assert!(errors.get("webhook_secret").is_some());
-        let errors = PastedKeys::parse(Provider::Razorpay, "rzp_x", "short", "").unwrap_err();
+        let errors = PastedKeys::parse(Provider::Razorpay, "rzp_x", "short", "tiny").unwrap_err();
         for field in ["key_id", "secret", "webhook_secret"] {
             assert!(errors.get(field).is_some(), "{field}");
+        }
+        // The webhook secret may come later, once the webhook is added with the pane's URL.
+        for (provider, key_id, secret) in [
+            (Provider::Stripe, "", "rk_test_51Habcdefghijklmnop1234"),
+            (
+                Provider::Razorpay,
+                "rzp_test_AbCdEf123456",
+                "s3cr3tkeysecret",
+            ),
+        ] {
+            let keys = PastedKeys::parse(provider, key_id, secret, "  ").unwrap();
+            assert!(matches!(
+                keys,
+                PastedKeys::Stripe {
+                    webhook_secret: None,
+                    ..
+                } | PastedKeys::Razorpay {
+                    webhook_secret: None,
+                    ..
+                }
+            ));
         }
         let keys = PastedKeys::parse(
             Provider::Razorpay,
@@ -612,7 +645,7 @@ mod tests {
         ) {
             match provider.amount(currency, minor) {
                 Ok(units) => {
-                    prop_assert_eq!(back_to_minor(provider, currency, units), minor);
+                    prop_assert_eq!(provider.minor(currency, units), minor);
                     if currency.exponent == 3 {
                         prop_assert_eq!(units % 10, 0);
                     }

@@ -3,53 +3,27 @@
 //! bytes (Meta signs its escaped-unicode text; parsing and re-serialising changes it). Checked
 //! in constant time before anything reads the body.
 
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use hmac::Mac;
+use secrecy::SecretString;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    #[error("no X-Hub-Signature-256 header")]
-    Missing,
-    #[error("the signature is not sha256= and 64 hex digits")]
-    Malformed,
-    #[error("the signature does not match the body")]
-    Mismatch,
-}
-
-impl Rejected {
-    /// A short name for the refusal counter and logs.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Malformed => "malformed",
-            Self::Mismatch => "mismatch",
-        }
-    }
-}
+pub use crate::crypto::Rejected;
 
 /// Whether `header` (the value of `X-Hub-Signature-256`, if sent) signs `body` with `secret`.
 pub fn verify(header: Option<&[u8]>, body: &[u8], secret: &SecretString) -> Result<(), Rejected> {
     let header = header.ok_or(Rejected::Missing)?;
     let hex = header.strip_prefix(b"sha256=").ok_or(Rejected::Malformed)?;
-    let expected = crate::crypto::digest_from_hex(hex).ok_or(Rejected::Malformed)?;
-    mac(secret, body)
-        .verify_slice(&expected)
-        .map_err(|_| Rejected::Mismatch)
+    crate::crypto::verify_hex_hmac(hex, body, secret)
 }
 
 /// The header value that signs `body` with `secret`: what Meta sends (and a load generator or
 /// a sandbox that plays Meta).
 pub fn sign(body: &[u8], secret: &SecretString) -> String {
-    let digest = mac(secret, body).finalize().into_bytes();
-    format!("sha256={}", crate::crypto::hex(&digest))
-}
-
-fn mac(secret: &SecretString, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    let mut mac = crate::crypto::hmac_sha256(secret);
     mac.update(body);
-    mac
+    format!(
+        "sha256={}",
+        crate::crypto::hex(&mac.finalize().into_bytes())
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::sync::Notify;
 
 use super::{keys, settle};
@@ -39,6 +40,8 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 const RECONCILE_SINCE_MS: i64 = 2 * 24 * 60 * 60_000;
 /// At most this many events and payments a round.
 const BATCH: i64 = 50;
+/// At most this many payments' steps at once (each holds a connection only around its call).
+const STEPS_AT_ONCE: usize = 8;
 
 /// Runs until the task is dropped; `wake` is notified when a webhook keeps an event.
 pub async fn run(db: Db, config: Arc<Config>, client: Arc<Payments>, wake: Arc<Notify>) {
@@ -74,12 +77,15 @@ pub async fn round(
             tracing::warn!(doctor_id = %doctor, event_id, %error, "payment event not applied");
         }
     }
+    // Steps overlap their provider calls: one slow provider does not hold up the others.
     let due = store::due(db, now_millis(), BATCH).await?;
-    for (doctor, id) in &due {
-        if let Err(error) = step(db, config, client, doctor, id).await {
-            tracing::warn!(doctor_id = %doctor, payment_id = %id, %error, "payment step failed");
-        }
-    }
+    futures::stream::iter(&due)
+        .for_each_concurrent(STEPS_AT_ONCE, async |(doctor, id)| {
+            if let Err(error) = step(db, config, client, doctor, id).await {
+                tracing::warn!(doctor_id = %doctor, payment_id = %id, %error, "payment step failed");
+            }
+        })
+        .await;
     Ok((events.len(), due.len()))
 }
 
@@ -100,7 +106,11 @@ async fn apply_event(
     if let Some(payment) = store::by_reference(&mut tx, provider, &event.reference).await? {
         match (event.kind, event.payment.as_deref()) {
             (EventKind::Paid, Some(paid_with)) => {
-                settle::paid(&mut tx, config, &payment, paid_with, now).await?;
+                let with = settle::PaidWith {
+                    payment: paid_with,
+                    amount: event.amount,
+                };
+                settle::paid(&mut tx, config, &payment, &with, now).await?;
             }
             (EventKind::Paid, None) => {
                 tracing::warn!(doctor_id = %doctor, event_id, "paid event without a payment id; asking the provider");
@@ -164,8 +174,15 @@ async fn step(
                 Ok(state) => {
                     write(db, doctor, async |tx| match state {
                         State::Paid {
-                            payment: paid_with, ..
-                        } => settle::paid(tx, config, payment, &paid_with, now).await,
+                            payment: paid_with,
+                            amount,
+                        } => {
+                            let with = settle::PaidWith {
+                                payment: &paid_with,
+                                amount: Some(amount),
+                            };
+                            settle::paid(tx, config, payment, &with, now).await
+                        }
                         State::Closed => settle::closed(tx, config, payment, now).await,
                         State::Open => {
                             let change = store::Change {
@@ -182,13 +199,18 @@ async fn step(
             }
         }
         PaymentStatus::Paid if payment.refund_state == Some(RefundState::Due) => {
-            let amount = Currency::parse(&payment.currency)
-                .map_err(|_| AppError::internal("payment in an unknown currency", &payment.id))
-                .and_then(|c| {
-                    due.provider
-                        .amount(c, payment.refund_minor.unwrap_or(payment.amount_minor))
-                        .map_err(|why| AppError::internal("refund amount", why))
-                })?;
+            let refund_minor = payment.refund_minor.unwrap_or(payment.amount_minor);
+            let amount = match Currency::parse(&payment.currency)
+                .and_then(|c| due.provider.units(c, refund_minor))
+            {
+                Ok(amount) => amount,
+                Err(why) => {
+                    return write(db, doctor, async |tx| {
+                        settle::refunded(tx, config, payment, Err(&why), now).await
+                    })
+                    .await
+                }
+            };
             let paid_with = payment.provider_payment.as_deref().unwrap_or_default();
             let key = format!("refund-{}", payment.id);
             match client.refund(&due.keys, paid_with, amount, &key).await {
@@ -405,11 +427,16 @@ pub async fn reconcile(db: &Db, config: &Config, client: &Payments) -> Result<us
             asked += 1;
             match client.state(&opened.api, reference).await {
                 Ok(State::Paid {
-                    payment: paid_with, ..
+                    payment: paid_with,
+                    amount,
                 }) if payment.status != PaymentStatus::Paid => {
                     tracing::warn!(doctor_id = %doctor, payment_id = %payment.id, "reconciliation found a payment no webhook reported");
+                    let with = settle::PaidWith {
+                        payment: &paid_with,
+                        amount: Some(amount),
+                    };
                     write(db, &doctor, async |tx| {
-                        settle::paid(tx, config, &payment, &paid_with, now_millis()).await
+                        settle::paid(tx, config, &payment, &with, now_millis()).await
                     })
                     .await?;
                 }

@@ -15,7 +15,8 @@ use crate::providers::client::Keys;
 /// The doctor's keys, opened.
 pub struct OpenedKeys {
     pub api: Keys,
-    pub webhook_secret: SecretString,
+    /// `None` until the doctor adds the webhook and saves its secret.
+    pub webhook_secret: Option<SecretString>,
 }
 
 /// The sealed JSON. Its fields are the secrets themselves: it lives only between sealing and
@@ -26,7 +27,8 @@ struct Stored {
     #[serde(default)]
     key_id: Option<String>,
     secret: String,
-    webhook_secret: String,
+    #[serde(default)]
+    webhook_secret: Option<String>,
 }
 
 /// Seals what the doctor pasted for `doctor`.
@@ -80,8 +82,24 @@ pub fn open(
     };
     Ok(OpenedKeys {
         api,
-        webhook_secret: SecretString::from(stored.webhook_secret),
+        webhook_secret: stored.webhook_secret.map(SecretString::from),
     })
+}
+
+/// The saved keys as the pane's fields: key id (blank for Stripe), secret, webhook secret
+/// (blank until saved). A save fills in the fields the doctor left blank from these.
+pub fn as_fields(opened: &OpenedKeys) -> [String; 3] {
+    let (key_id, secret) = match &opened.api {
+        Keys::Stripe { secret_key } => (String::new(), secret_key),
+        Keys::Razorpay { key_id, key_secret } => (key_id.clone(), key_secret),
+    };
+    let hook = opened.webhook_secret.as_ref();
+    [
+        key_id,
+        secret.expose_secret().to_owned(),
+        hook.map(|h| h.expose_secret().to_owned())
+            .unwrap_or_default(),
+    ]
 }
 
 /// The pasted keys as the client takes them, for "Check keys" before they are saved.
@@ -119,7 +137,11 @@ mod tests {
         let sealed = seal(&token_keys, &doctor, &pasted);
         assert!(!sealed.value.contains("the-key-secret"));
         let opened = open(&token_keys, &doctor, &sealed).unwrap();
-        assert_eq!(opened.webhook_secret.expose_secret(), "the-webhook-secret");
+        let webhook_secret = opened
+            .webhook_secret
+            .as_ref()
+            .map(ExposeSecret::expose_secret);
+        assert_eq!(webhook_secret, Some("the-webhook-secret"));
         assert!(matches!(
             opened.api,
             Keys::Razorpay { ref key_id, ref key_secret }

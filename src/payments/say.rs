@@ -31,6 +31,34 @@ pub fn late(when: &str, fee: &str) -> String {
     )
 }
 
+pub fn late_for_cancelled(when: &str, fee: &str) -> String {
+    format!(
+        "Your payment of {fee} came after the booking on {when} was cancelled, so it is being \
+         refunded in full. Would you like to book another time?"
+    )
+}
+
+pub fn late_for_past(when: &str, fee: &str) -> String {
+    format!(
+        "Your payment of {fee} came after the time on {when} had passed, so it is being \
+         refunded in full. Would you like to book another time?"
+    )
+}
+
+pub fn paid_twice(when: &str, fee: &str) -> String {
+    format!(
+        "Your appointment on {when} was already paid, so this second payment of {fee} is being \
+         refunded in full. The appointment stays confirmed."
+    )
+}
+
+pub fn wrong_amount(paid: &str, fee: &str) -> String {
+    format!(
+        "The payment of {paid} was not the fee of {fee}, so it is being refunded in full and the \
+         time was not kept. Would you like to book again?"
+    )
+}
+
 pub fn refunded(fee: &str) -> String {
     format!("Your payment of {fee} has been refunded in full. It can take a few days to reach you.")
 }

@@ -169,13 +169,21 @@ pub async fn failed(
     tell(tx, config, payment, say::LINK_FAILED, Extras::default()).await
 }
 
-/// The provider says it was paid (`provider_payment` is what a refund names). The appointment
-/// is confirmed if its time is still its own; otherwise the payment is refunded in full.
+/// What a provider says was paid: its payment id (what a refund names) and the amount, in
+/// the provider's units, where it says.
+pub struct PaidWith<'a> {
+    pub payment: &'a str,
+    pub amount: Option<i64>,
+}
+
+/// The provider says it was paid. The appointment is confirmed if the amount is the fee asked,
+/// nothing else paid it, and its time is still its own; otherwise the payment is refunded in
+/// full and the patient is told why.
 pub async fn paid(
     tx: &mut TenantTx,
     config: &Config,
     payment: &StoredPayment,
-    provider_payment: &str,
+    with: &PaidWith<'_>,
     now: i64,
 ) -> Result<(), AppError> {
     if payment.status == PaymentStatus::Paid {
@@ -183,7 +191,7 @@ pub async fn paid(
     }
     let change = Change {
         status: Some(PaymentStatus::Paid),
-        provider_payment: Some(provider_payment),
+        provider_payment: Some(with.payment),
         paid_at: Some(now),
         next_check_at: Some(None),
         ..Change::default()
@@ -193,26 +201,99 @@ pub async fn paid(
     }
     let told = told(tx, payment).await?;
     let id = told.appointment.id.as_str();
-    if confirm(tx, &told.appointment, now).await? {
+    let refund = if let Some(paid_minor) = mismatch(payment, with.amount) {
+        Refunding::Mismatch { paid_minor }
+    } else if store::paid_otherwise(tx, id, &payment.id).await? {
+        Refunding::Duplicate
+    } else if confirm(tx, &told.appointment, now).await? {
         let fields = ["payment:paid".to_owned()];
         crate::db::audit::record_about(tx, "appointment.paid", Some(id), &fields, None).await?;
         tracing::info!(doctor_id = %tx.doctor(), appointment_id = %id, payment_id = %payment.id, "appointment paid and confirmed");
         let text = say::confirmed(&told.when, &told.zone);
         return tell(tx, config, payment, &text, Extras::default()).await;
-    }
-    let refund = Change {
+    } else {
+        Refunding::Late
+    };
+    refund_unwanted(tx, config, payment, &told, &refund, now).await
+}
+
+/// Why a payment the provider took is refunded by itself.
+enum Refunding {
+    /// Its time was no longer kept for it.
+    Late,
+    /// The appointment was paid already.
+    Duplicate,
+    /// The amount was not the fee: `paid_minor` was paid, in the currency's minor units.
+    Mismatch { paid_minor: i64 },
+}
+
+/// The amount paid in the currency's minor units, if the provider reported one that is not the
+/// fee asked.
+fn mismatch(payment: &StoredPayment, amount: Option<i64>) -> Option<i64> {
+    let store::Payee::Provider(provider) = payment.payee else {
+        return None;
+    };
+    let currency = Currency::parse(&payment.currency).ok()?;
+    let asked = provider.units(currency, payment.amount_minor).ok()?;
+    amount
+        .filter(|paid| *paid != asked)
+        .map(|paid| provider.minor(currency, paid))
+}
+
+/// Refunds a payment the appointment did not take, in full, and tells the patient why. A
+/// wrong amount does not keep the time: an appointment still awaiting payment is expired.
+async fn refund_unwanted(
+    tx: &mut TenantTx,
+    config: &Config,
+    payment: &StoredPayment,
+    told: &Told,
+    refund: &Refunding,
+    now: i64,
+) -> Result<(), AppError> {
+    let id = told.appointment.id.as_str();
+    let (reason, refund_minor) = match refund {
+        Refunding::Late => (RefundReason::Late, payment.amount_minor),
+        Refunding::Duplicate => (RefundReason::Duplicate, payment.amount_minor),
+        Refunding::Mismatch { paid_minor } => (RefundReason::Mismatch, *paid_minor),
+    };
+    let change = Change {
         refund_state: Some(RefundState::Due),
-        refund_reason: Some(RefundReason::Late),
-        refund_minor: Some(payment.amount_minor),
+        refund_reason: Some(reason),
+        refund_minor: Some(refund_minor),
         next_check_at: Some(Some(now)),
         ..Change::default()
     };
-    store::change(tx, &payment.id, PaymentStatus::Paid, &refund, now).await?;
-    let fields = ["payment:late".to_owned()];
-    crate::db::audit::record_about(tx, "appointment.paid_late", Some(id), &fields, None).await?;
-    tracing::info!(doctor_id = %tx.doctor(), appointment_id = %id, payment_id = %payment.id, "payment came too late; refunding");
-    let text = say::late(&told.when, &told.fee);
-    tell(tx, config, payment, &text, book_again()).await
+    store::change(tx, &payment.id, PaymentStatus::Paid, &change, now).await?;
+    let fields = [format!("payment:{}", reason.key())];
+    crate::db::audit::record_about(tx, "appointment.payment_refunded", Some(id), &fields, None)
+        .await?;
+    tracing::info!(doctor_id = %tx.doctor(), appointment_id = %id, payment_id = %payment.id, reason = reason.key(), "payment not taken; refunding");
+    let (text, extras) = match refund {
+        Refunding::Duplicate => (say::paid_twice(&told.when, &told.fee), Extras::default()),
+        Refunding::Mismatch { paid_minor } => {
+            let status = told.appointment.status;
+            if status == Status::PendingPayment {
+                appointments::set_status(tx, id, status, Status::Expired, None).await?;
+            }
+            let paid = Currency::parse(&payment.currency).map_or_else(
+                |_| told.fee.clone(),
+                |c| format!("{} {}", c.format_amount(*paid_minor), c.code),
+            );
+            (say::wrong_amount(&paid, &told.fee), book_again())
+        }
+        Refunding::Late => {
+            let status = told.appointment.status;
+            let text = if status == Status::Cancelled {
+                say::late_for_cancelled(&told.when, &told.fee)
+            } else if status == Status::Expired && told.appointment.starts_at > now {
+                say::late(&told.when, &told.fee)
+            } else {
+                say::late_for_past(&told.when, &told.fee)
+            };
+            (text, book_again())
+        }
+    };
+    tell(tx, config, payment, &text, extras).await
 }
 
 /// Confirms a paid appointment whose time is still its own: awaiting payment (its time is

@@ -5,9 +5,9 @@
 //! nothing) and answered 200 at once; the payments job ([`super::jobs`]) applies it.
 //!
 //! Answers: 404 for a path that is no doctor's (or another provider's), 400 for a missing,
-//! malformed, stale or wrong signature and for a body that is not the provider's event format
-//! (nothing changes), 200 otherwise, 503 when the event could not be kept (the provider
-//! retries).
+//! malformed, stale or wrong signature, for a doctor who has not saved the webhook's secret
+//! yet, and for a body that is not the provider's event format (nothing changes), 200
+//! otherwise, 503 when the event could not be kept (the provider retries).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -61,27 +61,30 @@ async fn receive(
         Ok(opened) => opened,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
+    let Some(secret) = &opened.webhook_secret else {
+        // Nothing to check the signature with until the doctor saves the webhook's secret.
+        tracing::warn!(doctor_id = %doctor, provider = provider.key(), reason = "no webhook secret saved", "payment webhook refused");
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     let header = |name: &str| headers.get(name).map(|value| value.as_bytes());
     let event = match provider {
         Provider::Stripe => signature::stripe(
             header("stripe-signature"),
             body,
-            &opened.webhook_secret,
+            secret,
             now_millis() / 1000,
         )
         .map_err(|r| r.reason())
         .and_then(|()| events::stripe(body).map_err(|_| "unreadable")),
-        Provider::Razorpay => {
-            signature::razorpay(header("x-razorpay-signature"), body, &opened.webhook_secret)
-                .map_err(|r| r.reason())
-                .and_then(|()| {
-                    let id = header("x-razorpay-event-id")
-                        .and_then(|id| std::str::from_utf8(id).ok())
-                        .filter(|id| !id.is_empty() && id.len() <= 100)
-                        .ok_or("no event id")?;
-                    events::razorpay(id, body).map_err(|_| "unreadable")
-                })
-        }
+        Provider::Razorpay => signature::razorpay(header("x-razorpay-signature"), body, secret)
+            .map_err(|r| r.reason())
+            .and_then(|()| {
+                let id = header("x-razorpay-event-id")
+                    .and_then(|id| std::str::from_utf8(id).ok())
+                    .filter(|id| !id.is_empty() && id.len() <= 100)
+                    .ok_or("no event id")?;
+                events::razorpay(id, body).map_err(|_| "unreadable")
+            }),
     };
     match event {
         Err(reason) => {

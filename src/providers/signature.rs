@@ -7,36 +7,13 @@
 //! - Razorpay: `X-Razorpay-Signature: <hex>`, the HMAC-SHA256 of the body with the secret
 //!   the doctor typed when adding the webhook (not the API key's secret).
 
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use hmac::Mac;
+use secrecy::SecretString;
 
 /// How far a Stripe signature's time may be from ours (Stripe's libraries use the same).
 pub const STRIPE_TOLERANCE_SECS: i64 = 300;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    #[error("no signature header")]
-    Missing,
-    #[error("the signature header is not in the provider's format")]
-    Malformed,
-    #[error("the signature's time is more than five minutes from ours")]
-    Stale,
-    #[error("the signature does not match the body")]
-    Mismatch,
-}
-
-impl Rejected {
-    /// A short name for logs.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Malformed => "malformed",
-            Self::Stale => "stale",
-            Self::Mismatch => "mismatch",
-        }
-    }
-}
+pub use crate::crypto::Rejected;
 
 /// Whether `header` (`Stripe-Signature`) signs `body` with `secret` at `now` (unix seconds).
 pub fn stripe(
@@ -67,7 +44,7 @@ pub fn stripe(
     if now.abs_diff(timestamp) > STRIPE_TOLERANCE_SECS.unsigned_abs() {
         return Err(Rejected::Stale);
     }
-    let mut mac = mac(secret);
+    let mut mac = crate::crypto::hmac_sha256(secret);
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -81,15 +58,7 @@ pub fn stripe(
 /// Whether `header` (`X-Razorpay-Signature`) signs `body` with `secret`.
 pub fn razorpay(header: Option<&[u8]>, body: &[u8], secret: &SecretString) -> Result<(), Rejected> {
     let header = header.ok_or(Rejected::Missing)?;
-    let expected = crate::crypto::digest_from_hex(header).ok_or(Rejected::Malformed)?;
-    let mut mac = mac(secret);
-    mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| Rejected::Mismatch)
-}
-
-fn mac(secret: &SecretString) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+    crate::crypto::verify_hex_hmac(header, body, secret)
 }
 
 #[cfg(test)]
@@ -105,7 +74,7 @@ mod tests {
     }
 
     fn signed(t: i64, body: &[u8], key: &str) -> String {
-        let mut mac = mac(&secret(key));
+        let mut mac = crate::crypto::hmac_sha256(&secret(key));
         mac.update(format!("{t}.").as_bytes());
         mac.update(body);
         hex(&mac.finalize().into_bytes())
@@ -171,7 +140,7 @@ mod tests {
 
     #[test]
     fn razorpay_is_the_hex_hmac_of_the_body() {
-        let mut mac = mac(&secret("webhook secret"));
+        let mut mac = crate::crypto::hmac_sha256(&secret("webhook secret"));
         mac.update(BODY);
         let good = hex(&mac.finalize().into_bytes());
         let ok = razorpay(Some(good.as_bytes()), BODY, &secret("webhook secret"));

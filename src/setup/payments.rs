@@ -21,6 +21,8 @@ pub struct Connected {
     pub webhook_url: String,
     /// When the last signed event arrived, on the doctor's clock; `None`: never.
     pub webhook_seen: Option<String>,
+    /// Whether the webhook's secret is saved (events are refused until it is).
+    pub webhook_secret_saved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +49,14 @@ pub async fn payment_settings() -> Result<PaymentsForm, AppError> {
         let zone = crate::db::availability::zone(&mut tx).await?;
         tx.commit().await?;
         let base = &state.config.public_base_url;
+        let secret_saved = match &account {
+            Some(account) => {
+                let opened =
+                    crate::payments::keys::open(&state.config.token_keys, doctor, &account.keys)?;
+                opened.webhook_secret.is_some()
+            }
+            None => false,
+        };
         Ok(PaymentsForm {
             hold_note: account.as_ref().zip(hold).and_then(|(a, wanted)| {
                 crate::domain::payments::hold_minutes(a.provider, wanted).1
@@ -62,6 +72,7 @@ pub async fn payment_settings() -> Result<PaymentsForm, AppError> {
                 webhook_seen: a
                     .webhook_seen_at
                     .map(|at| crate::domain::slots::local_time(at, &zone).to_string()),
+                webhook_secret_saved: secret_saved,
             }),
             fee_problems: problems,
         })
@@ -180,19 +191,26 @@ mod ssr {
         let current = crate::db::payments::account(&mut tx).await?;
         let problems = fee_problems(&mut tx, Some(provider)).await?;
         tx.commit().await?;
-        let keep_keys = current.as_ref().is_some_and(|a| a.provider == provider)
-            && [request.key_id, request.secret, request.webhook_secret]
-                .iter()
-                .all(|f| f.trim().is_empty());
-        let pasted = if keep_keys {
+        // With this provider connected, a blank field keeps what is saved: the webhook's
+        // secret can be added after the key (the webhook needs the URL saving the key shows).
+        let saved = match current.filter(|a| a.provider == provider) {
+            Some(account) => Some(keys::open(&state.config.token_keys, doctor, &account.keys)?),
+            None => None,
+        };
+        let typed = [request.key_id, request.secret, request.webhook_secret].map(str::trim);
+        let new_api_key = saved.is_none() || !(typed[0].is_empty() && typed[1].is_empty());
+        let pasted = if saved.is_some() && typed.iter().all(|f| f.is_empty()) {
             None
         } else {
-            Some(PastedKeys::parse(
-                provider,
-                request.key_id,
-                request.secret,
-                request.webhook_secret,
-            ))
+            let kept = saved.as_ref().map(keys::as_fields).unwrap_or_default();
+            let [key_id, secret, webhook_secret] = [0, 1, 2].map(|i| {
+                if typed[i].is_empty() {
+                    kept[i].as_str()
+                } else {
+                    typed[i]
+                }
+            });
+            Some(PastedKeys::parse(provider, key_id, secret, webhook_secret))
         };
         let mut errors = FieldErrors::default();
         if let Err(e) = &refund {
@@ -215,8 +233,8 @@ mod ssr {
         }
         let refund = refund.map_err(AppError::Invalid)?;
         let pasted = pasted.transpose().map_err(AppError::Invalid)?;
-        // New keys: the provider is asked before anything is kept.
-        if let Some(pasted) = &pasted {
+        // A new API key: the provider is asked before anything is kept.
+        if let Some(pasted) = pasted.as_ref().filter(|_| new_api_key) {
             let checked = state.payments.check(&keys::api_keys(pasted)).await;
             verdict(pasted, checked)?;
         }
@@ -362,6 +380,10 @@ fn ConnectedPanel(connected: Connected) -> impl IntoView {
         .collect_view();
     let mode = if connected.live { "live" } else { "test" };
     let seen = match connected.webhook_seen.clone() {
+        _ if !connected.webhook_secret_saved => view! {
+            <p class="warning" role="note">"One step left: add the webhook in " {provider.label()} "'s dashboard with the URL below, then paste its secret in the form and save. Until then " {provider.label()} "'s events are refused, and payments are confirmed only by asking " {provider.label()} " when a hold ends and once a day, which is slower."</p>
+        }
+        .into_any(),
         Some(at) => view! { <p>"Last event received: " {at} "."</p> }.into_any(),
         None => view! {
             <p class="warning" role="note">"No event has arrived from " {provider.label()} " yet. Until one does, payments are confirmed by asking " {provider.label()} " when a hold ends and once a day, which is slower. Check the webhook below."</p>
@@ -402,6 +424,14 @@ fn PaymentsFields(
     let connected_to = form.connected.as_ref().map(|c| c.provider);
     let keep_hint = move |provider: Provider| {
         (connected_to == Some(provider)).then_some("Leave blank to keep the saved key.")
+    };
+    let secret_saved = form
+        .connected
+        .as_ref()
+        .is_some_and(|c| c.webhook_secret_saved);
+    let keep_secret_hint = move |provider: Provider| {
+        (connected_to == Some(provider) && secret_saved)
+            .then_some("Leave blank to keep the saved secret.")
     };
     let field_error = move |name: &'static str| {
         move || {
@@ -453,17 +483,17 @@ fn PaymentsFields(
                 <p class="field-error" id="provider-error" role="alert">{field_error("provider")}</p>
             </fieldset>
             <Show when=move || chosen.get() == "stripe">
-                <p class="hint">"In Stripe: Developers → API keys → Create restricted key, with write access to Checkout Sessions and Refunds. Then Developers → Webhooks → Add endpoint (save here first to get its URL) and copy its signing secret."</p>
+                <p class="hint">"In Stripe: Developers → API keys → Create restricted key, with write access to Checkout Sessions and Refunds; paste it here and save. Then Developers → Webhooks → Add endpoint, with the URL this pane shows once the key is saved, and paste the endpoint's signing secret here."</p>
                 <input type="hidden" name="key_id" value=""/>
                 <FormField label="Restricted key" name="secret" input_type="password" autocomplete="off"
                     error hint=keep_hint(Provider::Stripe).unwrap_or("Starts with rk_live_ (or rk_test_ to try things out).")
                     optional=connected_to == Some(Provider::Stripe)/>
                 <FormField label="Webhook signing secret" name="webhook_secret" input_type="password" autocomplete="off"
-                    error hint=keep_hint(Provider::Stripe).unwrap_or("Starts with whsec_.")
-                    optional=connected_to == Some(Provider::Stripe)/>
+                    error hint=keep_secret_hint(Provider::Stripe).unwrap_or("Starts with whsec_. Leave blank until the webhook exists.")
+                    optional=true/>
             </Show>
             <Show when=move || chosen.get() == "razorpay">
-                <p class="hint">"In Razorpay: Account & Settings → API keys → Generate key. Then Webhooks → Add new webhook (save here first to get its URL), with a secret of your choosing typed in both places."</p>
+                <p class="hint">"In Razorpay: Account & Settings → API keys → Generate key; paste the Key Id and Key Secret here and save. Then Webhooks → Add new webhook, with the URL this pane shows once the keys are saved and a secret of your choosing, typed there and here."</p>
                 <FormField label="Key Id" name="key_id" autocomplete="off" error
                     hint=keep_hint(Provider::Razorpay).unwrap_or("Starts with rzp_live_ (or rzp_test_).")
                     optional=connected_to == Some(Provider::Razorpay)/>
@@ -471,8 +501,8 @@ fn PaymentsFields(
                     error hint=keep_hint(Provider::Razorpay).unwrap_or("Shown once, when the key is generated.")
                     optional=connected_to == Some(Provider::Razorpay)/>
                 <FormField label="Webhook secret" name="webhook_secret" input_type="password" autocomplete="off"
-                    error hint=keep_hint(Provider::Razorpay).unwrap_or("The secret you typed when adding the webhook.")
-                    optional=connected_to == Some(Provider::Razorpay)/>
+                    error hint=keep_secret_hint(Provider::Razorpay).unwrap_or("The secret you type when adding the webhook. Leave blank until then.")
+                    optional=true/>
             </Show>
             <Show when=move || chosen.get() == "none">
                 <input type="hidden" name="key_id" value=""/>

@@ -1031,9 +1031,12 @@ fn stripe_event(world: &World, session: &Session, kind: &str) -> Event {
     event(Provider::Stripe, id, kind, body, webhook)
 }
 
-const STRIPE_CURRENCIES: [&str; 12] = [
-    "usd", "eur", "gbp", "inr", "aud", "cad", "sgd", "aed", "chf", "jpy", "nzd", "myr",
+const STRIPE_CURRENCIES: [&str; 17] = [
+    "usd", "eur", "gbp", "inr", "aud", "cad", "sgd", "aed", "chf", "jpy", "nzd", "myr", "kwd",
+    "bhd", "jod", "omr", "tnd",
 ];
+/// Stripe's three-decimal currencies: amounts in thousandths whose last digit is 0.
+const STRIPE_THREE_DECIMAL: [&str; 5] = ["kwd", "bhd", "jod", "omr", "tnd"];
 
 fn new_session(world: &mut World, post: &StripePost) -> (StatusCode, Value) {
     let StripePost {
@@ -1078,6 +1081,15 @@ fn new_session(world: &mut World, post: &StripePost) -> (StatusCode, Value) {
             "This value must be greater than or equal to 1.",
             Some("parameter_invalid_integer"),
             Some(UNIT_AMOUNT),
+        );
+    }
+    if STRIPE_THREE_DECIMAL.contains(&currency.as_str()) && unit_amount % 10 != 0 {
+        return bad(
+            &format!(
+                "Amounts in {} must be divisible by 10 (the last digit of the amount must be 0).",
+                currency.to_uppercase()
+            ),
+            UNIT_AMOUNT,
         );
     }
     const NAME: &str = "line_items[0][price_data][product_data][name]";
@@ -1734,11 +1746,13 @@ fn escape(text: &str) -> String {
 }
 
 /// `amount` in minor units as the page shows it, e.g. "INR 500.00" (zero-decimal currencies
-/// as they are).
+/// as they are, three-decimal ones with three decimals).
 fn shown(amount: i64, currency: &str) -> String {
     let currency = currency.to_ascii_uppercase();
     if ["JPY", "KRW", "VND", "CLP"].contains(&currency.as_str()) {
         format!("{currency} {amount}")
+    } else if STRIPE_THREE_DECIMAL.contains(&currency.to_ascii_lowercase().as_str()) {
+        format!("{currency} {}.{:03}", amount / 1000, amount % 1000)
     } else {
         format!("{currency} {}.{:02}", amount / 100, amount % 100)
     }

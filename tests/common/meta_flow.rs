@@ -41,7 +41,8 @@ pub async fn restart(app: TestApp, meta: &FakeMeta) -> TestApp {
         .await
 }
 
-fn meta_vars(meta: &FakeMeta) -> [(&'static str, String); 6] {
+/// The app's configuration for `meta` (and the test's token keys).
+pub fn meta_vars(meta: &FakeMeta) -> [(&'static str, String); 6] {
     let base = meta.base_url();
     [
         ("META_APP_ID", fake_meta::APP_ID.to_owned()),

@@ -61,7 +61,8 @@ pub struct TestDatabase {
     /// The app's connection: on PostgreSQL a role that owns nothing and has no BYPASSRLS, so
     /// every test runs under row-level security as production does.
     pub app_url: String,
-    data_dir: PathBuf,
+    /// The app's data directory (`DATA_DIR`).
+    pub data_dir: PathBuf,
     postgres: Option<(String, String)>,
     /// Whether dropping this deletes the database (the copy a second instance gets does not).
     owns: bool,
@@ -213,7 +214,11 @@ impl TestApp {
         env.entry("DATA_DIR".into())
             .or_insert_with(|| database.data_dir.display().to_string());
         let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
-        let leptos = LeptosOptions::builder().output_name("clariva").build();
+        let mut leptos = LeptosOptions::builder().output_name("clariva").build();
+        // The site's files from elsewhere than target/site (tests that serve files of their own).
+        if let Some(root) = env.get("LEPTOS_SITE_ROOT") {
+            leptos.site_root = root.as_str().into();
+        }
         let app = Application::build(config, leptos, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
