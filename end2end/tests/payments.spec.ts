@@ -96,16 +96,17 @@ test("a patient pays with Stripe and the doctor's calendar shows the appointment
   await expect(page).toHaveURL(/wizard=1/);
   await openPractice(page);
   await connectInstagram(page);
-  const stamp = Date.now();
-  const key = `rk_test_${stamp}abcdefghijklmnop`;
-  const secret = `whsec_${stamp}abcdefghij`;
-  await fakeAccount(page, "stripe", { secret_key: key, webhook_secret: secret });
+  // In Stripe's dashboard (the fake's), the doctor makes a restricted key.
+  const stripe = await context.newPage();
+  await stripe.goto(`${fakePayments}/dashboard`);
+  await stripe.getByRole("button", { name: "Create restricted key" }).click();
+  const key = (await stripe.locator("section code.key").first().textContent())!;
+  const account = stripe.locator("section").filter({ hasText: key });
 
   // A wrong key is refused by Stripe, and nothing is saved.
   await openHydrated(page, "/dashboard/setup/payments");
   await page.getByLabel("Online with Stripe").check();
-  await page.getByLabel("Restricted key").fill(`rk_test_${stamp}wrongwrongwrong`);
-  await page.getByLabel("Webhook signing secret").fill(secret);
+  await page.getByLabel("Restricted key").fill(`rk_test_${Date.now()}wrongwrongwrong`);
   await page.getByRole("button", { name: "Save payment settings" }).click();
   await expect(page.locator("#secret-error")).toContainText("Stripe does not recognise this key");
 
@@ -117,7 +118,10 @@ test("a patient pays with Stripe and the doctor's calendar shows the appointment
   await expect(page.getByText(key)).toHaveCount(0);
   await expect(page.getByText("One step left: add the webhook in Stripe's dashboard")).toBeVisible();
   // The doctor adds the endpoint in Stripe, and pastes the signing secret Stripe gives.
-  await fakeAccount(page, "stripe", { secret_key: key, webhook_secret: secret, webhook_url: webhook });
+  await account.getByLabel("Endpoint URL").fill(webhook);
+  await account.getByRole("button", { name: "Add endpoint" }).click();
+  const secret = (await account.locator("code.signing-secret").textContent())!;
+  await stripe.close();
   await page.getByLabel("Webhook signing secret").fill(secret);
   await page.getByRole("button", { name: "Save payment settings" }).click();
   await expect(page.getByText("No event has arrived from Stripe yet.")).toBeVisible();

@@ -16,6 +16,10 @@
 //!
 //! Links lapse when their expiry passes (seen on the next request, without an event);
 //! `expire_now` lapses one at once and sends the providers' event.
+//!
+//! `GET /dashboard` plays the providers' dashboards, for `make demo` and the browser tests:
+//! make a Stripe restricted key or a Razorpay key, then add a webhook with the app's URL
+//! (Stripe gives its signing secret; Razorpay takes one typed in).
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -30,7 +34,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -284,6 +288,7 @@ impl FakePayments {
             .layer(middleware::from_fn_with_state(fake.clone(), failing))
             .route("/pay/{reference}", get(pay_page).post(pay_button))
             .merge(controls())
+            .merge(dashboards())
             .route("/healthz", get(|| async { "ok" }))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -1927,4 +1932,123 @@ where
     T: Serialize + Send + 'static,
 {
     get(move |State(fake): State<FakePayments>| async move { Json(records(&fake)) })
+}
+
+// ---------------------------------------------------------------------------------------
+// The providers' dashboards, as a doctor sees their own account
+
+fn dashboards() -> Router<FakePayments> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/dashboard/stripe/keys", post(new_stripe_key))
+        .route("/dashboard/stripe/endpoints", post(new_stripe_endpoint))
+        .route("/dashboard/razorpay/keys", post(new_razorpay_key))
+        .route("/dashboard/razorpay/webhooks", post(new_razorpay_webhook))
+}
+
+/// Every account made on the dashboard, newest first, each with its webhook (or the form to
+/// add one).
+async fn dashboard(State(fake): State<FakePayments>) -> Html<String> {
+    let world = fake.world.lock().unwrap();
+    let endpoint = |url: &Option<String>, shown: String, form: String| match url {
+        Some(url) => format!("<p>Webhook <code>{}</code>{shown}</p>", escape(url)),
+        None => form,
+    };
+    let stripe = world.stripe.iter().rev().filter(|a| a.checkout).map(|a| {
+        let key = escape(&a.secret_key);
+        let shown = format!(
+            ", signing secret <code class=\"signing-secret\">{}</code>",
+            escape(&a.webhook_secret)
+        );
+        let form = format!(
+            "<form method=\"post\" action=\"/dashboard/stripe/endpoints\">\
+             <input type=\"hidden\" name=\"key\" value=\"{key}\">\
+             <label>Endpoint URL <input type=\"url\" name=\"url\" required></label>\
+             <button type=\"submit\">Add endpoint</button></form>"
+        );
+        format!(
+            "<section><h3>Restricted key <code class=\"key\">{key}</code></h3>{}</section>",
+            endpoint(&a.webhook_url, shown, form)
+        )
+    });
+    let razorpay = world.razorpay.iter().rev().map(|a| {
+        let key_id = escape(&a.key_id);
+        let form = format!(
+            "<form method=\"post\" action=\"/dashboard/razorpay/webhooks\">\
+             <input type=\"hidden\" name=\"key\" value=\"{key_id}\">\
+             <label>Webhook URL <input type=\"url\" name=\"url\" required></label>\
+             <label>Secret <input type=\"text\" name=\"secret\" required></label>\
+             <button type=\"submit\">Create webhook</button></form>"
+        );
+        format!(
+            "<section><h3>Key Id <code class=\"key\">{key_id}</code></h3>\
+             <p>Key Secret <code class=\"key-secret\">{}</code></p>{}</section>",
+            escape(&a.key_secret),
+            endpoint(&a.webhook_url, String::new(), form)
+        )
+    });
+    Html(format!(
+        "<!doctype html><title>Fake providers' dashboards</title>\
+         <h1>Fake Stripe and Razorpay dashboards</h1>\
+         <h2>Stripe (test mode)</h2>\
+         <form method=\"post\" action=\"/dashboard/stripe/keys\">\
+         <button type=\"submit\">Create restricted key</button></form>{}\
+         <h2>Razorpay (test mode)</h2>\
+         <form method=\"post\" action=\"/dashboard/razorpay/keys\">\
+         <button type=\"submit\">Generate key</button></form>{}",
+        stripe.collect::<String>(),
+        razorpay.collect::<String>()
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewWebhook {
+    key: String,
+    url: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn new_stripe_key(State(fake): State<FakePayments>) -> Redirect {
+    let key = format!("rk_test_{}", random(32));
+    fake.add_stripe(&key, &format!("whsec_{}", random(32)), None, true);
+    Redirect::to("/dashboard")
+}
+
+/// Adds the endpoint; Stripe then shows its signing secret (made with the key).
+async fn new_stripe_endpoint(
+    State(fake): State<FakePayments>,
+    Form(new): Form<NewWebhook>,
+) -> Response {
+    let mut world = fake.world.lock().unwrap();
+    match world.stripe.iter_mut().find(|a| a.secret_key == new.key) {
+        Some(account) => {
+            account.webhook_url = Some(new.url);
+            Redirect::to("/dashboard").into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn new_razorpay_key(State(fake): State<FakePayments>) -> Redirect {
+    let key_id = format!("rzp_test_{}", random(14));
+    fake.add_razorpay_account(&key_id, &random(24), &random(24), None);
+    Redirect::to("/dashboard")
+}
+
+/// Adds the webhook with the secret typed in.
+async fn new_razorpay_webhook(
+    State(fake): State<FakePayments>,
+    Form(new): Form<NewWebhook>,
+) -> Response {
+    let mut world = fake.world.lock().unwrap();
+    let account = world.razorpay.iter_mut().find(|a| a.key_id == new.key);
+    match (account, new.secret.filter(|s| !s.is_empty())) {
+        (Some(account), Some(secret)) => {
+            account.webhook_url = Some(new.url);
+            account.webhook_secret = secret;
+            Redirect::to("/dashboard").into_response()
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    }
 }
