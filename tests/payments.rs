@@ -39,6 +39,7 @@ on_both_databases!(
     a_second_payment_for_an_appointment_paid_at_the_clinic_is_refunded,
     a_payment_of_another_amount_than_the_fee_confirms_nothing_and_is_refunded,
     reconciling_finds_a_payment_no_webhook_reported,
+    a_patient_who_cancels_in_dms_is_refunded_as_the_policy_says,
     stripe_is_connected_key_first_and_its_webhook_secret_after,
     refund_policy_edges,
     the_payment_server_functions_act_on_the_callers_own_data_only,
@@ -1363,6 +1364,38 @@ async fn refund_policy_edges(backend: Backend) {
     cancel(app, &id).await;
     until_stored(app, &id, "cancelled paid refunded").await;
     assert_eq!(clinic.fake.refunds().len(), 2);
+    clinic
+        .told("Your payment of 500.00 INR has been refunded in full.")
+        .await;
+}
+
+async fn a_patient_who_cancels_in_dms_is_refunded_as_the_policy_says(backend: Backend) {
+    let clinic = clinic(backend, Provider::Razorpay).await;
+    let app = &clinic.app;
+    // Refunds in full whenever cancelled before the start.
+    let until_start = [("provider", "razorpay"), ("refund_hours", "0")];
+    assert_eq!(
+        save(app, &app.client, &until_start).await.status(),
+        StatusCode::OK
+    );
+    let (id, link) = clinic.held_for_payment().await;
+    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    until_stored(app, &id, "confirmed paid -").await;
+
+    clinic.dm("2").await; // My appointments
+    clinic.dm("1").await;
+    let asked = said(&clinic.dm("Cancel it").await);
+    assert!(asked.contains("why are you cancelling"), "{asked}");
+    let done = said(&clinic.dm("Feeling better, thank you").await);
+    assert!(done.contains("is cancelled"), "{done}");
+
+    until_stored(app, &id, "cancelled paid refunded").await;
+    let refunds = clinic.fake.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        (refunds[0].payment.as_str(), refunds[0].amount),
+        (paid_with.as_str(), 50_000)
+    );
     clinic
         .told("Your payment of 500.00 INR has been refunded in full.")
         .await;
