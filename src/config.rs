@@ -55,6 +55,26 @@ pub struct Config {
     pub retention: Retention,
     /// Where the payment providers' APIs are (tests point them at a fake).
     pub payment_apis: PaymentApis,
+    /// How mail reaches doctors (account recovery).
+    pub mail: MailSettings,
+}
+
+/// `SMTP_URL`: the relay mail goes through, as lettre reads it (`smtps://user:pass@host`,
+/// `smtp://user:pass@host:587?tls=required` for STARTTLS, `smtp://host:port` for a relay on
+/// the same machine); without it, in development only, mail is written to `DATA_DIR/mail`.
+/// `MAIL_FROM`: the sender, `Clariva Care <no-reply@…>`.
+pub struct MailSettings {
+    pub smtp_url: Option<SecretString>,
+    pub from: lettre::message::Mailbox,
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp", &self.smtp_url.as_ref().map(|_| "set"))
+            .field("from", &self.from.to_string())
+            .finish()
+    }
 }
 
 /// The payment providers' API base URLs: `STRIPE_API_BASE_URL` (default
@@ -142,6 +162,7 @@ impl fmt::Debug for Config {
             .field("meta", &self.meta)
             .field("retention", &self.retention)
             .field("payment_apis", &self.payment_apis)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -232,6 +253,7 @@ impl Config {
             stripe: base_url(&var, "STRIPE_API_BASE_URL", "https://api.stripe.com")?,
             razorpay: base_url(&var, "RAZORPAY_API_BASE_URL", "https://api.razorpay.com")?,
         };
+        let mail = mail_settings(&var, app_env)?;
         let retention = Retention {
             dead_letter_days: days("DEAD_LETTER_RETENTION_DAYS", &var, 30)?,
             delivery_days: days("DELIVERY_RETENTION_DAYS", &var, 7)?,
@@ -249,12 +271,46 @@ impl Config {
             meta,
             retention,
             payment_apis,
+            mail,
         })
     }
 
     pub fn cookies_secure(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+/// `SMTP_URL` (required in production: doctors must be able to recover their accounts) and
+/// `MAIL_FROM`. A URL lettre cannot read is refused without echoing it (it holds a password).
+fn mail_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    app_env: AppEnv,
+) -> Result<MailSettings, ConfigError> {
+    let smtp_url = var("SMTP_URL");
+    if let Some(url) = &smtp_url {
+        type Smtp = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+        Smtp::from_url(url).map_err(|_| {
+            invalid(
+                "SMTP_URL",
+                "must be smtp://host:port, smtp://user:password@host:587?tls=required or smtps://user:password@host",
+            )
+        })?;
+    } else if app_env == AppEnv::Production {
+        return Err(invalid("SMTP_URL", "is required in production"));
+    }
+    let from = var("MAIL_FROM")
+        .unwrap_or_else(|| "Clariva Care <no-reply@clariva.invalid>".into())
+        .parse()
+        .map_err(|_| {
+            invalid(
+                "MAIL_FROM",
+                "must be an address, like Clariva Care <no-reply@example.com>",
+            )
+        })?;
+    Ok(MailSettings {
+        smtp_url: smtp_url.map(SecretString::from),
+        from,
+    })
 }
 
 /// The Meta app: all of `META_APP_ID`, `META_APP_SECRET` and `META_VERIFY_TOKEN`, or none.
@@ -426,13 +482,17 @@ mod tests {
         }
     }
 
-    const PRODUCTION: [(&str, &str); 4] = [
+    const PRODUCTION: [(&str, &str); 5] = [
         ("APP_ENV", "production"),
         ("PUBLIC_BASE_URL", "https://clariva.example/"),
         ("SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         (
             "TOKEN_KEYS",
             "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+        ),
+        (
+            "SMTP_URL",
+            "smtps://mailer:s3cret-pass@smtp.clariva.example",
         ),
     ];
 
@@ -446,6 +506,25 @@ mod tests {
         assert!(!shown.contains("AAAA") && !shown.contains("AQEB"));
         let without_token_keys = config(&PRODUCTION[..3]).unwrap_err();
         assert_eq!(without_token_keys.variable, "TOKEN_KEYS");
+        assert!(!shown.contains("s3cret-pass"), "{shown}");
+    }
+
+    #[test]
+    fn production_needs_a_mail_relay_and_a_bad_one_is_refused_unechoed() {
+        let without_smtp = config(&PRODUCTION[..4]).unwrap_err();
+        assert_eq!(without_smtp.variable, "SMTP_URL");
+        let mut vars = PRODUCTION.to_vec();
+        vars[4] = ("SMTP_URL", "imap://mailer:s3cret-pass@smtp.clariva.example");
+        let refused = config(&vars).unwrap_err();
+        assert_eq!(refused.variable, "SMTP_URL");
+        assert!(!refused.to_string().contains("s3cret-pass"), "{refused}");
+        vars[4] = ("SMTP_URL", "smtp://127.0.0.1:2525");
+        vars.push(("MAIL_FROM", "not an address"));
+        assert_eq!(config(&vars).unwrap_err().variable, "MAIL_FROM");
+        // Development needs none: mail goes to files.
+        let dir = temp_dir();
+        let development = config(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert!(development.mail.smtp_url.is_none());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Shared {
     pub payments: Arc<crate::providers::client::Payments>,
     /// Wakes the payments job: a provider event was kept, or a payment needs its link now.
     pub payment_work: Arc<tokio::sync::Notify>,
+    /// Mail to doctors.
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 impl AppState {

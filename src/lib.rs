@@ -17,8 +17,8 @@
 //!   providers' APIs and webhook signatures.
 //! - [`ui`]: shared form components.
 //! - [`error`]: [`error::AppError`], the one error type.
-//! - `config`, `db`, `server` (server only): configuration, the database and its
-//!   repositories, and the router with its start-up and shutdown.
+//! - `config`, `db`, `server`, `mail` (server only): configuration, the database and its
+//!   repositories, the router with its start-up and shutdown, and mail to doctors.
 #![recursion_limit = "256"]
 
 /// Declares a page whose code is split into a WASM chunk of its own (built with
@@ -62,6 +62,8 @@ pub mod context;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod meta;
 #[cfg(feature = "ssr")]

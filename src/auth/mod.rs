@@ -1,5 +1,7 @@
-//! Doctor accounts: the sign-up and log-in pages, log-out, and the other devices' sessions.
+//! Doctor accounts: the sign-up and log-in pages, log-out, the other devices' sessions, and
+//! recovering a forgotten password (`recovery`).
 
+pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -69,7 +71,7 @@ pub async fn log_out_others() -> Result<u64, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn set_session_cookie(cookie: http::HeaderValue) {
+pub(crate) fn set_session_cookie(cookie: http::HeaderValue) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(http::header::SET_COOKIE, cookie);
     }
@@ -156,6 +158,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <p class="switch"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="switch">"New to Clariva? " <a href="/signup">"Create an account"</a></p>
         </AuthCard>
     }

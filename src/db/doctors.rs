@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{new_id, now_millis, Db, DoctorId, Lookup};
+use super::{new_id, now_millis, Db, DoctorId, Lookup, TenantTx};
 use crate::domain::account::{Email, FullName};
 
 /// What log-in needs to check a password.
@@ -54,4 +54,15 @@ pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, 
         })
     })
     .transpose()
+}
+
+/// Replaces the transaction's doctor's password hash.
+pub async fn set_password(tx: &mut TenantTx, password_hash: &str) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query("UPDATE doctors SET password_hash = $2 WHERE id = $1")
+        .bind(doctor.as_str())
+        .bind(password_hash)
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -16,6 +16,7 @@ pub mod login_failures;
 pub mod meta_connect;
 pub mod methods;
 pub mod outbox;
+pub mod password_resets;
 pub mod payments;
 pub mod practice;
 pub mod services;

@@ -86,6 +86,16 @@ pub async fn delete_others(tx: &mut TenantTx, keep: &str) -> Result<u64, sqlx::E
     Ok(result.rows_affected())
 }
 
+/// Ends every session of the transaction's doctor; how many ended.
+pub async fn delete_all(tx: &mut TenantTx) -> Result<u64, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let result = sqlx::query("DELETE FROM sessions WHERE doctor_id = $1")
+        .bind(doctor.as_str())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected())
+}
+
 pub async fn delete(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
     let mut tx = db.lookup(Lookup::SessionHash, token_hash).await?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod fake_meta;
 pub mod fake_payments;
+pub mod fake_smtp;
 pub mod meta_flow;
 pub mod webhook;
 

@@ -1,6 +1,7 @@
 //! Server side of accounts: the plain functions the server functions call (and tests can).
 
 pub mod password;
+pub mod recovery;
 pub mod session;
 pub mod throttle;
 

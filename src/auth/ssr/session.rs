@@ -73,7 +73,12 @@ fn session_token(headers: &HeaderMap, secure: bool) -> Option<&str> {
 }
 
 /// Server functions anyone may call; every other one answers 401 without a session.
-const PUBLIC_SERVER_FNS: [&str; 2] = ["/api/create_account", "/api/log_in"];
+const PUBLIC_SERVER_FNS: [&str; 4] = [
+    "/api/create_account",
+    "/api/log_in",
+    "/api/forgot_password",
+    "/api/reset_password",
+];
 
 /// Resolves the session cookie, then keeps the signed-out away from the dashboard (redirect
 /// to log-in, and back afterwards) and from server functions (401), and the signed-in away

@@ -1,0 +1,101 @@
+//! "Forgot password?": a single-use link, valid for an hour, mailed to the account's address.
+//! Asking answers the same whether or not the address has an account, in the same time (the
+//! lookup and the mail happen after the answer); using the link sets the new password and
+//! ends every session of the account.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::{password, session, NewSession};
+use crate::context::AppState;
+use crate::crypto::sha256_hex;
+use crate::db::{self, now_millis, DoctorId};
+use crate::domain::account::{Email, NewPassword};
+use crate::domain::FieldErrors;
+use crate::error::AppError;
+use crate::mail::Mail;
+
+/// How long a link works.
+pub const LINK_MINUTES: i64 = 60;
+/// At most this many links an account is sent an hour (a mailbox is not to be flooded).
+const LINKS_AN_HOUR: i64 = 3;
+
+/// Asks for a link for `email`: mailed in the background if the address has an account.
+pub fn ask(state: &AppState, email: &str) -> Result<(), AppError> {
+    let email =
+        Email::parse(email).map_err(|why| AppError::Invalid(FieldErrors::single("email", why)))?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = mail_link(&state, &email).await {
+            tracing::warn!(%error, "password reset link not sent");
+        }
+    });
+    Ok(())
+}
+
+async fn mail_link(state: &AppState, email: &Email) -> Result<(), AppError> {
+    let Some(found) = db::doctors::credentials(&state.db, email).await? else {
+        tracing::info!("password reset asked for an address with no account");
+        return Ok(());
+    };
+    let doctor = found.doctor_id;
+    let now = now_millis();
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let expires_at = now + LINK_MINUTES * 60_000;
+    let limit = (now - 60 * 60_000, LINKS_AN_HOUR);
+    let mut tx = state.db.tenant_writer(&doctor).await?;
+    let kept =
+        db::password_resets::insert_within(&mut tx, &sha256_hex(&token), now, expires_at, limit)
+            .await?;
+    tx.commit().await?;
+    if !kept {
+        tracing::warn!(doctor_id = %doctor, "password reset links: hourly limit reached");
+        return Ok(());
+    }
+    let link = format!(
+        "{}/reset-password?token={token}",
+        state.config.public_base_url
+    );
+    let mail = Mail {
+        to: email.as_str().to_owned(),
+        subject: "Choose a new Clariva password".into(),
+        body: format!(
+            "Someone, hopefully you, asked to reset the password of your Clariva Care \
+             account.\n\nChoose a new password here (the link works once, for one \
+             hour):\n{link}\n\nIf it was not you, ignore this mail: your password stays as it \
+             is.\n"
+        ),
+    };
+    state.mailer.send(&mail).await?;
+    tracing::info!(doctor_id = %doctor, "password reset link sent");
+    Ok(())
+}
+
+/// Sets `password` for the account whose link carries `token`, ends all its sessions and
+/// starts a new one here.
+pub async fn reset(state: &AppState, token: &str, password: &str) -> Result<NewSession, AppError> {
+    let password = NewPassword::parse(password)
+        .map_err(|why| AppError::Invalid(FieldErrors::single("password", why)))?;
+    let token_hash = sha256_hex(token.trim());
+    let gone = || {
+        AppError::Conflict(
+            "This link has expired or was used already. Ask for a new one below.".into(),
+        )
+    };
+    let doctor: DoctorId = db::password_resets::doctor(&state.db, &token_hash, now_millis())
+        .await?
+        .ok_or_else(gone)?;
+    let hash = password::hash(password).await?;
+    let mut tx = state.db.tenant_writer(&doctor).await?;
+    if !db::password_resets::use_up(&mut tx, &token_hash, now_millis()).await? {
+        return Err(gone());
+    }
+    db::doctors::set_password(&mut tx, &hash).await?;
+    let ended = db::sessions::delete_all(&mut tx).await?;
+    let fields = [format!("sessions:{ended}")];
+    let request_id = crate::context::request_id();
+    db::audit::record(&mut tx, "password.reset", &fields, request_id.as_deref()).await?;
+    tx.commit().await?;
+    tracing::info!(doctor_id = %doctor, ended, "password reset");
+    session::start(state, &doctor).await
+}
