@@ -1,0 +1,56 @@
+import { expect, test } from "@playwright/test";
+import { logOut, openHydrated, password, signUp, uniqueEmail } from "./helpers";
+
+// "Forgot password?" end to end. The test server has no SMTP relay, so its mail lands in
+// data/mail and is listed at /dev/mail, where the doctor's link is followed.
+
+test("a doctor who forgot the password gets a link by mail and chooses a new one", async ({ page, context }) => {
+  const email = uniqueEmail();
+  await signUp(page, "Meera Nair", email);
+  await expect(page).toHaveURL(/wizard=1/);
+  await logOut(page);
+
+  await openHydrated(page, "/login");
+  await page.getByRole("link", { name: "Forgot password?" }).click();
+  await expect(page.getByRole("heading", { name: "Forgot your password?" })).toBeVisible();
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByRole("status")).toContainText("If an account uses that address, a link is on its way.");
+
+  // The mail, as the development mail page lists it.
+  const mailbox = await context.newPage();
+  const mail = mailbox.locator("article").filter({ hasText: email });
+  await expect(async () => {
+    await mailbox.goto("/dev/mail");
+    await expect(mail).toHaveCount(1);
+  }).toPass();
+  await expect(mail).toContainText("Subject: Choose a new Clariva password");
+  const link = (await mail.getByRole("link").getAttribute("href"))!;
+  expect(link).toMatch(/\/reset-password\?token=[\w-]{43}$/);
+  await mailbox.close();
+
+  // A password too short is refused beside the field; then the new one signs the doctor in.
+  await openHydrated(page, new URL(link).pathname + new URL(link).search);
+  await page.getByLabel("New password").fill("short");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page.locator("#password-error")).toContainText("at least 10 characters");
+  await page.getByLabel("New password").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page).toHaveURL(/\/dashboard/);
+  await logOut(page);
+
+  // The old password no longer works; the link works once.
+  await openHydrated(page, "/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.locator("p.alert")).toBeVisible();
+  await page.getByLabel("Password").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard/);
+  await logOut(page);
+  await openHydrated(page, new URL(link).pathname + new URL(link).search);
+  await page.getByLabel("New password").fill("yet another passphrase");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page.locator("p.alert")).toContainText("expired or was used already");
+});
