@@ -54,3 +54,24 @@ test("a doctor who forgot the password gets a link by mail and chooses a new one
   await page.getByRole("button", { name: "Set new password" }).click();
   await expect(page.locator("p.alert")).toContainText("expired or was used already");
 });
+
+test("a doctor changes the password on the Account page", async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, "Ravi Menon", email);
+  await expect(page).toHaveURL(/wizard=1/);
+  await openHydrated(page, "/dashboard/account");
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await page.getByLabel("Current password").fill("not my password");
+  await page.getByLabel("New password").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.locator("#current-error")).toContainText("That is not your current password.");
+  await page.getByLabel("Current password").fill(password);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("Password changed. Your other devices were logged out.")).toBeVisible();
+  await logOut(page);
+  await openHydrated(page, "/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard/);
+});

@@ -1,6 +1,8 @@
-//! Doctor accounts: the sign-up and log-in pages, log-out, the other devices' sessions, and
-//! recovering a forgotten password (`recovery`).
+//! Doctor accounts: the sign-up and log-in pages, log-out, the other devices' sessions, the
+//! Account page (`account`: change the password), and recovering a forgotten password
+//! (`recovery`).
 
+pub mod account;
 pub mod recovery;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -56,6 +56,17 @@ pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, 
     .transpose()
 }
 
+/// The transaction's doctor's email and password hash.
+pub async fn account(tx: &mut TenantTx) -> Result<Option<(String, String)>, sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    let row = sqlx::query("SELECT email, password_hash FROM doctors WHERE id = $1")
+        .bind(doctor.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| Ok((row.try_get("email")?, row.try_get("password_hash")?)))
+        .transpose()
+}
+
 /// Replaces the transaction's doctor's password hash.
 pub async fn set_password(tx: &mut TenantTx, password_hash: &str) -> Result<(), sqlx::Error> {
     let (conn, doctor) = tx.parts();

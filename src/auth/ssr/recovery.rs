@@ -1,13 +1,14 @@
-//! "Forgot password?": a single-use link, valid for an hour, mailed to the account's address.
-//! Asking answers the same whether or not the address has an account, in the same time (the
-//! lookup and the mail happen after the answer); using the link sets the new password and
-//! ends every session of the account.
+//! Passwords after sign-up. "Forgot password?": a single-use link, valid for an hour, mailed
+//! to the account's address. Asking answers the same whether or not the address has an
+//! account, in the same time (the lookup and the mail happen after the answer); using the
+//! link sets the new password and ends every session of the account. Changing the password
+//! when signed in needs the current one, ends the other sessions, and mails the address.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::{password, session, NewSession};
-use crate::context::AppState;
+use crate::context::{AppState, SignedIn};
 use crate::crypto::sha256_hex;
 use crate::db::{self, now_millis, DoctorId};
 use crate::domain::account::{Email, NewPassword};
@@ -98,4 +99,53 @@ pub async fn reset(state: &AppState, token: &str, password: &str) -> Result<NewS
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, ended, "password reset");
     session::start(state, &doctor).await
+}
+
+/// Sets `password` for the signed-in doctor once `current` is theirs; ends their other
+/// sessions, and tells their address (in the background).
+pub async fn change(
+    state: &AppState,
+    signed_in: &SignedIn,
+    current: String,
+    password: &str,
+) -> Result<(), AppError> {
+    let new = NewPassword::parse(password)
+        .map_err(|why| AppError::Invalid(FieldErrors::single("password", why)))?;
+    let doctor = &signed_in.doctor;
+    let mut tx = state.db.tenant(doctor).await?;
+    let account = db::doctors::account(&mut tx).await?;
+    tx.commit().await?;
+    let (email, stored) = account.ok_or(AppError::Unauthorized)?;
+    if !password::verify(current, Some(stored)).await? {
+        return Err(AppError::Invalid(FieldErrors::single(
+            "current",
+            "That is not your current password.",
+        )));
+    }
+    let hash = password::hash(new).await?;
+    let mut tx = state.db.tenant_writer(doctor).await?;
+    db::doctors::set_password(&mut tx, &hash).await?;
+    let ended = db::sessions::delete_others(&mut tx, &signed_in.token_hash).await?;
+    let fields = [format!("sessions:{ended}")];
+    let request_id = crate::context::request_id();
+    db::audit::record(&mut tx, "password.changed", &fields, request_id.as_deref()).await?;
+    tx.commit().await?;
+    tracing::info!(doctor_id = %doctor, ended, "password changed");
+    let mail = Mail {
+        to: email,
+        subject: "Your Clariva password was changed".into(),
+        body: format!(
+            "The password of your Clariva Care account was just changed, and every other \
+             device was logged out.\n\nIf that was not you, choose a new password now:\n{}/forgot-password\n",
+            state.config.public_base_url
+        ),
+    };
+    let state = state.clone();
+    let doctor = doctor.clone();
+    tokio::spawn(async move {
+        if let Err(error) = state.mailer.send(&mail).await {
+            tracing::warn!(doctor_id = %doctor, %error, "password change not mailed");
+        }
+    });
+    Ok(())
 }

@@ -1,4 +1,6 @@
-//! "Forgot password?" through the real app and a fake SMTP relay (`common/fake_smtp.rs`): the
+//! Changing a password when signed in (the current one is needed, the other devices are
+//! logged out, the address is told), and "Forgot password?", through the real app and a fake
+//! SMTP relay (`common/fake_smtp.rs`): the
 //! link goes to the account's address only, answers are the same for addresses without an
 //! account, the link works once and for an hour, sets the new password and ends every other
 //! session; only the token's hash is kept. Without a relay, in development, mail lands in
@@ -19,6 +21,7 @@ on_both_databases!(
     an_address_without_an_account_gets_the_same_answer_and_no_mail,
     a_link_older_than_an_hour_or_superseded_does_not_work,
     bad_input_gets_field_errors_not_server_errors,
+    a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_out,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -240,4 +243,73 @@ async fn without_a_relay_mail_is_listed_in_development_and_with_one_nothing_is()
     let url = smtp.url();
     let app = app.restart(&[("SMTP_URL", url.as_str())]).await;
     assert_eq!(app.get("/dev/mail").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_out(
+    backend: Backend,
+) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    let email = app.new_doctor(&app.client, "Asha Rao").await;
+    let phone = app.other_browser();
+    let form = [
+        ("email", email.as_str()),
+        ("password", PASSWORD),
+        ("next", ""),
+    ];
+    assert_eq!(
+        app.call_from(&phone, "log_in", &form).await.status(),
+        StatusCode::OK
+    );
+
+    // The current password is needed, and the new one must be long enough.
+    let wrong = [("current", "not the password"), ("password", NEW_PASSWORD)];
+    let refused = app.call("change_password", &wrong).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert!(body["Invalid"]["current"].is_string(), "{body}");
+    let short = [("current", PASSWORD), ("password", "short")];
+    let body: serde_json::Value = app
+        .call("change_password", &short)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body["Invalid"]["password"].is_string(), "{body}");
+    assert_eq!(app.log_in(&email, PASSWORD).await.status(), StatusCode::OK);
+
+    let good = [("current", PASSWORD), ("password", NEW_PASSWORD)];
+    assert_eq!(
+        app.call("change_password", &good).await.status(),
+        StatusCode::OK
+    );
+    // This browser stays signed in; the phone is logged out.
+    assert_eq!(
+        app.call("log_out_others", &[]).await.status(),
+        StatusCode::OK
+    );
+    let there = app.call_from(&phone, "log_out_others", &[]).await;
+    assert_eq!(there.status(), StatusCode::UNAUTHORIZED);
+    let told = nth_mail(&smtp, 1).await;
+    assert_eq!(told.to, std::slice::from_ref(&email));
+    assert!(
+        told.data
+            .contains("Subject: Your Clariva password was changed"),
+        "{}",
+        told.data
+    );
+    assert_eq!(
+        app.log_in(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.log_in(&email, NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // Signed out, it cannot be called.
+    let stranger = app
+        .call_from(&app.other_browser(), "change_password", &good)
+        .await;
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    let audit = "SELECT COUNT(*) FROM audit_log WHERE action = 'password.changed'";
+    assert_eq!(count(&app, audit).await, 1);
 }
