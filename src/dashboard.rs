@@ -22,6 +22,8 @@ pub struct SignedInDoctor {
     pub instagram: Option<crate::instagram::Health>,
     /// Unread messages in the Inbox.
     pub unread: i64,
+    /// Whether the account's email address is confirmed (a banner asks until it is).
+    pub email_confirmed: bool,
 }
 
 impl SignedInDoctor {
@@ -58,9 +60,11 @@ pub async fn current_doctor() -> Result<SignedInDoctor, AppError> {
         let link = crate::db::instagram::get(&mut tx).await?;
         let unread = crate::db::conversations::unread_total(&mut tx).await?;
         let zone = crate::db::availability::zone(&mut tx).await?;
+        let account = crate::db::doctors::account(&mut tx).await?;
         tx.commit().await?;
         let now = crate::db::now_millis();
         Ok(SignedInDoctor {
+            email_confirmed: account.is_some_and(|a| a.email_confirmed),
             instagram: link
                 .as_ref()
                 .map(|link| crate::instagram::connect::health(link, now, &zone)),
@@ -88,6 +92,7 @@ mod tests {
             has_services,
             instagram: None,
             unread: 0,
+            email_confirmed: true,
         }
     }
 

@@ -1,4 +1,5 @@
-//! Changing a password when signed in (the current one is needed, the other devices are
+//! Confirming the email address from the link mailed at sign-up (a banner asks until then),
+//! changing a password when signed in (the current one is needed, the other devices are
 //! logged out, the address is told), and "Forgot password?", through the real app and a fake
 //! SMTP relay (`common/fake_smtp.rs`): the
 //! link goes to the account's address only, answers are the same for addresses without an
@@ -22,6 +23,7 @@ on_both_databases!(
     a_link_older_than_an_hour_or_superseded_does_not_work,
     bad_input_gets_field_errors_not_server_errors,
     a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_out,
+    signing_up_mails_a_link_that_confirms_the_address_once,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -33,15 +35,28 @@ async fn app_with_smtp(backend: Backend) -> (TestApp, FakeSmtp) {
     (app, smtp)
 }
 
-/// Waits for the `n`th mail the relay took (mail goes out after the answer).
-async fn nth_mail(smtp: &FakeSmtp, n: usize) -> Received {
+/// Subjects of the mails the app sends.
+const RESET: &str = "Subject: Choose a new Clariva password";
+const CONFIRM: &str = "Subject: Confirm your Clariva email address";
+const CHANGED: &str = "Subject: Your Clariva password was changed";
+
+/// The mails with `subject` the relay took so far.
+fn mails(smtp: &FakeSmtp, subject: &str) -> Vec<Received> {
+    let all = smtp.received();
+    all.into_iter()
+        .filter(|m| m.data.contains(subject))
+        .collect()
+}
+
+/// Waits for the `n`th mail with `subject` (mail goes out after the answer).
+async fn nth_mail(smtp: &FakeSmtp, subject: &str, n: usize) -> Received {
     for _ in 0..100 {
-        if let Some(mail) = smtp.received().get(n - 1) {
+        if let Some(mail) = mails(smtp, subject).get(n - 1) {
             return mail.clone();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("mail {n} never came; {:?}", smtp.received());
+    panic!("mail {n} ({subject}) never came; {:?}", smtp.received());
 }
 
 async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
@@ -49,10 +64,10 @@ async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
         .await
 }
 
-/// The token of a mailed reset link.
+/// The token of a mailed link.
 fn token(mail: &Received) -> String {
     let link = mail.link().expect("a link in the mail");
-    assert!(link.contains("/reset-password?token="), "{link}");
+    assert!(link.contains("?token="), "{link}");
     link.split("token=").nth(1).unwrap().to_owned()
 }
 
@@ -74,7 +89,7 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_once(backend: Backen
         forgot(&app, &email.to_uppercase()).await.status(),
         StatusCode::OK
     );
-    let mail = nth_mail(&smtp, 1).await;
+    let mail = nth_mail(&smtp, RESET, 1).await;
     assert_eq!(mail.to, std::slice::from_ref(&email));
     assert!(
         mail.data.contains("Subject: Choose a new Clariva password"),
@@ -83,9 +98,10 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_once(backend: Backen
     );
     let token = token(&mail);
     // Only the token's hash is kept.
-    let kept = format!("SELECT COUNT(*) FROM password_resets WHERE token_hash = '{token}'");
+    let kept = format!("SELECT COUNT(*) FROM account_links WHERE token_hash = '{token}'");
     assert_eq!(count(&app, &kept).await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM password_resets").await, 1);
+    let resets = "SELECT COUNT(*) FROM account_links WHERE purpose = 'reset'";
+    assert_eq!(count(&app, resets).await, 1);
     // The page of the link.
     let page = app.get(&format!("/reset-password?token={token}")).await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -130,31 +146,31 @@ async fn an_address_without_an_account_gets_the_same_answer_and_no_mail(backend:
     assert_eq!(nobody.status(), somebody.status());
     assert_eq!(nobody.text().await.unwrap(), somebody.text().await.unwrap());
     // Only the account's owner gets mail.
-    nth_mail(&smtp, 1).await;
+    nth_mail(&smtp, RESET, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(mails(&smtp, RESET).len(), 1);
     // At most three links an hour reach one mailbox.
     for _ in 0..4 {
         assert_eq!(forgot(&app, &email).await.status(), StatusCode::OK);
     }
-    nth_mail(&smtp, 3).await;
+    nth_mail(&smtp, RESET, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.received().len(), 3);
+    assert_eq!(mails(&smtp, RESET).len(), 3);
 }
 
 async fn a_link_older_than_an_hour_or_superseded_does_not_work(backend: Backend) {
     let (app, smtp) = app_with_smtp(backend).await;
     let email = app.new_doctor(&app.client, "Asha Rao").await;
     forgot(&app, &email).await;
-    let first = token(&nth_mail(&smtp, 1).await);
+    let first = token(&nth_mail(&smtp, RESET, 1).await);
     forgot(&app, &email).await;
-    let second = token(&nth_mail(&smtp, 2).await);
+    let second = token(&nth_mail(&smtp, RESET, 2).await);
 
     // An hour later the second link no longer works.
     let mut db = common::webhook::owner(&app).await;
     let past = clariva::db::now_millis() - 1;
     let expired = clariva::crypto::sha256_hex(&second);
-    sqlx::query("UPDATE password_resets SET expires_at = $1 WHERE token_hash = $2")
+    sqlx::query("UPDATE account_links SET expires_at = $1 WHERE token_hash = $2")
         .bind(past)
         .bind(&expired)
         .execute(&mut db)
@@ -168,7 +184,7 @@ async fn a_link_older_than_an_hour_or_superseded_does_not_work(backend: Backend)
 
     // The first still does; once used, no other link of the account works.
     forgot(&app, &email).await;
-    let third = token(&nth_mail(&smtp, 3).await);
+    let third = token(&nth_mail(&smtp, RESET, 3).await);
     let form = [("token", first.as_str()), ("password", NEW_PASSWORD)];
     let used = app
         .call_from(&app.other_browser(), "reset_password", &form)
@@ -197,7 +213,7 @@ async fn bad_input_gets_field_errors_not_server_errors(backend: Backend) {
     assert!(body["Invalid"]["email"].is_string(), "{body}");
 
     forgot(&app, &email).await;
-    let token = token(&nth_mail(&smtp, 1).await);
+    let token = token(&nth_mail(&smtp, RESET, 1).await);
     let short = [("token", token.as_str()), ("password", "short")];
     let refused = app
         .call_from(&app.other_browser(), "reset_password", &short)
@@ -236,7 +252,7 @@ async fn without_a_relay_mail_is_listed_in_development_and_with_one_nothing_is()
     assert!(listed.contains("/reset-password?token="), "{listed}");
     assert!(listed.contains(&email), "{listed}");
     let files = std::fs::read_dir(app.database.data_dir.join("mail")).unwrap();
-    assert_eq!(files.count(), 1);
+    assert_eq!(files.count(), 2, "the confirmation and the reset");
 
     // With a relay (which production requires), nothing is listed.
     let smtp = FakeSmtp::start().await;
@@ -289,14 +305,8 @@ async fn a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_ou
     );
     let there = app.call_from(&phone, "log_out_others", &[]).await;
     assert_eq!(there.status(), StatusCode::UNAUTHORIZED);
-    let told = nth_mail(&smtp, 1).await;
+    let told = nth_mail(&smtp, CHANGED, 1).await;
     assert_eq!(told.to, std::slice::from_ref(&email));
-    assert!(
-        told.data
-            .contains("Subject: Your Clariva password was changed"),
-        "{}",
-        told.data
-    );
     assert_eq!(
         app.log_in(&email, PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
@@ -312,4 +322,65 @@ async fn a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_ou
     assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
     let audit = "SELECT COUNT(*) FROM audit_log WHERE action = 'password.changed'";
     assert_eq!(count(&app, audit).await, 1);
+}
+
+/// Whether the signed-in doctor of `browser` has a confirmed address, as the dashboard says.
+async fn confirmed(app: &TestApp, browser: &reqwest::Client) -> bool {
+    let doctor = app.read_from(browser, "current_doctor").await;
+    doctor["email_confirmed"].as_bool().unwrap()
+}
+
+async fn signing_up_mails_a_link_that_confirms_the_address_once(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    let email = app.new_doctor(&app.client, "Asha Rao").await;
+    let mail = nth_mail(&smtp, CONFIRM, 1).await;
+    assert_eq!(mail.to, std::slice::from_ref(&email));
+    assert!(!confirmed(&app, &app.client).await);
+    let page = app.get("/dashboard").await.text().await.unwrap();
+    assert!(
+        page.contains("Please confirm your email address"),
+        "the banner"
+    );
+
+    // Asked again: a second link; either works, and the first used makes the other worthless.
+    let resent = app.call("account/confirm-email", &[]).await;
+    assert_eq!(resent.status(), StatusCode::OK);
+    let second = token(&nth_mail(&smtp, CONFIRM, 2).await);
+    let first = token(&mail);
+    // The link works from any browser (a phone's mail app, say).
+    let opened = app
+        .with_cookie(
+            reqwest::Method::GET,
+            &format!("/verify-email?token={first}"),
+            "",
+        )
+        .await;
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let to = opened.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/dashboard/account?email=confirmed");
+    assert!(confirmed(&app, &app.client).await);
+    let page = app.get("/dashboard").await.text().await.unwrap();
+    assert!(
+        !page.contains("Please confirm your email address"),
+        "no banner"
+    );
+    let audit = "SELECT COUNT(*) FROM audit_log WHERE action = 'email.confirmed'";
+    assert_eq!(count(&app, audit).await, 1);
+
+    // Used, superseded, made up or missing: the Account page says it expired; nothing breaks.
+    for path in [
+        format!("/verify-email?token={first}"),
+        format!("/verify-email?token={second}"),
+        "/verify-email?token=made-up".to_owned(),
+        "/verify-email".to_owned(),
+    ] {
+        let opened = app.get(&path).await;
+        assert_eq!(opened.status(), StatusCode::SEE_OTHER, "{path}");
+        let to = opened.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(to, "/dashboard/account?email=expired", "{path}");
+    }
+    assert_eq!(count(&app, audit).await, 1);
+    // Confirmed already: no more links.
+    let again = app.call("account/confirm-email", &[]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
 }

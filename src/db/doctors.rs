@@ -56,15 +56,43 @@ pub async fn credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, 
     .transpose()
 }
 
-/// The transaction's doctor's email and password hash.
-pub async fn account(tx: &mut TenantTx) -> Result<Option<(String, String)>, sqlx::Error> {
+/// What the Account page and a password change read of the transaction's doctor.
+pub struct Account {
+    pub email: String,
+    pub password_hash: String,
+    pub email_confirmed: bool,
+}
+
+pub async fn account(tx: &mut TenantTx) -> Result<Option<Account>, sqlx::Error> {
     let (conn, doctor) = tx.parts();
-    let row = sqlx::query("SELECT email, password_hash FROM doctors WHERE id = $1")
-        .bind(doctor.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| Ok((row.try_get("email")?, row.try_get("password_hash")?)))
-        .transpose()
+    let row =
+        sqlx::query("SELECT email, password_hash, email_verified_at FROM doctors WHERE id = $1")
+            .bind(doctor.as_str())
+            .fetch_optional(conn)
+            .await?;
+    row.map(|row| {
+        Ok(Account {
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            email_confirmed: row
+                .try_get::<Option<i64>, _>("email_verified_at")?
+                .is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Marks the transaction's doctor's address confirmed (once: the first time stays).
+pub async fn set_email_confirmed(tx: &mut TenantTx, now: i64) -> Result<(), sqlx::Error> {
+    let (conn, doctor) = tx.parts();
+    sqlx::query(
+        "UPDATE doctors SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1",
+    )
+    .bind(doctor.as_str())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Replaces the transaction's doctor's password hash.

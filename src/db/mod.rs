@@ -4,6 +4,7 @@
 //! row before knowing its doctor, through a [`Lookup`] by the key the caller holds. On
 //! PostgreSQL row-level security enforces both in the database itself.
 
+pub mod account_links;
 pub mod appointments;
 pub mod assistant;
 pub mod audit;
@@ -16,7 +17,6 @@ pub mod login_failures;
 pub mod meta_connect;
 pub mod methods;
 pub mod outbox;
-pub mod password_resets;
 pub mod payments;
 pub mod practice;
 pub mod services;

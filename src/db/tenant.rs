@@ -112,8 +112,8 @@ pub enum Lookup {
     /// Every doctor's payments and provider events with work due (the payments job claims
     /// them, then does each in its doctor's own transaction); the key is `on`.
     PaymentWork,
-    /// The password reset whose token hashes to the key (the reset link's page).
-    ResetToken,
+    /// The mailed link whose token hashes to the key (the link's page).
+    AccountLink,
 }
 
 impl Lookup {
@@ -131,7 +131,7 @@ impl Lookup {
             Self::OutboxWork => "app.outbox_work",
             Self::PaymentWebhook => "app.payment_webhook",
             Self::PaymentWork => "app.payment_work",
-            Self::ResetToken => "app.reset_token",
+            Self::AccountLink => "app.account_link",
         }
     }
 }

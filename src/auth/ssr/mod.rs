@@ -1,9 +1,11 @@
 //! Server side of accounts: the plain functions the server functions call (and tests can).
 
+pub mod links;
 pub mod password;
 pub mod recovery;
 pub mod session;
 pub mod throttle;
+pub mod verify;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -17,6 +19,11 @@ use crate::domain::account::{Email, SignUp};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
 pub use session::NewSession;
+
+/// The account routes that are not pages: the email confirmation link.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/verify-email", axum::routing::get(verify::open_link))
+}
 
 /// Creates the account and its first session, under the sign-up throttle of `client`.
 pub async fn create_account(
@@ -41,6 +48,7 @@ pub async fn create_account(
         })?;
     attempt.succeeded(state).await?;
     tracing::info!(doctor_id = %doctor, "account created");
+    verify::send(state, &doctor, email.as_str().to_owned());
     session::start(state, &doctor).await
 }
 

@@ -4,22 +4,16 @@
 //! link sets the new password and ends every session of the account. Changing the password
 //! when signed in needs the current one, ends the other sessions, and mails the address.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
-use super::{password, session, NewSession};
+use super::{links, password, session, NewSession};
 use crate::context::{AppState, SignedIn};
-use crate::crypto::sha256_hex;
-use crate::db::{self, now_millis, DoctorId};
+use crate::db::{self, account_links::Purpose};
 use crate::domain::account::{Email, NewPassword};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::mail::Mail;
 
 /// How long a link works.
-pub const LINK_MINUTES: i64 = 60;
-/// At most this many links an account is sent an hour (a mailbox is not to be flooded).
-const LINKS_AN_HOUR: i64 = 3;
+const LINK_MINUTES: i64 = 60;
 
 /// Asks for a link for `email`: mailed in the background if the address has an account.
 pub fn ask(state: &AppState, email: &str) -> Result<(), AppError> {
@@ -40,23 +34,10 @@ async fn mail_link(state: &AppState, email: &Email) -> Result<(), AppError> {
         return Ok(());
     };
     let doctor = found.doctor_id;
-    let now = now_millis();
-    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let expires_at = now + LINK_MINUTES * 60_000;
-    let limit = (now - 60 * 60_000, LINKS_AN_HOUR);
-    let mut tx = state.db.tenant_writer(&doctor).await?;
-    let kept =
-        db::password_resets::insert_within(&mut tx, &sha256_hex(&token), now, expires_at, limit)
-            .await?;
-    tx.commit().await?;
-    if !kept {
-        tracing::warn!(doctor_id = %doctor, "password reset links: hourly limit reached");
+    let path = "/reset-password";
+    let Some(link) = links::issue(state, &doctor, Purpose::Reset, path, LINK_MINUTES).await? else {
         return Ok(());
-    }
-    let link = format!(
-        "{}/reset-password?token={token}",
-        state.config.public_base_url
-    );
+    };
     let mail = Mail {
         to: email.as_str().to_owned(),
         subject: "Choose a new Clariva password".into(),
@@ -77,18 +58,17 @@ async fn mail_link(state: &AppState, email: &Email) -> Result<(), AppError> {
 pub async fn reset(state: &AppState, token: &str, password: &str) -> Result<NewSession, AppError> {
     let password = NewPassword::parse(password)
         .map_err(|why| AppError::Invalid(FieldErrors::single("password", why)))?;
-    let token_hash = sha256_hex(token.trim());
     let gone = || {
         AppError::Conflict(
             "This link has expired or was used already. Ask for a new one below.".into(),
         )
     };
-    let doctor: DoctorId = db::password_resets::doctor(&state.db, &token_hash, now_millis())
+    let doctor = links::holder(state, Purpose::Reset, token)
         .await?
         .ok_or_else(gone)?;
     let hash = password::hash(password).await?;
     let mut tx = state.db.tenant_writer(&doctor).await?;
-    if !db::password_resets::use_up(&mut tx, &token_hash, now_millis()).await? {
+    if !links::use_up(&mut tx, Purpose::Reset, token).await? {
         return Err(gone());
     }
     db::doctors::set_password(&mut tx, &hash).await?;
@@ -115,8 +95,8 @@ pub async fn change(
     let mut tx = state.db.tenant(doctor).await?;
     let account = db::doctors::account(&mut tx).await?;
     tx.commit().await?;
-    let (email, stored) = account.ok_or(AppError::Unauthorized)?;
-    if !password::verify(current, Some(stored)).await? {
+    let account = account.ok_or(AppError::Unauthorized)?;
+    if !password::verify(current, Some(account.password_hash)).await? {
         return Err(AppError::Invalid(FieldErrors::single(
             "current",
             "That is not your current password.",
@@ -132,7 +112,7 @@ pub async fn change(
     tx.commit().await?;
     tracing::info!(doctor_id = %doctor, ended, "password changed");
     let mail = Mail {
-        to: email,
+        to: account.email,
         subject: "Your Clariva password was changed".into(),
         body: format!(
             "The password of your Clariva Care account was just changed, and every other \
