@@ -59,6 +59,16 @@ async fn nth_mail(smtp: &FakeSmtp, subject: &str, n: usize) -> Received {
     panic!("mail {n} ({subject}) never came; {:?}", smtp.received());
 }
 
+/// Logging in with [`NEW_PASSWORD`] works, with the one signed up with it does not.
+async fn only_the_new_password_works(app: &TestApp, email: &str) {
+    let old = app.log_in(email, PASSWORD).await.status();
+    assert_eq!(old, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.log_in(email, NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
 async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
     app.call_from(&app.other_browser(), "forgot_password", &[("email", email)])
         .await
@@ -118,15 +128,7 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_once(backend: Backen
     assert_eq!(there.status(), StatusCode::UNAUTHORIZED);
     let before = app.call_from(&app.client, "log_out_others", &[]).await;
     assert_eq!(before.status(), StatusCode::UNAUTHORIZED);
-    // The new password works, the old one does not.
-    assert_eq!(
-        app.log_in(&email, PASSWORD).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.log_in(&email, NEW_PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    only_the_new_password_works(&app, &email).await;
     // The link works once.
     let again = app
         .call_from(&app.other_browser(), "reset_password", &form)
@@ -307,14 +309,7 @@ async fn a_signed_in_doctor_changes_the_password_and_other_devices_are_logged_ou
     assert_eq!(there.status(), StatusCode::UNAUTHORIZED);
     let told = nth_mail(&smtp, CHANGED, 1).await;
     assert_eq!(told.to, std::slice::from_ref(&email));
-    assert_eq!(
-        app.log_in(&email, PASSWORD).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.log_in(&email, NEW_PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    only_the_new_password_works(&app, &email).await;
     // Signed out, it cannot be called.
     let stranger = app
         .call_from(&app.other_browser(), "change_password", &good)

@@ -407,6 +407,15 @@ impl Clinic {
         (id, link)
     }
 
+    /// The patient books in DMs and pays, but the provider's webhook is lost (webhooks stay
+    /// off); the appointment's id, its link and the provider's payment id.
+    async fn paid_unheard(&self) -> (String, Link, String) {
+        let (id, link) = self.held_for_payment().await;
+        self.fake.set_webhooks(false);
+        let paid_with = self.fake.pay(&link.reference).await.unwrap();
+        (id, link, paid_with)
+    }
+
     /// The patient's Pay button; the link the fake made for it.
     async fn pay_button(&self) -> (Value, Link) {
         let asked = self.told("please pay the fee of 500.00 INR").await;
@@ -1064,10 +1073,8 @@ async fn a_payment_after_the_booking_was_cancelled_is_refunded_and_the_patient_t
 ) {
     let clinic = clinic(backend, Provider::Stripe).await;
     let app = &clinic.app;
-    let (id, link) = clinic.held_for_payment().await;
     // The patient pays, but Stripe's webhook is lost; the doctor cancels meanwhile.
-    clinic.fake.set_webhooks(false);
-    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    let (id, _, paid_with) = clinic.paid_unheard().await;
     cancel(app, &id).await;
 
     // Closing the link, the job learns it was paid: refunded in full, as a late payment.
@@ -1098,10 +1105,8 @@ async fn a_payment_after_the_booking_was_cancelled_is_refunded_and_the_patient_t
 async fn a_second_payment_for_an_appointment_paid_at_the_clinic_is_refunded(backend: Backend) {
     let clinic = clinic(backend, Provider::Razorpay).await;
     let app = &clinic.app;
-    let (id, link) = clinic.held_for_payment().await;
     // The patient pays the link (its webhook lost) and, not knowing, pays at the desk too.
-    clinic.fake.set_webhooks(false);
-    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    let (id, _, paid_with) = clinic.paid_unheard().await;
     let marked = app.call("appointments/mark-paid", &[("id", &id)]).await;
     assert_eq!(marked.status(), StatusCode::OK);
 
@@ -1128,9 +1133,7 @@ async fn a_payment_of_another_amount_than_the_fee_confirms_nothing_and_is_refund
 ) {
     let clinic = clinic(backend, Provider::Stripe).await;
     let app = &clinic.app;
-    let (id, link) = clinic.held_for_payment().await;
-    clinic.fake.set_webhooks(false);
-    let paid_with = clinic.fake.pay(&link.reference).await.unwrap();
+    let (id, link, paid_with) = clinic.paid_unheard().await;
     // Stripe reports 400.00 INR paid for the 500.00 INR fee.
     let body = event_paid_with(
         "evt_short",
@@ -1166,10 +1169,8 @@ async fn a_payment_of_another_amount_than_the_fee_confirms_nothing_and_is_refund
 async fn reconciling_finds_a_payment_no_webhook_reported(backend: Backend) {
     let clinic = clinic(backend, Provider::Stripe).await;
     let app = &clinic.app;
-    let (id, link) = clinic.held_for_payment().await;
     // The doctor's webhook is misconfigured: nothing reaches the app.
-    clinic.fake.set_webhooks(false);
-    clinic.fake.pay(&link.reference).await.unwrap();
+    let (id, _, _) = clinic.paid_unheard().await;
     assert_eq!(stored(app, &id).await, "pending_payment open -");
 
     // The operator's command (the daily run's work, now): Stripe is asked, and says paid.

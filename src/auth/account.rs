@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::account::NewPassword;
+use super::NewPasswordField;
 use crate::error::AppError;
 use crate::ui::{FormAlert, FormField};
 
@@ -61,15 +61,8 @@ pub fn AccountPage() -> impl IntoView {
                     autocomplete="current-password"
                     error=error
                 />
-                <FormField
-                    label="New password"
-                    name="password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 10 characters. Your other devices are logged out."
-                    error=error
-                    validate=|v| NewPassword::parse(v).map(drop)
-                />
+                <NewPasswordField error label="New password"
+                    hint="At least 10 characters. Your other devices are logged out."/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Changing…" } else { "Change password" }}
                 </button>

@@ -104,23 +104,8 @@ pub fn SignupPage() -> impl IntoView {
                     error=error
                     validate=|v| FullName::parse(v).map(drop)
                 />
-                <FormField
-                    label="Email"
-                    name="email"
-                    input_type="email"
-                    autocomplete="email"
-                    error=error
-                    validate=|v| Email::parse(v).map(drop)
-                />
-                <FormField
-                    label="Password"
-                    name="password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 10 characters."
-                    error=error
-                    validate=|v| NewPassword::parse(v).map(drop)
-                />
+                <EmailField error autocomplete="email"/>
+                <NewPasswordField error label="Password" hint="At least 10 characters."/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
                 </button>
@@ -141,14 +126,7 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action=action>
                 <FormAlert error=error/>
                 <input type="hidden" name="next" value=next/>
-                <FormField
-                    label="Email"
-                    name="email"
-                    input_type="email"
-                    autocomplete="username"
-                    error=error
-                    validate=|v| Email::parse(v).map(drop)
-                />
+                <EmailField error autocomplete="username"/>
                 <FormField
                     label="Password"
                     name="password"
@@ -163,6 +141,32 @@ pub fn LoginPage() -> impl IntoView {
             <p class="switch"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="switch">"New to Clariva? " <a href="/signup">"Create an account"</a></p>
         </AuthCard>
+    }
+}
+
+/// The email field of the account forms: `autocomplete` is `email` where an account is made,
+/// `username` where one is named.
+#[component]
+pub(crate) fn EmailField(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    autocomplete: &'static str,
+) -> impl IntoView {
+    view! {
+        <FormField label="Email" name="email" input_type="email" autocomplete=autocomplete error
+            validate=|v| Email::parse(v).map(drop)/>
+    }
+}
+
+/// A new password's field (`password`), checked against the length rules as it is typed.
+#[component]
+pub(crate) fn NewPasswordField(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    label: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <FormField label name="password" input_type="password" autocomplete="new-password" hint
+            error validate=|v| NewPassword::parse(v).map(drop)/>
     }
 }
 

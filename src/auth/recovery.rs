@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::AuthCard;
-use crate::domain::account::{Email, NewPassword};
+use super::{AuthCard, EmailField, NewPasswordField};
 use crate::error::AppError;
-use crate::ui::{FormAlert, FormField};
+use crate::ui::FormAlert;
 
 /// Mails a link to choose a new password, if the address has an account; answers the same
 /// either way.
@@ -50,14 +49,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <p>"Enter your account's email address and we'll mail you a link to choose a new password."</p>
             <ActionForm action=action>
                 <FormAlert error=error/>
-                <FormField
-                    label="Email"
-                    name="email"
-                    input_type="email"
-                    autocomplete="username"
-                    error=error
-                    validate=|v| Email::parse(v).map(drop)
-                />
+                <EmailField error autocomplete="username"/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Sending…" } else { "Email me a link" }}
                 </button>
@@ -81,15 +73,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <ActionForm action=action>
                 <FormAlert error=error/>
                 <input type="hidden" name="token" value=token/>
-                <FormField
-                    label="New password"
-                    name="password"
-                    input_type="password"
-                    autocomplete="new-password"
-                    hint="At least 10 characters. Every device signed in to your account is logged out."
-                    error=error
-                    validate=|v| NewPassword::parse(v).map(drop)
-                />
+                <NewPasswordField error label="New password"
+                    hint="At least 10 characters. Every device signed in to your account is logged out."/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Saving…" } else { "Set new password" }}
                 </button>
