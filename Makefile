@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test tools lint rust-tests e2e reseal-tokens load-webhook load-assistant dead-letters
+.PHONY: run demo test tools lint rust-tests release e2e reseal-tokens load-webhook load-assistant dead-letters
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
@@ -61,9 +61,15 @@ rust-tests:
 		echo; \
 	fi
 
+## The release build: the server target/release/clariva and the site under target/site, its
+## files named by their content's digest (hash-files, Cargo.toml) with a brotli and a gzip copy
+## beside each that pays (README, "Page weight"). Ship both, and target/release/hash.txt.
+release: tools
+	cargo leptos build --release --split --precompress
+	scripts/prune-precompressed.sh target/site
+
 ## Playwright in Debian's Chromium against a release build (its own port and database).
-e2e:
-	cargo leptos build --release --split
+e2e: release
 	cargo build --features ssr --example fake_meta --example fake_payments
 	cd end2end && npx playwright test
 

@@ -71,6 +71,8 @@ export default defineConfig({
         LEPTOS_OUTPUT_NAME: "clariva",
         LEPTOS_SITE_ROOT: "target/site",
         LEPTOS_SITE_PKG_DIR: "pkg",
+        // The bundle's files are named by digest; the names are in target/release/hash.txt.
+        LEPTOS_HASH_FILES: "true",
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         LEPTOS_RELOAD_PORT: "3101",
         LEPTOS_ENV: "PROD",

@@ -46,13 +46,18 @@ async fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some("reseal-tokens") {
         return reseal_tokens(&config).await;
     }
-    let leptos = match leptos::config::get_configuration(None) {
+    let mut leptos = match leptos::config::get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => {
             eprintln!("leptos configuration error: {error}");
             return ExitCode::FAILURE;
         }
     };
+    // cargo-leptos says whether it named the bundle's files by digest; a binary started by
+    // hand (a deployment, the browser tests) finds out from the build it sits in.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos.hash_files = clariva::server::assets::built_with_hashed_names(&leptos);
+    }
     let addr = leptos.site_addr;
     let app = match Application::build(config, leptos, addr).await {
         Ok(app) => app,
