@@ -11,16 +11,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test tools lint rust-tests release e2e reseal-tokens load-webhook load-assistant dead-letters
+.PHONY: run demo test tools lint rust-tests release e2e reseal-tokens reconcile-payments load-webhook load-assistant dead-letters
 
 ## Serve the app on http://127.0.0.1:3000 (SQLite at data/clariva.db, created on start).
 run: tools
 	cargo leptos serve --split
 
-## The app on http://127.0.0.1:3000 without Meta: connected to the fake Meta on
-## http://127.0.0.1:3102, where patients write at /sandbox (README, "Try it without Meta").
+## The app on http://127.0.0.1:3000 without Meta, Stripe or Razorpay: connected to the fake
+## Meta on http://127.0.0.1:3102, where patients write at /sandbox, and to the fake providers
+## on http://127.0.0.1:3103, whose dashboards are at /dashboard (README, "Try it without Meta").
 demo: tools
-	cargo build --features ssr --example fake_meta
+	cargo build --features ssr --example fake_meta --example fake_payments
 	scripts/demo.sh
 
 ## Everything CI checks: format, lints for both targets, Rust tests, browser tests.
@@ -89,6 +90,12 @@ load-assistant:
 ## docs/meta-setup.md). Uses the same environment / .env as the server.
 reseal-tokens:
 	cargo run --release --features ssr --bin clariva -- reseal-tokens
+
+## Ask Stripe and Razorpay now about every payment still open or changed in the last two days
+## (the payments job does it daily), e.g. after a doctor fixes their webhook. Same environment
+## / .env as the server.
+reconcile-payments:
+	cargo run --release --features ssr --bin clariva -- reconcile-payments
 
 ## Webhook events no doctor took (docs/meta-setup.md, "Dead letters"): counts by reason and
 ## account; ARGS="show <letter-id>", ARGS="replay <account-id>" or

@@ -6,6 +6,8 @@ use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{Lazy, SsrMode, StaticSegment};
 
 use crate::assistant::TryAssistantRoute;
+use crate::auth::account::AccountRoute;
+use crate::auth::recovery::{ForgotPasswordRoute, ResetPasswordRoute};
 use crate::auth::{LoginRoute, LogoutButton, SignupRoute};
 use crate::booking::{AppointmentsRoute, NextAppointments};
 use crate::dashboard::{current_doctor, DoctorResource};
@@ -49,6 +51,8 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=Home/>
                 <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()}/>
                 <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()}/>
+                <Route path=StaticSegment("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
+                <Route path=StaticSegment("reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
                 // Rendered whole once its data is in (not streamed out of order): out-of-order
                 // streaming left about one dashboard response in a few hundred unfinished under
                 // load (leptos-rs/leptos#4851, #4578), and these pages' data are quick reads.
@@ -58,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("inbox") view={Lazy::<InboxRoute>::new()}/>
                     <Route path=StaticSegment("assistant") view={Lazy::<TryAssistantRoute>::new()}/>
                     <Route path=StaticSegment("instagram") view={Lazy::<InstagramRoute>::new()}/>
+                    <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()}/>
                     <ParentRoute path=StaticSegment("setup") view=SetupSection>
                         <Route path=StaticSegment("profile") view={Lazy::<ProfileRoute>::new()}/>
                         <Route path=StaticSegment("availability") view={Lazy::<AvailabilityRoute>::new()}/>
@@ -126,6 +131,7 @@ fn Dashboard() -> impl IntoView {
                 <A href="/dashboard/assistant">"Try your assistant"</A>
                 <A href="/dashboard/instagram">"Instagram"</A>
                 <A href="/dashboard/setup/profile">"Setup"</A>
+                <A href="/dashboard/account">"Account"</A>
             </nav>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -135,6 +141,13 @@ fn Dashboard() -> impl IntoView {
             <LogoutButton/>
         </header>
         <main class="dashboard">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    signed_in.await.ok().filter(|d| !d.email_confirmed).map(|_| view! {
+                        <p class="banner">"Please confirm your email address with the link we mailed you: it lets you recover your account. " <a href="/dashboard/account">"Send it again"</a></p>
+                    })
+                })}
+            </Transition>
             <Outlet/>
         </main>
         </div>
@@ -191,7 +204,6 @@ fn Overview() -> impl IntoView {
                             </p>
                         })}
                     </section>
-                    <crate::auth::LogOutOthers/>
                 }.into_any(),
                 Err(AppError::Unauthorized) => view! {
                     <p class="alert">"Your session has ended. " <a href="/login?next=/dashboard">"Log in again"</a></p>

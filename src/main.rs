@@ -1,8 +1,9 @@
 //! The server: configuration -> database (migrated) -> router -> serve until SIGTERM.
 //! `clariva reseal-tokens` instead re-seals every stored Instagram token and payment key set
-//! under the first key of `TOKEN_KEYS` and exits (key rotation), and `clariva dead-letters ...`
+//! under the first key of `TOKEN_KEYS` and exits (key rotation), `clariva dead-letters ...`
 //! lists, shows, replays or purges the webhook events no doctor took (both in
-//! docs/meta-setup.md).
+//! docs/meta-setup.md), and `clariva reconcile-payments` asks the payment providers about
+//! every payment still open or changed lately, now rather than at the daily run.
 
 use std::process::ExitCode;
 
@@ -43,8 +44,10 @@ async fn main() -> ExitCode {
     if let Some(command) = dead_letters {
         return run_dead_letters(&config, command).await;
     }
-    if args.first().map(String::as_str) == Some("reseal-tokens") {
-        return reseal_tokens(&config).await;
+    match args.first().map(String::as_str) {
+        Some("reseal-tokens") => return reseal_tokens(&config).await,
+        Some("reconcile-payments") => return reconcile_payments(&config).await,
+        _ => {}
     }
     let mut leptos = match leptos::config::get_configuration(None) {
         Ok(conf) => conf.leptos_options,
@@ -87,6 +90,30 @@ async fn open_db(config: &Config) -> Option<Db> {
         Err(error) => {
             eprintln!("could not open the database: {error}");
             None
+        }
+    }
+}
+
+/// Asks the providers now about every payment still open or changed lately, as the payments
+/// job does daily (after fixing a doctor's webhook, say).
+async fn reconcile_payments(config: &Config) -> ExitCode {
+    let Some(db) = open_db(config).await else {
+        return ExitCode::FAILURE;
+    };
+    let client = clariva::providers::client::Payments::new(
+        &config.payment_apis.stripe,
+        &config.payment_apis.razorpay,
+    );
+    let result = clariva::payments::jobs::reconcile(&db, config, &client).await;
+    db.close().await;
+    match result {
+        Ok(asked) => {
+            println!("{asked} payment(s) asked about; what the providers said is applied.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("reconciliation failed: {error}");
+            ExitCode::FAILURE
         }
     }
 }

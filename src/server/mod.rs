@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
     let app: Router = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(crate::instagram::routes())
+        .merge(crate::mail::dev_routes(&state.config, &state.mailer))
+        .merge(crate::auth::ssr::routes())
         .leptos_routes_with_context(&state, routes, context, page)
         .layer(middleware::from_fn(fn_status::server_fn_status))
         .layer(compression())
@@ -157,6 +159,7 @@ impl Application {
                 &config.payment_apis.razorpay,
             )),
             payment_work: Arc::default(),
+            mailer: Arc::new(crate::mail::Mailer::new(&config)?),
             config: Arc::new(config),
         });
         Ok(Self {
