@@ -43,7 +43,7 @@ export async function expectFieldsHold(page: Page, typed: Typed) {
 }
 
 export async function logOut(page: Page) {
-  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
 
