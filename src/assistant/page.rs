@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use super::preview::{typed_message, TriedTurn, TryAssistant, WouldDo};
 use crate::domain::outgoing::QuickReply;
-use crate::ui::FormAlert;
+use crate::ui::{FieldError, FormAlert};
 
 lazy_page!(
     /// "Try your assistant".
@@ -114,7 +114,7 @@ fn TryAssistantPage() -> impl IntoView {
     };
 
     let error = Signal::derive(move || send.value().get().and_then(Result::err));
-    let message = move || {
+    let message = Memo::new(move |_| {
         checked.get().or_else(|| {
             error.get().and_then(|e| {
                 e.field_errors()
@@ -122,7 +122,8 @@ fn TryAssistantPage() -> impl IntoView {
                     .map(str::to_owned)
             })
         })
-    };
+    });
+    let refused = move || message.with(Option::is_some);
     let pending = send.pending();
     let transcript = move || {
         lines
@@ -175,12 +176,12 @@ fn TryAssistantPage() -> impl IntoView {
                 {quick_replies}
             </div>
             <form class="form" on:submit=on_submit>
-                <div class="field" class:invalid=move || message().is_some()>
+                <div class="field" class:invalid=refused>
                     <label for="try-text">"Message"</label>
                     <input id="try-text" name="text" type="text" autocomplete="off"
                         prop:value=move || text.get()
-                        aria-invalid=move || message().is_some().then_some("true")
-                        aria-describedby="try-text-error"
+                        aria-invalid=move || refused().then_some("true")
+                        aria-describedby=move || refused().then_some("try-text-error")
                         on:input=move |ev| {
                             let value = event_target_value(&ev);
                             // Once refused, the check follows the typing.
@@ -189,7 +190,7 @@ fn TryAssistantPage() -> impl IntoView {
                             }
                             text.set(value);
                         }/>
-                    <p class="field-error" id="try-text-error" role="alert">{message}</p>
+                    <FieldError id="try-text-error" message/>
                 </div>
                 <FormAlert error/>
                 <p class="row-actions">

@@ -12,7 +12,10 @@ use super::{
 use crate::domain::appointments::{self, Status};
 use crate::domain::profile::Phone;
 use crate::error::AppError;
-use crate::ui::{load_failed, CopyButton, FormAlert, FormField, PhoneCountrySelect};
+use crate::ui::{
+    field_message, load_failed, CopyButton, FieldError, FormAlert, FormField, PhoneCountrySelect,
+    SaveOutcome,
+};
 
 /// Pixels per hour in the week calendar.
 const HOUR_PX: u16 = 48;
@@ -32,18 +35,24 @@ fn AppointmentsPage() -> impl IntoView {
     };
     let week = RwSignal::new(String::new());
     let filter = RwSignal::new("upcoming".to_owned());
-    let selected = RwSignal::new(None::<String>);
+    let selected = Selected::new();
+    // Reloaded after a change went through only: drawing the page again after a refusal would
+    // take the doctor's focus away from the field to fix.
+    let changed = [
+        SaveOutcome::of(book).succeeded,
+        SaveOutcome::of(change).succeeded,
+        SaveOutcome::of(paying.mark_paid).succeeded,
+        SaveOutcome::of(paying.link).succeeded,
+    ];
     let loaded = Resource::new(
         move || {
             (
                 week.get(),
                 filter.get(),
-                book.version().get(),
-                change.version().get(),
-                paying.mark_paid.version().get() + paying.link.version().get(),
+                changed.map(|succeeded| succeeded.get()),
             )
         },
-        |(week, filter, _, _, _)| list_appointments(week, filter),
+        |(week, filter, _)| list_appointments(week, filter),
     );
     view! {
         <h1>"Appointments"</h1>
@@ -64,11 +73,56 @@ fn AppointmentsPage() -> impl IntoView {
     }
 }
 
+/// The appointment whose details are open, and the button that opened them: opening moves
+/// the focus into the details, and closing them (Escape, or "Close") moves it back.
+#[derive(Clone, Copy)]
+struct Selected {
+    id: RwSignal<Option<String>>,
+    /// The DOM id of the button that opened the details.
+    opener: StoredValue<Option<String>>,
+    /// Set on opening, until the details have taken the focus (not when they are drawn again
+    /// after a change).
+    arriving: StoredValue<bool>,
+}
+
+impl Selected {
+    fn new() -> Self {
+        Self {
+            id: RwSignal::new(None),
+            opener: StoredValue::new(None),
+            arriving: StoredValue::new(false),
+        }
+    }
+
+    fn open(self, appointment: String, opener: String) {
+        self.opener.set_value(Some(opener));
+        self.arriving.set_value(true);
+        self.id.set(Some(appointment));
+    }
+
+    fn close(self) {
+        self.id.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+
+            let opener = self
+                .opener
+                .get_value()
+                .and_then(|id| document().get_element_by_id(&id))
+                .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+            if let Some(button) = opener {
+                let _ = button.focus();
+            }
+        }
+    }
+}
+
 #[component]
 fn WeekCalendar(
     view: AppointmentsView,
     week: RwSignal<String>,
-    selected: RwSignal<Option<String>>,
+    selected: Selected,
 ) -> impl IntoView {
     let AppointmentsView {
         week_label,
@@ -101,10 +155,12 @@ fn WeekCalendar(
                                 let top = top_of(a.start_minute).saturating_sub(origin);
                                 let tall = top_of(a.end_minute).saturating_sub(top_of(a.start_minute)).max(18);
                                 let id = a.id.clone();
+                                let button_id = format!("slot-{id}");
+                                let opener = button_id.clone();
                                 view! {
-                                    <button type="button" class=format!("appt {}", a.status.key())
+                                    <button type="button" class=format!("appt {}", a.status.key()) id=button_id
                                         style=format!("top:{top}px;height:{tall}px")
-                                        on:click=move |_| selected.set(Some(id.clone()))>
+                                        on:click=move |_| selected.open(id.clone(), opener.clone())>
                                         <span class="time">{a.when.rsplit(", ").next().unwrap_or_default().to_owned()}</span>
                                         " "
                                         <span class="who">{a.patient_name.clone()}</span>
@@ -123,7 +179,7 @@ fn WeekCalendar(
 fn AppointmentList(
     list: Vec<AppointmentView>,
     filter: RwSignal<String>,
-    selected: RwSignal<Option<String>>,
+    selected: Selected,
 ) -> impl IntoView {
     let choices = [("upcoming", "Upcoming"), ("all", "All")]
         .into_iter()
@@ -139,30 +195,36 @@ fn AppointmentList(
                     }).collect_view()}
                 </select>
             </div>
-            {list.is_empty().then(|| view! { <p class="hint">"No appointments here."</p> })}
-            <table class="appointments">
-                <thead><tr>
-                    <th>"When"</th><th>"Patient"</th><th>"Service"</th><th>"Method"</th>
-                    <th>"Fee"</th><th>"Status"</th><th></th>
-                </tr></thead>
-                <tbody>
-                    {list.into_iter().map(|a| {
-                        let id = a.id.clone();
-                        view! {
-                            <tr>
-                                <td>{a.when.clone()}</td>
-                                <td>{a.patient_name.clone()}</td>
-                                <td>{a.service_name.clone()}</td>
-                                <td>{a.method.clone()}</td>
-                                <td>{a.fee.clone()}</td>
-                                <td><span class=format!("badge {}", a.status.key())>{a.status.label()}</span></td>
-                                <td><button type="button" on:click=move |_| selected.set(Some(id.clone()))
-                                    aria-label=format!("Details of {} on {}", a.patient_name, a.when)>"Details"</button></td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            // No table without rows: header cells with no data cells confuse screen readers.
+            {if list.is_empty() {
+                view! { <p class="hint">"No appointments here."</p> }.into_any()
+            } else { view! {
+                <table class="appointments">
+                    <thead><tr>
+                        <th>"When"</th><th>"Patient"</th><th>"Service"</th><th>"Method"</th>
+                        <th>"Fee"</th><th>"Status"</th><th><span class="visually-hidden">"Details"</span></th>
+                    </tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|a| {
+                            let id = a.id.clone();
+                            let button_id = format!("details-{id}");
+                            let opener = button_id.clone();
+                            view! {
+                                <tr>
+                                    <td>{a.when.clone()}</td>
+                                    <td>{a.patient_name.clone()}</td>
+                                    <td>{a.service_name.clone()}</td>
+                                    <td>{a.method.clone()}</td>
+                                    <td>{a.fee.clone()}</td>
+                                    <td><span class=format!("badge {}", a.status.key())>{a.status.label()}</span></td>
+                                    <td><button type="button" id=button_id on:click=move |_| selected.open(id.clone(), opener.clone())
+                                        aria-label=format!("Details of {} on {}", a.patient_name, a.when)>"Details"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any() }}
         </section>
     }
 }
@@ -223,7 +285,7 @@ fn PaymentDetails(a: AppointmentView, paying: Paying) -> impl IntoView {
 #[component]
 fn Details(
     view: AppointmentsView,
-    selected: RwSignal<Option<String>>,
+    selected: Selected,
     change: ServerAction<ChangeAppointment>,
     paying: Paying,
 ) -> impl IntoView {
@@ -235,7 +297,7 @@ fn Details(
         .collect();
     let error = Signal::derive(move || change.value().get().and_then(Result::err));
     move || {
-        let id = selected.get()?;
+        let id = selected.id.get()?;
         let a = every.iter().find(|a| a.id == id)?.clone();
         let buttons = a
             .actions
@@ -256,9 +318,23 @@ fn Details(
             })
             .collect_view();
         let can_cancel = a.actions.contains(&Status::Cancelled);
+        let heading = NodeRef::<leptos::html::H2>::new();
+        heading.on_load(move |heading| {
+            if selected.arriving.get_value() {
+                selected.arriving.set_value(false);
+                let _ = heading.focus();
+            }
+        });
+        let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" {
+                ev.prevent_default();
+                selected.close();
+            }
+        };
         Some(view! {
-            <section class="panel details" aria-labelledby="details-title">
-                <h2 id="details-title">{a.patient_name.clone()}</h2>
+            <section class="panel details" aria-labelledby="details-title" on:keydown=on_keydown>
+                // Takes the focus on opening (not a stop of the Tab order).
+                <h2 id="details-title" tabindex="-1" node_ref=heading>{a.patient_name.clone()}</h2>
                 <dl>
                     <dt>"When"</dt><dd>{a.when.clone()}</dd>
                     {a.on_file_as.clone().map(|name| view! { <dt>"On file as"</dt><dd>{name}</dd> })}
@@ -284,7 +360,7 @@ fn Details(
                         <button type="submit" class="danger" disabled=move || change.pending().get()>"Cancel appointment"</button>
                     </ActionForm>
                 })}
-                <button type="button" on:click=move |_| selected.set(None)>"Close"</button>
+                <button type="button" on:click=move |_| selected.close()>"Close"</button>
             </section>
         })
     }
@@ -414,6 +490,12 @@ fn BookingForm(
                 {move || Suspend::new(async move { Ok::<_, AppError>(match times.await {
                     Ok(free) => {
                         let none_today = free.times.is_empty();
+                        let refused = field_message(error, "starts_at");
+                        let message = Signal::derive(move || {
+                            refused.get().or_else(|| {
+                                none_today.then(|| "No free times that day; choose another day.".to_owned())
+                            })
+                        });
                         view! {
                             <div class="field">
                                 <label for="day">"Day"</label>
@@ -427,7 +509,9 @@ fn BookingForm(
                             </div>
                             <div class="field">
                                 <label for="starts_at">"Time"</label>
-                                <select id="starts_at" name="starts_at" aria-describedby="starts_at-error">
+                                <select id="starts_at" name="starts_at"
+                                    aria-invalid=move || refused.with(Option::is_some).then_some("true")
+                                    aria-describedby=move || message.with(Option::is_some).then_some("starts_at-error")>
                                     {free.times.into_iter().map(|t| {
                                         let at = t.starts_at;
                                         view! {
@@ -435,10 +519,7 @@ fn BookingForm(
                                         }
                                     }).collect_view()}
                                 </select>
-                                <p id="starts_at-error" class="field-error" role="alert">
-                                    {none_today.then_some("No free times that day; choose another day.")}
-                                    {move || error.get().and_then(|e| e.field_errors().and_then(|f| f.get("starts_at")).map(str::to_owned))}
-                                </p>
+                                <FieldError id="starts_at-error" message/>
                             </div>
                         }.into_any()
                     }

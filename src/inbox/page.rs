@@ -11,7 +11,7 @@ use super::threads::{
     conversations, thread, AttachmentView, ConversationSummary, MessageView, Reply, SetAssistant,
     Side, ThreadView,
 };
-use crate::ui::{load_failed, FormAlert};
+use crate::ui::{field_message, focus_first_refused, load_failed, FieldError, FormAlert};
 
 /// How often the page looks for new messages.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -104,7 +104,7 @@ fn ConversationList(
                             <span class="who">{c.who}</span>
                             {c.needs_you.then(|| view! { <span class="badge attention">"Needs you"</span> })}
                             {(c.unread > 0).then(|| view! {
-                                <span class="badge" aria-label=format!("{} unread", c.unread)>{c.unread}</span>
+                                <span class="badge">{c.unread}<span class="visually-hidden">" unread"</span></span>
                             })}
                             <span class="preview">{c.preview}</span>
                             <span class="time">{c.at}</span>
@@ -238,13 +238,11 @@ fn ReplyBox(
         return view! { <p class="alert" role="note">{why}</p> }.into_any();
     }
     let error = Signal::derive(move || reply.value().get().and_then(Result::err));
-    let field_error = move || {
-        error.get().and_then(|e| {
-            e.field_errors()
-                .and_then(|f| f.get("text").map(str::to_owned))
-        })
-    };
+    let field_error = field_message(error, "text");
+    // A plain text area, not a `FormField`: the thread is drawn again every two seconds, and
+    // what is typed lives in the element only, so the redraw cannot reset it.
     let text = NodeRef::<leptos::html::Textarea>::new();
+    focus_first_refused(text, error);
     // Empty the box once the reply is queued.
     Effect::new(move |_| {
         if matches!(reply.value().get(), Some(Ok(()))) {
@@ -258,9 +256,9 @@ fn ReplyBox(
             <input type="hidden" name="id" value=id/>
             <label for="reply-text">"Reply"</label>
             <textarea id="reply-text" name="text" rows="3" node_ref=text
-                aria-invalid=move || field_error().is_some().then_some("true")
-                aria-describedby="reply-error"></textarea>
-            <p id="reply-error" class="field-error" role="alert">{field_error}</p>
+                aria-invalid=move || field_error.with(Option::is_some).then_some("true")
+                aria-describedby=move || field_error.with(Option::is_some).then_some("reply-error")></textarea>
+            <FieldError id="reply-error" message=field_error/>
             <FormAlert error/>
             <button type="submit" class="button primary" disabled=move || reply.pending().get()>
                 {move || if reply.pending().get() { "Sending…" } else { "Send reply" }}

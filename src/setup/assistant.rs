@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{SaveButton, TracksEdits};
 use crate::domain::assistant::{self, BookingMode, DEFAULT_EMERGENCY_LINE};
 use crate::error::AppError;
-use crate::ui::{load_failed, FormAlert, SaveOutcome, Validate};
+use crate::ui::{field_message, load_failed, FieldError, FormAlert, FormField, SaveOutcome};
 
 /// The settings as the form shows them; blank strings for the texts left to the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,13 +109,7 @@ fn AssistantFields(
     save: ServerAction<SaveAssistant>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let mode_error = move || {
-        error.get().and_then(|e| {
-            e.field_errors()
-                .and_then(|f| f.get("booking_mode"))
-                .map(str::to_owned)
-        })
-    };
+    let mode_error = field_message(error, "booking_mode");
     let modes = BookingMode::ALL
         .into_iter()
         .map(|mode| {
@@ -138,86 +132,33 @@ fn AssistantFields(
                 "Answer Instagram messages with the assistant"
             </label>
             <p class="hint">"Off: every message waits for you in the inbox."</p>
-            <LineField
+            <FormField
                 label="Greeting"
                 name="greeting"
                 value=form.greeting
                 placeholder=form.default_greeting
                 hint="Optional, one line, up to 300 characters. Left blank, the assistant says what is shown here."
                 error
+                optional=true
                 validate=|v| assistant::greeting(v).map(drop)
             />
-            <fieldset class="rules" aria-describedby="booking_mode-error">
+            <fieldset class="rules"
+                aria-describedby=move || mode_error.with(Option::is_some).then_some("booking_mode-error")>
                 <legend>"New bookings are"</legend>
                 {modes}
-                <p class="field-error" id="booking_mode-error" role="alert">{mode_error}</p>
+                <FieldError id="booking_mode-error" message=mode_error/>
             </fieldset>
-            <LineField
+            <FormField
                 label="Emergency line"
                 name="emergency_line"
                 value=form.emergency_line
-                placeholder=DEFAULT_EMERGENCY_LINE.to_owned()
+                placeholder=DEFAULT_EMERGENCY_LINE
                 hint="Sent when a message sounds urgent. Optional, one line, up to 300 characters."
                 error
+                optional=true
                 validate=|v| assistant::emergency_line(v).map(drop)
             />
             <SaveButton pending=save.pending() label="Save assistant settings"/>
         </ActionForm></TracksEdits>
-    }
-}
-
-/// A one-line text field whose placeholder shows what a blank value stands for. Its message
-/// is the browser's check once the doctor has left the field, else the server's last verdict.
-#[component]
-fn LineField(
-    label: &'static str,
-    name: &'static str,
-    value: String,
-    placeholder: String,
-    hint: &'static str,
-    error: Signal<Option<AppError>>,
-    validate: Validate,
-) -> impl IntoView {
-    // None: no check since the last submit, so the server's message stands.
-    let checked: RwSignal<Option<Option<String>>> = RwSignal::new(None);
-    Effect::new(move || {
-        error.track();
-        checked.set(None);
-    });
-    let message = move || {
-        checked.get().unwrap_or_else(|| {
-            error.get().and_then(|e| {
-                e.field_errors()
-                    .and_then(|f| f.get(name))
-                    .map(str::to_owned)
-            })
-        })
-    };
-    let check = move |value: String| checked.set(Some(validate(&value).err()));
-    let (error_id, hint_id) = (format!("{name}-error"), format!("{name}-hint"));
-    let described_by = format!("{hint_id} {error_id}");
-    view! {
-        <div class="field" class:invalid=move || message().is_some()>
-            <label for=name>{label}</label>
-            <input
-                id=name
-                name=name
-                type="text"
-                value=value
-                placeholder=placeholder
-                aria-invalid=move || message().is_some().then_some("true")
-                aria-describedby=described_by
-                on:blur=move |ev| check(event_target_value(&ev))
-                on:input=move |ev| {
-                    // After a first check, or with the server's message showing, the check
-                    // follows the typing.
-                    if checked.get_untracked().is_some() || untrack(message).is_some() {
-                        check(event_target_value(&ev));
-                    }
-                }
-            />
-            <p class="hint" id=hint_id>{hint}</p>
-            <p class="field-error" id=error_id role="alert">{message}</p>
-        </div>
     }
 }

@@ -480,13 +480,15 @@ fn AvailabilityFields(
                         <div class="day-row">
                             <FormField label=day name=DAY_FIELDS[index] bind=source error optional=true
                                 validate=|v| parse_day(v).map(drop)/>
-                            <button type="button" aria-label=format!("Copy {day}'s hours to every day")
+                            <button type="button"
                                 on:click=move |_| {
                                     let hours = source.get_untracked();
                                     for target in &targets {
                                         target.set(hours.clone());
                                     }
-                                }>"Copy to every day"</button>
+                                }>
+                                "Copy"<span class="visually-hidden">{format!(" {day}'s hours")}</span>" to every day"
+                            </button>
                         </div>
                     }
                 }).collect_view()}

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::TracksEdits;
 use crate::domain::payments::{Provider, RefundPolicy};
 use crate::error::AppError;
-use crate::ui::{load_failed, CopyButton, FormAlert, FormField, SaveOutcome};
+use crate::ui::{
+    field_message, load_failed, CopyButton, FieldError, FormAlert, FormField, SaveOutcome,
+};
 
 /// The doctor's connected provider, as the pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,15 +435,10 @@ fn PaymentsFields(
         (connected_to == Some(provider) && secret_saved)
             .then_some("Leave blank to keep the saved secret.")
     };
-    let field_error = move |name: &'static str| {
-        move || {
-            error.get().and_then(|e| {
-                e.field_errors()
-                    .and_then(|f| f.get(name))
-                    .map(str::to_owned)
-            })
-        }
-    };
+    let (provider_error, refund_error) = (
+        field_message(error, "provider"),
+        field_message(error, "refund"),
+    );
     let (refund_kind, refund_hours) = match form.refund {
         RefundPolicy::FullUntil { hours } => ("cutoff", hours.to_string()),
         RefundPolicy::Manual => ("manual", "24".to_owned()),
@@ -463,7 +460,8 @@ fn PaymentsFields(
         })}
         <TracksEdits><ActionForm action=save attr:class="panel form">
             <FormAlert error/>
-            <fieldset class="rules" aria-describedby="provider-error">
+            <fieldset class="rules"
+                aria-describedby=move || provider_error.with(Option::is_some).then_some("provider-error")>
                 <legend>"Patients pay"</legend>
                 <label class="check">
                     <input type="radio" name="provider" value="none" checked=move || chosen.get() == "none"
@@ -480,7 +478,7 @@ fn PaymentsFields(
                         on:change=move |_| chosen.set("razorpay")/>
                     "Online with Razorpay (India)"
                 </label>
-                <p class="field-error" id="provider-error" role="alert">{field_error("provider")}</p>
+                <FieldError id="provider-error" message=provider_error/>
             </fieldset>
             <Show when=move || chosen.get() == "stripe">
                 <p class="hint">"In Stripe: Developers → API keys → Create restricted key, with write access to Checkout Sessions and Refunds; paste it here and save. Then Developers → Webhooks → Add endpoint, with the URL this pane shows once the key is saved, and paste the endpoint's signing secret here."</p>
@@ -509,7 +507,8 @@ fn PaymentsFields(
                 <input type="hidden" name="secret" value=""/>
                 <input type="hidden" name="webhook_secret" value=""/>
             </Show>
-            <fieldset class="rules" aria-describedby="refund-error">
+            <fieldset class="rules"
+                aria-describedby=move || refund_error.with(Option::is_some).then_some("refund-error")>
                 <legend>"When a paid appointment is cancelled"</legend>
                 <label class="check">
                     <input type="radio" name="refund" value="cutoff" checked=refund_kind == "cutoff"/>
@@ -521,7 +520,7 @@ fn PaymentsFields(
                     <input type="radio" name="refund" value="manual" checked=refund_kind == "manual"/>
                     "Never refund by itself: I refund from the provider's dashboard"
                 </label>
-                <p class="field-error" id="refund-error" role="alert">{field_error("refund")}</p>
+                <FieldError id="refund-error" message=refund_error/>
             </fieldset>
             <button type="submit" class="primary" disabled=move || save.pending().get()>
                 {move || if save.pending().get() { "Checking keys and saving…" } else { "Save payment settings" }}

@@ -8,7 +8,7 @@ use super::{TracksEdits, UnsavedEdits};
 use crate::domain::methods::AppointmentMethod;
 use crate::domain::services;
 use crate::error::AppError;
-use crate::ui::{load_failed, FormAlert, FormField, SaveOutcome};
+use crate::ui::{field_message, load_failed, FieldError, FormAlert, FormField, SaveOutcome};
 
 /// One service as the pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,14 +277,23 @@ fn ServiceList(
                             })}
                         </div>
                         <div class="row-actions">
-                            <button type="button" on:click=move |_| editing.set(Some(edit.clone()))
-                                aria-label=format!("Edit {name}")>"Edit"</button>
+                            // Each button names its service to a screen reader ("Move
+                            // Follow-up up"); the row shows which one to everyone else.
+                            <button type="button" on:click=move |_| editing.set(Some(edit.clone()))>
+                                "Edit"<span class="visually-hidden">" "{name.clone()}</span>
+                            </button>
                             <button type="button" disabled=at == 0
-                                on:click=move |_| { reorder.dispatch(MoveService { id: up_id.clone(), up: true }); }>"Move up"</button>
+                                on:click=move |_| { reorder.dispatch(MoveService { id: up_id.clone(), up: true }); }>
+                                "Move "<span class="visually-hidden">{name.clone()}" "</span>"up"
+                            </button>
                             <button type="button" disabled=at == last
-                                on:click=move |_| { reorder.dispatch(MoveService { id: down_id.clone(), up: false }); }>"Move down"</button>
+                                on:click=move |_| { reorder.dispatch(MoveService { id: down_id.clone(), up: false }); }>
+                                "Move "<span class="visually-hidden">{name.clone()}" "</span>"down"
+                            </button>
                             <button type="button"
-                                on:click=move |_| { archive.dispatch(ArchiveService { id: archive_id.clone() }); }>"Archive"</button>
+                                on:click=move |_| { archive.dispatch(ArchiveService { id: archive_id.clone() }); }>
+                                "Archive"<span class="visually-hidden">" "{name.clone()}</span>
+                            </button>
                         </div>
                     </li>
                 }
@@ -297,9 +306,11 @@ fn ServiceList(
                     let id = service.id.clone();
                     view! {
                         <li class="panel service">
-                            <span>{service.name}</span>
+                            <span>{service.name.clone()}</span>
                             <button type="button"
-                                on:click=move |_| { restore.dispatch(RestoreService { id: id.clone() }); }>"Restore"</button>
+                                on:click=move |_| { restore.dispatch(RestoreService { id: id.clone() }); }>
+                                "Restore"<span class="visually-hidden">" "{service.name}</span>
+                            </button>
                         </li>
                     }
                 }).collect_view()}
@@ -315,6 +326,7 @@ fn ServiceForm(
     save: ServerAction<SaveService>,
 ) -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let methods_error = field_message(error, "methods");
     view! {
         {move || {
             let current = editing.get();
@@ -343,21 +355,21 @@ fn ServiceForm(
                         value=service.duration.clone() error optional=true
                         hint="Leave blank to use your default appointment length."
                         validate=|v| services::duration(v).map(drop)/>
-                    <fieldset class="methods">
+                    <fieldset class="methods"
+                        aria-describedby=move || methods_error.with(Option::is_some).then_some("methods-error")>
                         <legend>"Allowed methods"</legend>
                         {offered.is_empty().then(|| view! {
                             <p class="warning">"Your practice offers no methods yet; set them under Methods & fees."</p>
                         })}
                         {offered.iter().map(|method| view! {
                             <label class="check">
+                                // The server reports a refused choice under "methods".
                                 <input type="checkbox" name=format!("method_{}", method.key()) value="on"
-                                    checked=service.methods.contains(method)/>
+                                    data-field="methods" checked=service.methods.contains(method)/>
                                 {method.label()}
                             </label>
                         }).collect_view()}
-                        <p class="field-error" role="alert">
-                            {move || error.get().and_then(|e| e.field_errors().and_then(|f| f.get("methods")).map(str::to_owned))}
-                        </p>
+                        <FieldError id="methods-error" message=methods_error/>
                     </fieldset>
                     <button type="submit" class="primary" disabled=move || save.pending().get()>
                         {if current.is_some() { "Save service" } else { "Add service" }}

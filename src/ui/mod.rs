@@ -1,7 +1,10 @@
-//! Shared form pieces: every control has a visible label and shows its own error.
+//! Shared form pieces: every control has a visible label and shows its own error, present
+//! (and announced) only while there is one; after a save the server refused, the first field it
+//! named has the focus.
 
 use leptos::prelude::*;
 
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 
 /// The browser-side check of a field: the same domain rule the server applies.
@@ -22,6 +25,9 @@ pub fn FormField(
     /// The value the field starts with (a saved setting).
     #[prop(optional, into)]
     value: String,
+    /// What a blank field stands for.
+    #[prop(optional, into)]
+    placeholder: Option<String>,
     /// The doctor may leave it blank.
     #[prop(optional)]
     optional: bool,
@@ -41,6 +47,8 @@ pub fn FormField(
         error.track();
         checked.set(None);
     });
+    let field = NodeRef::<leptos::html::Div>::new();
+    focus_first_refused(field, error);
     let check = move |value: &str| checked.set(Some(validate.and_then(|v| v(value).err())));
     let server_message = move || {
         error.get().and_then(|e| {
@@ -49,18 +57,23 @@ pub fn FormField(
                 .map(str::to_owned)
         })
     };
-    let message = move || checked.get().unwrap_or_else(server_message);
+    // A memo: the same message again (typing on with the same mistake) changes nothing, so a
+    // screen reader does not announce it again.
+    let message = Memo::new(move |_| checked.get().unwrap_or_else(server_message));
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
     let described_by = {
         let error_id = error_id.clone();
         let hint_id = hint_id.clone();
         move || {
-            if message().is_some() {
-                Some(error_id.clone())
-            } else {
-                hint.map(|_| hint_id.clone())
-            }
+            let ids: Vec<&str> = [
+                hint.map(|_| hint_id.as_str()),
+                message.with(Option::is_some).then_some(error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
         }
     };
     let on_blur = move |ev: leptos::ev::FocusEvent| {
@@ -83,7 +96,7 @@ pub fn FormField(
         }
         text.set(value);
     };
-    let invalid = move || message().is_some().then_some("true");
+    let invalid = move || message.with(Option::is_some).then_some("true");
     let control = if multiline {
         view! {
             <textarea
@@ -91,6 +104,7 @@ pub fn FormField(
                 name=name
                 rows=3
                 autocomplete=autocomplete
+                placeholder=placeholder
                 required=!optional
                 aria-invalid=invalid
                 aria-describedby=described_by
@@ -112,6 +126,7 @@ pub fn FormField(
                 prop:value=move || text.get()
                 list=list
                 autocomplete=autocomplete
+                placeholder=placeholder
                 required=!optional
                 aria-invalid=invalid
                 aria-describedby=described_by
@@ -122,13 +137,109 @@ pub fn FormField(
         .into_any()
     };
     view! {
-        <div class="field" class:invalid=move || message().is_some()>
+        <div class="field" class:invalid=move || message.with(Option::is_some) node_ref=field>
             <label for=name>{label}</label>
             {control}
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
-            <p class="field-error" id=error_id role="alert">{message}</p>
+            <FieldError id=error_id message/>
         </div>
     }
+}
+
+/// A field's message, in the document only while there is one: `role="alert"` on an element
+/// that appears makes screen readers say it once, and none is left standing empty.
+#[component]
+pub fn FieldError(
+    #[prop(into)] id: String,
+    #[prop(into)] message: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || message.with(Option::is_some)>
+            <p class="field-error" id=id.clone() role="alert">{move || message.get()}</p>
+        </Show>
+    }
+}
+
+/// The server's message about field `name` in `error`, if any.
+pub fn field_message(
+    error: Signal<Option<AppError>>,
+    name: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error.with(|e| {
+            e.as_ref()
+                .and_then(AppError::field_errors)
+                .and_then(|f| f.get(name))
+                .map(str::to_owned)
+        })
+    })
+}
+
+/// When the server refuses a save over its fields, moves the focus to the first of those
+/// fields in the form around `within` (in the form's order), so a keyboard or screen reader user
+/// lands on what to fix. Only on a new answer: a form drawn again over an old one leaves the
+/// focus where it is. Every `FormField` does this (all of a form's pick the same control); a
+/// form without one calls it with any element inside.
+pub fn focus_first_refused<E>(within: NodeRef<E>, error: Signal<Option<AppError>>)
+where
+    E: leptos::html::ElementType + 'static,
+    E::Output: leptos::wasm_bindgen::JsCast + Clone + 'static,
+{
+    use leptos::wasm_bindgen::JsCast;
+
+    Effect::new(move |answered_before: Option<()>| {
+        let refused = error.with(|e| e.as_ref().and_then(AppError::field_errors).cloned());
+        if let (Some(()), Some(fields)) = (answered_before, refused) {
+            if let Some(anchor) = within.get_untracked() {
+                focus_first_named(anchor.unchecked_into(), fields);
+            }
+        }
+    });
+}
+
+/// Focuses the first control of the form around `anchor` whose name (or `data-field`, for a
+/// control the server reports under another name) has a message in `fields`, passing over
+/// any that cannot take the focus (hidden ones).
+fn focus_first_named(anchor: leptos::web_sys::Element, fields: FieldErrors) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{HtmlElement, HtmlFormElement};
+
+        // Once the refusal is drawn: a message can show or move a field.
+        request_animation_frame(move || {
+            let Some(form) = anchor
+                .closest("form")
+                .ok()
+                .flatten()
+                .and_then(|form| form.dyn_into::<HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            let controls = form.elements();
+            for index in 0..controls.length() {
+                let Some(control) = controls.item(index) else {
+                    continue;
+                };
+                let key = control
+                    .get_attribute("data-field")
+                    .or_else(|| control.get_attribute("name"));
+                if key.is_none_or(|key| fields.get(&key).is_none()) {
+                    continue;
+                }
+                let Ok(control) = control.dyn_into::<HtmlElement>() else {
+                    continue;
+                };
+                if control.focus().is_ok()
+                    && document().active_element().is_some_and(|a| a == *control)
+                {
+                    return;
+                }
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (anchor, fields);
 }
 
 /// What a pane needs of its save action: the error to show, whether the last save went
