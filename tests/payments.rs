@@ -301,12 +301,17 @@ async fn connect(
     let response = save_keys(app, browser, provider, doctor).await;
     assert_eq!(response.status(), StatusCode::OK);
     let settings = app.read_from(browser, "setup/payments").await;
-    let shown = settings["connected"]["webhook_url"].as_str().unwrap();
-    // Shown under PUBLIC_BASE_URL; the test's server listens on a port of its own.
-    let (_, path) = shown.split_once("/payments/").unwrap();
-    let webhook = app.url(&format!("/payments/{path}"));
+    let webhook = on_test_server(app, &settings);
     provider.add_account(fake, doctor, Some(webhook.clone()));
     webhook
+}
+
+/// The webhook URL the pane shows in `settings`, on the test's server: it is shown under
+/// PUBLIC_BASE_URL, and the test's server listens on a port of its own.
+fn on_test_server(app: &TestApp, settings: &Value) -> String {
+    let shown = settings["connected"]["webhook_url"].as_str().unwrap();
+    let (_, path) = shown.split_once("/payments/").unwrap();
+    app.url(&format!("/payments/{path}"))
 }
 
 /// Polls `check` every 100 ms until it is `Ok`, for up to 20 s; `Err` says what it saw.
@@ -1219,12 +1224,8 @@ async fn stripe_is_connected_key_first_and_its_webhook_secret_after(backend: Bac
     );
     let settings = app.read_from(&app.client, "setup/payments").await;
     assert_eq!(settings["connected"]["webhook_secret_saved"], false);
-    let shown = settings["connected"]["webhook_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, path) = shown.split_once("/payments/").unwrap();
-    let webhook = app.url(&format!("/payments/{path}"));
+    let shown = settings["connected"]["webhook_url"].clone();
+    let webhook = on_test_server(&app, &settings);
     // Until its secret is saved, Stripe's events are refused: nothing checks them.
     let body = paid_event("evt_too_soon", "cs_test_nobody");
     let signed = signed_by(ASHA, &body);
@@ -1258,7 +1259,7 @@ async fn stripe_is_connected_key_first_and_its_webhook_secret_after(backend: Bac
     );
     let settings = app.read_from(&app.client, "setup/payments").await;
     assert_eq!(settings["connected"]["webhook_secret_saved"], true);
-    assert_eq!(settings["connected"]["webhook_url"], shown.as_str());
+    assert_eq!(settings["connected"]["webhook_url"], shown);
     assert_eq!(settings["connected"]["key_last4"], "ghij");
     let checked: String = app
         .call("setup/payments/check", &[])
